@@ -1,0 +1,163 @@
+//! The worker pool: N async workers pulling from one [`Scheduler`].
+//!
+//! Generic over the clock, the sleep, the transport and an observer, so the
+//! browser runs it on `performance.now()`, `setTimeout` and `fetch`, and the
+//! simulator runs the very same code on fake time against a model server.
+//!
+//! Only one worker at a time waits on the pacing timer (the *waiter*); the
+//! others wait on a [`Signal`]. So a send costs one timer wake-up, not one
+//! per worker, and the decision is always re-made from the clock on waking.
+
+mod signal;
+
+pub use signal::{Listener, Signal};
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::future::{select, Either};
+
+use crate::schedule::{AttemptResult, Decision, ItemId, ItemStatus, Scheduler};
+use crate::time::{Clock, Sleep};
+
+/// Sends one request. `send` must start the request before it returns (the
+/// send instant is the call), then the future resolves with its outcome.
+pub trait Transport {
+    /// The pending answer.
+    type Fut: Future<Output = AttemptResult>;
+    /// Sends `item`'s request, its `attempt`-th.
+    fn send(&self, item: ItemId, attempt: u32) -> Self::Fut;
+}
+
+/// Hears what the pool does, to update a UI or a log.
+pub trait Observer {
+    /// `item` was sent at `at`.
+    fn on_send(&self, _item: ItemId, _attempt: u32, _at: Duration) {}
+    /// `item`'s answer was recorded at `at`; `status` is where it is now.
+    fn on_complete(&self, _item: ItemId, _status: &ItemStatus, _at: Duration) {}
+}
+
+/// An observer that hears nothing.
+impl Observer for () {}
+
+/// A run's shared state: the scheduler and the signal that wakes workers.
+/// Controls (pause, cancel, rate) go through it so idle workers re-decide.
+#[derive(Clone)]
+pub struct RunControl {
+    scheduler: Rc<RefCell<Scheduler>>,
+    wake: Signal,
+}
+
+impl RunControl {
+    /// Wraps a scheduler.
+    pub fn new(scheduler: Scheduler) -> Self {
+        Self {
+            scheduler: Rc::new(RefCell::new(scheduler)),
+            wake: Signal::new(),
+        }
+    }
+
+    /// Reads or changes the scheduler, then wakes every worker to re-decide.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Scheduler) -> R) -> R {
+        let r = f(&mut self.scheduler.borrow_mut());
+        self.wake.notify_all();
+        r
+    }
+
+    /// Reads the scheduler.
+    pub fn read<R>(&self, f: impl FnOnce(&Scheduler) -> R) -> R {
+        f(&self.scheduler.borrow())
+    }
+}
+
+/// The pool: everything a worker needs, shared by all of them.
+pub struct Pool<C, S, T, O> {
+    control: RunControl,
+    clock: C,
+    sleep: S,
+    transport: T,
+    observer: O,
+    waiter: Cell<bool>,
+}
+
+impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
+    /// A pool over `control`'s scheduler.
+    pub fn new(control: RunControl, clock: C, sleep: S, transport: T, observer: O) -> Rc<Self> {
+        Rc::new(Self {
+            control,
+            clock,
+            sleep,
+            transport,
+            observer,
+            waiter: Cell::new(false),
+        })
+    }
+
+    /// The run's control.
+    pub fn control(&self) -> &RunControl {
+        &self.control
+    }
+
+    /// One worker: loops until the scheduler says the run is finished.
+    pub async fn worker(self: Rc<Self>) {
+        loop {
+            let listener = self.control.wake.listen();
+            let now = self.clock.now();
+            let decision = self.control.scheduler.borrow_mut().poll(now);
+            match decision {
+                Decision::Finished => {
+                    self.control.wake.notify_all();
+                    return;
+                }
+                Decision::Send { item, attempt } => {
+                    drop(listener);
+                    self.send(item, attempt, now).await;
+                }
+                Decision::WaitUntil(at) if !self.waiter.get() => {
+                    self.waiter.set(true);
+                    let timer = self.sleep.sleep(at.saturating_sub(now));
+                    let _ = select(Box::pin(timer), listener).await;
+                    self.waiter.set(false);
+                }
+                Decision::WaitUntil(_) | Decision::Idle => listener.await,
+            }
+        }
+    }
+
+    async fn send(&self, item: ItemId, attempt: u32, now: Duration) {
+        let answer = self.transport.send(item, attempt);
+        self.observer.on_send(item, attempt, now);
+        // Someone else must now watch the pacing timer.
+        self.control.wake.notify_one();
+        let result = answer.await;
+        let at = self.clock.now();
+        let status = self
+            .control
+            .scheduler
+            .borrow_mut()
+            .complete(item, result, at)
+            .clone();
+        self.observer.on_complete(item, &status, at);
+    }
+
+    /// Runs `concurrency` workers to the end of the run, on the caller's
+    /// executor (the browser spawns workers one by one instead).
+    pub async fn run(self: Rc<Self>, concurrency: usize) {
+        let workers = (0..concurrency.max(1)).map(|_| Rc::clone(&self).worker());
+        futures::future::join_all(workers).await;
+    }
+}
+
+/// Resolves to whichever of two futures finishes first (re-exported for the
+/// browser layer's timeouts).
+pub async fn race<A: Future + Unpin, B: Future + Unpin>(
+    a: A,
+    b: B,
+) -> Either<A::Output, B::Output> {
+    match select(a, b).await {
+        Either::Left((x, _)) => Either::Left(x),
+        Either::Right((y, _)) => Either::Right(y),
+    }
+}

@@ -1,0 +1,317 @@
+//! The scheduler's state machine: which item may be sent now, and what
+//! happens to it after its answer. Pure: every call takes `now`.
+//!
+//! It owns the queue, the items in flight, retries with backoff, the
+//! pool-wide pause after a 429 and the pacing ([`Pacing`]). It does not
+//! send, sleep or read a clock: the [`crate::driver`] does that.
+
+mod pacing;
+mod retry;
+
+pub use pacing::{MarginPolicy, Pacing};
+pub use retry::RetryPolicy;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::time::Duration;
+
+use crate::gcra::Quota;
+
+/// Index of a work item in the run.
+pub type ItemId = usize;
+
+/// What one request came back with, as the scheduler needs to know it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttemptResult {
+    /// Answered with predictions.
+    Success,
+    /// 429: the item goes back to the queue and the whole pool pauses once.
+    RateLimited {
+        /// The server's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// 5xx, network error, timeout, malformed body: try again later.
+    Retryable {
+        /// Why, for the user.
+        reason: String,
+    },
+    /// Retrying cannot help (4xx other than 429).
+    Fatal {
+        /// Why, for the user.
+        reason: String,
+    },
+    /// The run was cancelled while this request was in flight.
+    Aborted,
+}
+
+/// What the driver should do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Send this item now; `attempt` counts from 1.
+    Send {
+        /// The item.
+        item: ItemId,
+        /// Which attempt this is.
+        attempt: u32,
+    },
+    /// Nothing may go before this instant.
+    WaitUntil(Duration),
+    /// Nothing to send until an answer arrives or the user acts.
+    Idle,
+    /// Every item has ended (or the run was cancelled).
+    Finished,
+}
+
+/// Where one item is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemStatus {
+    /// Waiting for its first send.
+    Queued,
+    /// Sent back to the queue; not before `not_before`.
+    Retrying {
+        /// Earliest next send.
+        not_before: Duration,
+        /// Why the last attempt did not succeed.
+        reason: String,
+    },
+    /// On the wire since `sent_at`.
+    InFlight {
+        /// When it was sent.
+        sent_at: Duration,
+    },
+    /// Succeeded (exactly once).
+    Done,
+    /// Ended without success.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Never finished: the run was cancelled.
+    Cancelled,
+}
+
+impl ItemStatus {
+    /// Done, failed or cancelled: nothing more will happen to it.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Done | Self::Failed { .. } | Self::Cancelled)
+    }
+}
+
+/// Counts of a run, for the figures the page shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Items waiting (first send or retry).
+    pub queued: usize,
+    /// Requests on the wire.
+    pub in_flight: usize,
+    /// Items done.
+    pub done: usize,
+    /// Items failed.
+    pub failed: usize,
+    /// Items cancelled.
+    pub cancelled: usize,
+    /// Requests sent in all.
+    pub sent: usize,
+    /// 429 answers in all.
+    pub rate_limited: usize,
+}
+
+/// The run's scheduler.
+#[derive(Debug)]
+pub struct Scheduler {
+    pacing: Pacing,
+    retry: RetryPolicy,
+    seed: u64,
+    ready: VecDeque<ItemId>,
+    delayed: BinaryHeap<Reverse<(Duration, ItemId)>>,
+    status: Vec<ItemStatus>,
+    attempts: Vec<u32>,
+    limited: Vec<u32>,
+    counts: Counts,
+    held: bool,
+    cancelled: bool,
+}
+
+impl Scheduler {
+    /// A scheduler for `items` work items, all queued.
+    pub fn new(items: usize, quota: Quota, retry: RetryPolicy, margin: MarginPolicy) -> Self {
+        Self {
+            pacing: Pacing::new(quota, margin),
+            retry,
+            seed: 0x5eed,
+            ready: (0..items).collect(),
+            delayed: BinaryHeap::new(),
+            status: vec![ItemStatus::Queued; items],
+            attempts: vec![0; items],
+            limited: vec![0; items],
+            counts: Counts {
+                queued: items,
+                ..Counts::default()
+            },
+            held: false,
+            cancelled: false,
+        }
+    }
+
+    /// The pacing state (rate, margin, pause), for display and live changes.
+    pub fn pacing(&self) -> &Pacing {
+        &self.pacing
+    }
+
+    /// Changes the allotted rate now, without a burst.
+    pub fn set_quota(&mut self, quota: Quota) {
+        self.pacing.set_quota(quota);
+    }
+
+    /// Where `item` is.
+    pub fn status(&self, item: ItemId) -> &ItemStatus {
+        &self.status[item]
+    }
+
+    /// Requests sent for `item` so far.
+    pub fn attempts(&self, item: ItemId) -> u32 {
+        self.attempts[item]
+    }
+
+    /// The run's counts.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// True once every item has ended, or after [`Scheduler::cancel`].
+    pub fn is_finished(&self) -> bool {
+        self.cancelled
+            || self.counts.done + self.counts.failed + self.counts.cancelled == self.status.len()
+    }
+
+    /// Sends nothing new until [`Scheduler::resume`]; in-flight requests finish.
+    pub fn hold(&mut self) {
+        self.held = true;
+    }
+
+    /// Lifts [`Scheduler::hold`].
+    pub fn resume(&mut self) {
+        self.held = false;
+    }
+
+    /// True while held by the user.
+    pub fn is_held(&self) -> bool {
+        self.held
+    }
+
+    /// Ends the run: every item not done or failed becomes cancelled
+    /// (in-flight ones too — their answers, if any, are ignored).
+    pub fn cancel(&mut self) {
+        self.cancelled = true;
+        for s in &mut self.status {
+            if !s.is_terminal() {
+                *s = ItemStatus::Cancelled;
+                self.counts.cancelled += 1;
+            }
+        }
+        self.counts.queued = 0;
+        self.counts.in_flight = 0;
+        self.ready.clear();
+        self.delayed.clear();
+    }
+
+    /// Decides what to do at `now`; a `Send` is a commitment: the item is in
+    /// flight from this instant.
+    pub fn poll(&mut self, now: Duration) -> Decision {
+        if self.is_finished() {
+            return Decision::Finished;
+        }
+        while let Some(&Reverse((at, item))) = self.delayed.peek() {
+            if at > now {
+                break;
+            }
+            self.delayed.pop();
+            self.ready.push_front(item);
+        }
+        if self.held {
+            return Decision::Idle;
+        }
+        let Some(&item) = self.ready.front() else {
+            return match self.delayed.peek() {
+                Some(&Reverse((at, _))) => Decision::WaitUntil(self.pacing.earliest(now).max(at)),
+                None => Decision::Idle,
+            };
+        };
+        if let Err(crate::NotUntil(at)) = self.pacing.check(now) {
+            return Decision::WaitUntil(at);
+        }
+        self.ready.pop_front();
+        self.status[item] = ItemStatus::InFlight { sent_at: now };
+        self.attempts[item] += 1;
+        self.counts.queued -= 1;
+        self.counts.in_flight += 1;
+        self.counts.sent += 1;
+        Decision::Send {
+            item,
+            attempt: self.attempts[item],
+        }
+    }
+
+    /// Records the answer to `item`'s request at `now` and returns its new status.
+    pub fn complete(&mut self, item: ItemId, result: AttemptResult, now: Duration) -> &ItemStatus {
+        let ItemStatus::InFlight { sent_at } = self.status[item] else {
+            // Cancelled meanwhile, or a stray answer: never count it twice.
+            return &self.status[item];
+        };
+        self.counts.in_flight -= 1;
+        let next = match result {
+            AttemptResult::Success => {
+                self.counts.done += 1;
+                ItemStatus::Done
+            }
+            AttemptResult::Aborted => {
+                self.counts.cancelled += 1;
+                ItemStatus::Cancelled
+            }
+            AttemptResult::Fatal { reason } => self.fail(reason),
+            AttemptResult::RateLimited { retry_after } => {
+                self.counts.rate_limited += 1;
+                self.limited[item] += 1;
+                self.pacing.on_rate_limited(sent_at, now, retry_after);
+                if self.limited[item] >= self.retry.max_rate_limited {
+                    self.fail(format!("rate limited (429) {} times", self.limited[item]))
+                } else {
+                    self.requeue(item, now, "rate limited (429)".into())
+                }
+            }
+            AttemptResult::Retryable { reason } => {
+                let attempts = self.attempts[item] - self.limited[item];
+                if attempts >= self.retry.max_attempts {
+                    self.fail(format!("{reason} (after {attempts} attempts)"))
+                } else {
+                    let at = now + self.retry.backoff(self.seed, item, attempts);
+                    self.delayed.push(Reverse((at, item)));
+                    self.counts.queued += 1;
+                    ItemStatus::Retrying {
+                        not_before: at,
+                        reason,
+                    }
+                }
+            }
+        };
+        self.status[item] = next;
+        &self.status[item]
+    }
+
+    fn fail(&mut self, reason: String) -> ItemStatus {
+        self.counts.failed += 1;
+        ItemStatus::Failed { reason }
+    }
+
+    fn requeue(&mut self, item: ItemId, now: Duration, reason: String) -> ItemStatus {
+        self.ready.push_front(item);
+        self.counts.queued += 1;
+        ItemStatus::Retrying {
+            not_before: now,
+            reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,140 @@
+//! A simulated API server: a limiter model from [`crate::limiter`], network
+//! jitter on the way in, latency on the way out, and a log of what arrived.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::future::LocalBoxFuture;
+use futures::FutureExt;
+
+use super::fake_time::FakeTime;
+use crate::driver::Transport;
+use crate::limiter::{Admission, Limiter};
+use crate::schedule::{AttemptResult, ItemId};
+use crate::time::{Clock, Sleep};
+
+/// What the simulated network and server do, apart from the limiter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServerModel {
+    /// Latency of an admitted request: `latency ± latency_jitter` (uniform).
+    pub latency: Duration,
+    /// Half-width of the latency's spread.
+    pub latency_jitter: Duration,
+    /// Send-to-arrival delay: uniform in `0..=arrival_jitter`.
+    pub arrival_jitter: Duration,
+    /// How long a 429 takes to come back after arrival.
+    pub reject_latency: Duration,
+    /// Whether 429s carry `Retry-After` (until the limiter would admit).
+    pub retry_after: bool,
+    /// Added to the clock before the limiter sees it (moves window edges).
+    pub phase: Duration,
+}
+
+impl Default for ServerModel {
+    fn default() -> Self {
+        Self {
+            latency: Duration::from_millis(300),
+            latency_jitter: Duration::ZERO,
+            arrival_jitter: Duration::ZERO,
+            reject_latency: Duration::ZERO,
+            retry_after: false,
+            phase: Duration::ZERO,
+        }
+    }
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogEntry {
+    /// The item.
+    pub item: ItemId,
+    /// When the client sent it.
+    pub sent: Duration,
+    /// When it reached the server.
+    pub arrival: Duration,
+    /// When the answer reached the client.
+    pub end: Duration,
+    /// 200 or 429.
+    pub status: u16,
+}
+
+/// The simulated server; its [`Transport`] impl is what the pool sends to.
+#[derive(Clone)]
+pub struct SimServer {
+    time: FakeTime,
+    model: ServerModel,
+    limiter: Rc<RefCell<Box<dyn Limiter>>>,
+    rng: Rc<RefCell<fastrand::Rng>>,
+    log: Rc<RefCell<Vec<LogEntry>>>,
+}
+
+impl SimServer {
+    /// A server on `time` (its network timers are always exact).
+    pub fn new(time: &FakeTime, model: ServerModel, limiter: Box<dyn Limiter>, seed: u64) -> Self {
+        Self {
+            time: time.exact(),
+            model,
+            limiter: Rc::new(RefCell::new(limiter)),
+            rng: Rc::new(RefCell::new(fastrand::Rng::with_seed(seed))),
+            log: Rc::default(),
+        }
+    }
+
+    /// Every request so far, in the order answers came back.
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.log.borrow().clone()
+    }
+
+    fn uniform(&self, max: Duration) -> Duration {
+        if max.is_zero() {
+            return Duration::ZERO;
+        }
+        let nanos = max.as_nanos() as u64;
+        Duration::from_nanos(self.rng.borrow_mut().u64(0..=nanos))
+    }
+
+    fn latency(&self) -> Duration {
+        let spread = self.uniform(self.model.latency_jitter * 2);
+        (self.model.latency + spread).saturating_sub(self.model.latency_jitter)
+    }
+}
+
+impl Transport for SimServer {
+    type Fut = LocalBoxFuture<'static, AttemptResult>;
+
+    fn send(&self, item: ItemId, _attempt: u32) -> Self::Fut {
+        let server = self.clone();
+        let sent = self.time.now();
+        async move {
+            let jitter = server.uniform(server.model.arrival_jitter);
+            server.time.sleep(jitter).await;
+            let arrival = server.time.now();
+            let admission = server
+                .limiter
+                .borrow_mut()
+                .admit(arrival + server.model.phase);
+            let (status, result) = match admission {
+                Admission::Allowed { .. } => {
+                    server.time.sleep(server.latency()).await;
+                    (200, AttemptResult::Success)
+                }
+                Admission::Rejected { retry_after, .. } => {
+                    server.time.sleep(server.model.reject_latency).await;
+                    let retry_after = retry_after.filter(|_| server.model.retry_after);
+                    (429, AttemptResult::RateLimited { retry_after })
+                }
+            };
+            let end = server.time.now();
+            server.log.borrow_mut().push(LogEntry {
+                item,
+                sent,
+                arrival,
+                end,
+                status,
+            });
+            result
+        }
+        .boxed_local()
+    }
+}

@@ -1,0 +1,239 @@
+//! The pacing invariants of issue 1, on fake time against model servers:
+//! never more than `rate × window + burst` sends in any window, at least
+//! 99.5 % of the rate, no burst from late timers, one pool pause per 429.
+
+use std::time::Duration;
+
+use pacer_core::driver::{Pool, RunControl};
+use pacer_core::limiter::{Admission, Limiter, LimiterConfig};
+use pacer_core::schedule::MarginPolicy;
+use pacer_core::schedule::{RetryPolicy, Scheduler};
+use pacer_core::sim::{FakeTime, ServerModel, SimConfig, SimServer, TimerModel};
+use pacer_core::Quota;
+
+const RATES: [f64; 10] = [0.5, 1.0, 2.0, 4.0, 7.5, 10.0, 25.0, 50.0, 100.0, 200.0];
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Windows of length 1/rate, 1 s and 10 s: the bound must hold at every scale.
+fn assert_never_over(sends: &[Duration], rate: f64, burst: u32, label: &str) {
+    let report_sends = sends;
+    for window in [Duration::from_secs_f64(1.0 / rate), ms(1000), ms(10_000)] {
+        let bound = (rate * window.as_secs_f64()).floor() as usize + burst as usize;
+        let most = pacer_core::sim::SimReport::max_in(report_sends, window);
+        assert!(
+            most <= bound,
+            "{label}: {most} sends in {window:?}, bound {bound}"
+        );
+    }
+}
+
+fn send_rate(sends: &[Duration]) -> f64 {
+    let span = (*sends.last().unwrap() - sends[0]).as_secs_f64();
+    (sends.len() - 1) as f64 / span
+}
+
+#[test]
+fn ten_thousand_requests_at_every_rate_stay_under_the_bound_and_reach_the_rate() {
+    for rate in RATES {
+        let mut config = SimConfig::new(10_000, rate);
+        // Enough workers that the pool, not the latency, is never the limit.
+        config.concurrency = ((rate * 0.3).ceil() as usize + 4).max(4);
+        let report = config.run();
+        assert_eq!(report.successes(), 10_000, "rate {rate}");
+        let sends = report.sends();
+        assert_never_over(&sends, rate, 1, &format!("rate {rate}"));
+        let reached = send_rate(&sends) / rate;
+        assert!(
+            reached >= 0.995,
+            "rate {rate}: reached {reached:.4} of the rate"
+        );
+    }
+}
+
+#[test]
+fn late_timers_never_turn_into_a_burst() {
+    let models = [
+        TimerModel::Clamped {
+            min: ms(4),
+            late: ms(1),
+        },
+        TimerModel::Clamped {
+            min: ms(4),
+            late: ms(17),
+        },
+        TimerModel::Aligned { period: ms(1000) },
+        TimerModel::Aligned { period: ms(60_000) },
+    ];
+    for timers in models {
+        for rate in [2.0, 10.0, 100.0] {
+            let mut config = SimConfig::new(500, rate);
+            config.timers = timers;
+            config.concurrency = 64;
+            let report = config.run();
+            assert_eq!(report.successes(), 500);
+            assert_never_over(&report.sends(), rate, 1, &format!("{timers:?} at {rate}/s"));
+        }
+    }
+}
+
+#[test]
+fn clamped_timers_still_reach_the_rate_when_they_fire_a_little_late() {
+    // 1 ms late on every timer at 10/s: pacing from elapsed time keeps ≥ 99 %.
+    let mut config = SimConfig::new(2000, 10.0);
+    config.timers = TimerModel::Clamped {
+        min: ms(4),
+        late: ms(1),
+    };
+    let report = config.run();
+    let reached = send_rate(&report.sends()) / 10.0;
+    assert!(reached >= 0.985, "reached {reached:.4}");
+}
+
+/// Rejects whatever arrives in `[from, to)`, with `Retry-After`.
+struct Outage {
+    from: Duration,
+    to: Duration,
+    retry_after: Duration,
+}
+
+impl Limiter for Outage {
+    fn admit(&mut self, now: Duration) -> Admission {
+        if now >= self.from && now < self.to {
+            Admission::Rejected {
+                retry_after: Some(self.retry_after),
+                quota: None,
+            }
+        } else {
+            Admission::Allowed { quota: None }
+        }
+    }
+}
+
+#[test]
+fn a_429_pauses_the_whole_pool_once() {
+    let time = FakeTime::new();
+    let model = ServerModel {
+        reject_latency: ms(300),
+        retry_after: true,
+        ..ServerModel::default()
+    };
+    let outage = Outage {
+        from: ms(1000),
+        to: ms(1200),
+        retry_after: ms(1000),
+    };
+    let server = SimServer::new(&time, model, Box::new(outage), 7);
+    let margin = MarginPolicy {
+        initial: Duration::ZERO,
+        ..MarginPolicy::default()
+    };
+    let sched = Scheduler::new(
+        100,
+        Quota::per_second(20.0).unwrap(),
+        RetryPolicy::default(),
+        margin,
+    );
+    let control = RunControl::new(sched);
+    let pool = Pool::new(
+        control.clone(),
+        time.clone(),
+        time.clone(),
+        server.clone(),
+        (),
+    );
+    time.block_on(pool.run(20));
+
+    let log = server.log();
+    let rejected: Vec<_> = log.iter().filter(|e| e.status == 429).collect();
+    assert_eq!(
+        rejected.len(),
+        4,
+        "sends at 1.00, 1.05, 1.10, 1.15 s hit the outage"
+    );
+    assert_eq!(
+        control.read(|s| s.pacing().pauses()),
+        1,
+        "four 429s, one pause"
+    );
+    let first_429 = rejected.iter().map(|e| e.end).min().unwrap();
+    let quiet = first_429..first_429 + ms(1000);
+    let during: Vec<_> = log.iter().filter(|e| quiet.contains(&e.sent)).collect();
+    assert!(
+        during.is_empty(),
+        "no task sent during the pause: {during:?}"
+    );
+    assert_eq!(control.read(|s| s.counts().done), 100);
+}
+
+#[test]
+fn a_429_without_retry_after_pauses_one_interval() {
+    let time = FakeTime::new();
+    let outage = Outage {
+        from: ms(500),
+        to: ms(501),
+        retry_after: ms(5000),
+    };
+    // retry_after: false — the server's hint is not sent.
+    let server = SimServer::new(&time, ServerModel::default(), Box::new(outage), 7);
+    let margin = MarginPolicy {
+        initial: Duration::ZERO,
+        ..MarginPolicy::default()
+    };
+    let sched = Scheduler::new(
+        20,
+        Quota::per_second(10.0).unwrap(),
+        RetryPolicy::default(),
+        margin,
+    );
+    let control = RunControl::new(sched);
+    let pool = Pool::new(
+        control.clone(),
+        time.clone(),
+        time.clone(),
+        server.clone(),
+        (),
+    );
+    time.block_on(pool.run(8));
+    let pause = control.read(|s| s.pacing().pause()).expect("one pause");
+    let interval = control.read(|s| s.pacing().interval());
+    assert_eq!(pause.until - pause.from, interval);
+    assert_eq!(control.read(|s| s.counts().done), 20);
+}
+
+#[test]
+fn fixed_window_at_the_user_rate_is_never_exceeded() {
+    for rate in [4u32, 8, 10] {
+        let mut config = SimConfig::new(600, f64::from(rate));
+        config.limiter = Some(LimiterConfig::FixedWindow { limit: rate });
+        config.server.phase = ms(500); // windows away from the first send
+        let report = config.run();
+        assert_eq!(report.rejected(), 0, "rate {rate}");
+        assert!(report.send_rate_ratio(f64::from(rate)) >= 0.99);
+    }
+}
+
+#[test]
+fn strict_leaky_bucket_learns_a_margin_with_few_429s() {
+    for rate in [4.0, 10.0] {
+        let mut config = SimConfig::new(1000, rate);
+        config.limiter = Some(LimiterConfig::Gcra { rate, burst: 0 });
+        config.server.arrival_jitter = ms(5);
+        let report = config.run();
+        assert_eq!(report.successes(), 1000);
+        let sent = report.log.len();
+        let limited = report.rejected();
+        assert!(
+            limited * 100 <= sent,
+            "rate {rate}: {limited} 429s of {sent}"
+        );
+        let bound = 1.0 / (1.0 + 0.005 * rate);
+        let ratio = report.send_rate_ratio(rate);
+        assert!(
+            ratio >= bound * 0.97,
+            "rate {rate}: ratio {ratio:.3}, jitter bound {bound:.3}"
+        );
+    }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything Pacer needs on a bare machine, skipping what is present.
+# Safe to run repeatedly. See ../shared/TOOLCHAIN.md for why each pin exists.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+have_version() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"; }
+
+if ! have_version wasm-bindgen 0.2.130; then
+  log "installing wasm-bindgen-cli 0.2.130"
+  # Not --locked: its lock file wants a crate version the registry lacks.
+  cargo install wasm-bindgen-cli --version 0.2.130
+fi
+if ! have_version trunk 0.21.14; then
+  log "installing trunk 0.21.14"
+  cargo install --locked trunk --version 0.21.14
+fi
+if ! have_version wasm-pack 0.15.1; then
+  log "installing wasm-pack 0.15.1"
+  cargo install --locked wasm-pack --version 0.15.1
+fi
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  log "installing Chromium and ChromeDriver from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# Node tools: binaryen's wasm-opt (Debian's is too old and silently breaks the
+# release build) and Playwright (driving the system Chromium).
+if [ ! -x "$ROOT/e2e/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/e2e/node_modules/@playwright/test" ]; then
+  log "installing npm packages in e2e/"
+  (cd "$ROOT/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+log "toolchain ready"
