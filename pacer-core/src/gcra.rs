@@ -4,6 +4,13 @@
 //! theoretical arrival time (TAT) of the next request. Tokens are never
 //! counted by timer ticks: how many may go is derived from elapsed time, so a
 //! timer that fires late can never release more than the burst.
+//!
+//! A browser timer fires a little late (typically under a millisecond). With
+//! a *catch-up* allowance `c`, a send that happens up to `c` late does not
+//! push the schedule back, so small lateness costs no rate; a later send
+//! restarts the schedule from itself, so a long delay (a hidden tab) never
+//! turns into a burst. Two sends are then at least `interval - c` apart, and
+//! `k` sends span at least `(k-1) × interval - c`.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -55,6 +62,7 @@ pub struct NotUntil(pub Duration);
 pub struct Gcra {
     interval: Duration,
     tolerance: Duration,
+    catch_up: Duration,
     tat: Option<Duration>,
 }
 
@@ -65,8 +73,14 @@ impl Gcra {
         Self {
             interval,
             tolerance: interval * (quota.burst.get() - 1),
+            catch_up: Duration::ZERO,
             tat: None,
         }
+    }
+
+    /// Lets a send that happens up to `catch_up` late keep the schedule.
+    pub fn set_catch_up(&mut self, catch_up: Duration) {
+        self.catch_up = catch_up;
     }
 
     /// The spacing between sends it enforces.
@@ -100,7 +114,10 @@ impl Gcra {
         if earliest > now {
             return Err(NotUntil(earliest));
         }
-        let tat = self.tat.unwrap_or(now).max(now);
+        let tat = self
+            .tat
+            .unwrap_or(now)
+            .max(now.saturating_sub(self.catch_up));
         self.tat = Some(tat + self.interval);
         Ok(())
     }
@@ -148,6 +165,17 @@ mod tests {
         g.check(ms(1100)).unwrap();
         // Burst 1: the next send still waits a full interval.
         assert_eq!(g.check(ms(1100)), Err(NotUntil(ms(1200))));
+    }
+
+    #[test]
+    fn small_lateness_keeps_the_schedule_large_lateness_restarts_it() {
+        let mut g = Gcra::new(Quota::per_second(10.0).unwrap());
+        g.set_catch_up(ms(2));
+        g.check(ms(0)).unwrap();
+        g.check(ms(101)).unwrap(); // 1 ms late: schedule kept
+        assert_eq!(g.check(ms(150)), Err(NotUntil(ms(200))));
+        g.check(ms(700)).unwrap(); // 500 ms late: restart from 698
+        assert_eq!(g.check(ms(700)), Err(NotUntil(ms(798))));
     }
 
     #[test]

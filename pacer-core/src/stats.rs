@@ -54,6 +54,20 @@ impl RunStats {
         }
     }
 
+    /// Time from the first send to `now` (running) or to the last success
+    /// (`finished`).
+    pub fn elapsed(&self, now: Duration, finished: bool) -> Duration {
+        let Some(first) = self.first_send else {
+            return Duration::ZERO;
+        };
+        let end = if finished {
+            self.last_success.unwrap_or(now)
+        } else {
+            now
+        };
+        end.saturating_sub(first)
+    }
+
     /// Mean latency of successes, ms (0 when none).
     pub fn latency_avg_ms(&self) -> f64 {
         if self.latencies_ms.is_empty() {

@@ -23,6 +23,9 @@ pub struct MarginPolicy {
     pub step: Duration,
     /// The margin never exceeds this fraction of `1/rate`.
     pub max_fraction: f64,
+    /// How late a timer may fire without costing rate (see [`Gcra`]);
+    /// at most 10 % of `1/rate`.
+    pub catch_up: Duration,
 }
 
 impl Default for MarginPolicy {
@@ -34,6 +37,7 @@ impl Default for MarginPolicy {
             initial_fraction: 0.004,
             step: Duration::from_millis(2),
             max_fraction: 0.10,
+            catch_up: Duration::from_millis(2),
         }
     }
 }
@@ -64,17 +68,16 @@ impl Pacing {
         let initial = policy
             .initial
             .min(quota.emission_interval().mul_f64(policy.initial_fraction));
-        let margin = clamp_margin(initial, quota, policy);
-        let mut gcra = Gcra::new(quota);
-        gcra.set_interval(quota.emission_interval() + margin, quota.burst());
-        Self {
+        let mut pacing = Self {
             quota,
             policy,
-            margin,
-            gcra,
+            margin: clamp_margin(initial, quota, policy),
+            gcra: Gcra::new(quota),
             pause: None,
             pauses: 0,
-        }
+        };
+        pacing.apply();
+        pacing
     }
 
     /// The allotted quota.
@@ -148,8 +151,10 @@ impl Pacing {
 
     fn apply(&mut self) {
         let burst: NonZeroU32 = self.quota.burst();
+        let interval = self.quota.emission_interval();
+        self.gcra.set_interval(interval + self.margin, burst);
         self.gcra
-            .set_interval(self.quota.emission_interval() + self.margin, burst);
+            .set_catch_up(self.policy.catch_up.min(interval.mul_f64(0.1)));
     }
 }
 

@@ -1,0 +1,14 @@
+//! The only module that touches `web_sys`, `js_sys` and browser timers:
+//! the clock (`performance.now()`), the sleep (`setTimeout` through
+//! `gloo-timers`) and `fetch` with an `AbortController`.
+//!
+//! Everything here is a thin adapter to a `pacer-core` trait or a plain
+//! Rust type; no decisions are made here.
+
+mod clock;
+mod fetch;
+mod timer;
+
+pub use clock::{unix_now, PerformanceClock};
+pub use fetch::{FetchError, HttpAnswer, PendingFetch};
+pub use timer::TimerSleep;

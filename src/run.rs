@@ -1,0 +1,15 @@
+//! A run as the UI sees it: settings in, live item states and figures out.
+//!
+//! [`RunHandle`] is provided as Leptos context by the app root. Components
+//! read its signals and call its methods; they never talk to the scheduler or
+//! the network themselves. This module owns no `web_sys` code: fetches,
+//! timers and the clock come from [`crate::browser`].
+
+mod driver;
+mod model;
+mod record;
+mod transport;
+
+pub use driver::RunHandle;
+pub use record::{AttemptRecord, RunRecord};
+pub use model::{ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView};

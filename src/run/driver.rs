@@ -1,0 +1,251 @@
+//! The run driver: binds the core scheduler and worker pool to the browser
+//! (a `spawn_local` task per worker, the `setTimeout` sleep, `fetch`) and
+//! mirrors the run into the signals the UI reads.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use gloo_timers::callback::Interval;
+use leptos::prelude::*;
+use pacer_core::driver::{Observer, Pool, RunControl};
+use pacer_core::schedule::{ItemId, ItemStatus, MarginPolicy, RetryPolicy, Scheduler};
+use pacer_core::{Clock, Quota};
+use wasm_bindgen_futures::spawn_local;
+
+use super::model::{ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView};
+use super::record::RunRecord;
+use super::transport::{FetchTransport, SharedTransport};
+use crate::browser::{PerformanceClock, TimerSleep};
+
+/// The browser-side objects of the current run (not `Send`, kept locally).
+struct ActiveRun {
+    control: RunControl,
+    transport: Rc<FetchTransport>,
+    finished: Rc<Cell<bool>>,
+    ticker: Option<Interval>,
+}
+
+/// A run's live state and controls, shared through Leptos context.
+#[derive(Clone, Copy)]
+pub struct RunHandle {
+    /// `run-state`.
+    pub state: RwSignal<RunState>,
+    /// One row per work item, in input order.
+    pub items: RwSignal<Vec<ItemRow>>,
+    /// Live figures, refreshed as answers arrive and on a short timer.
+    pub stats: RwSignal<StatsView>,
+    /// The page's current message.
+    pub notice: RwSignal<Option<Notice>>,
+    active: StoredValue<Option<ActiveRun>, LocalStorage>,
+    record: StoredValue<Rc<RefCell<RunRecord>>, LocalStorage>,
+}
+
+impl RunHandle {
+    /// A handle with nothing started.
+    pub fn new() -> Self {
+        Self {
+            state: RwSignal::new(RunState::Idle),
+            items: RwSignal::new(Vec::new()),
+            stats: RwSignal::new(StatsView::default()),
+            notice: RwSignal::new(None),
+            active: StoredValue::new_local(None),
+            record: StoredValue::new_local(Rc::default()),
+        }
+    }
+
+    /// Starts a run over `sources` (already validated http(s) URLs).
+    pub fn start(&self, settings: Settings, sources: Vec<String>) {
+        if self.state.get_untracked() == RunState::Running {
+            return;
+        }
+        let Some(quota) = Quota::per_second(settings.rate) else {
+            self.say(NoticeLevel::Error, "The rate must be a number above 0.");
+            return;
+        };
+        self.stop_ticker();
+        let rows: Vec<ItemRow> = sources.iter().enumerate().map(|(id, s)| ItemRow::queued(id, s)).collect();
+        let record = Rc::new(RefCell::new(RunRecord::new(sources.len())));
+        let concurrency = settings.concurrency.max(1);
+        let scheduler = Scheduler::new(sources.len(), quota, RetryPolicy::default(), MarginPolicy::default());
+        let control = RunControl::new(scheduler);
+        let transport = Rc::new(FetchTransport::new(settings, Rc::new(sources), Rc::clone(&record)));
+        let observer = RowObserver {
+            handle: *self,
+            rows: rows.clone(),
+        };
+        let pool = Pool::new(
+            control.clone(),
+            PerformanceClock,
+            TimerSleep,
+            SharedTransport(Rc::clone(&transport)),
+            observer,
+        );
+        self.items.set(rows);
+        self.record.set_value(record);
+        self.state.set(RunState::Running);
+
+        let handle = *self;
+        let finished = Rc::new(Cell::new(false));
+        let ticker = Interval::new(250, move || handle.refresh());
+        self.active.set_value(Some(ActiveRun {
+            control,
+            transport,
+            finished: Rc::clone(&finished),
+            ticker: Some(ticker),
+        }));
+        self.refresh();
+
+        let remaining = Rc::new(Cell::new(concurrency));
+        for _ in 0..concurrency {
+            let worker = Rc::clone(&pool).worker();
+            let remaining = Rc::clone(&remaining);
+            let finished = Rc::clone(&finished);
+            spawn_local(async move {
+                worker.await;
+                remaining.set(remaining.get() - 1);
+                if remaining.get() == 0 {
+                    finished.set(true);
+                    handle.on_finished();
+                }
+            });
+        }
+    }
+
+    /// Aborts in-flight requests and sends nothing more.
+    pub fn cancel(&self) {
+        self.active.with_value(|run| {
+            if let Some(run) = run {
+                run.control.update(Scheduler::cancel);
+                run.transport.abort_all();
+            }
+        });
+        for row in self.items.get_untracked() {
+            let s = row.state.get_untracked();
+            if !matches!(s, ItemState::Done | ItemState::Failed | ItemState::Cancelled) {
+                row.state.set(ItemState::Cancelled);
+            }
+        }
+        if self.state.get_untracked() == RunState::Running {
+            self.state.set(RunState::Cancelled);
+            self.say(NoticeLevel::Info, "Cancelled: requests on the wire were aborted and nothing more was sent.");
+        }
+        self.refresh();
+    }
+
+    /// Forgets the results of a finished run.
+    pub fn clear(&self) {
+        if self.state.get_untracked() == RunState::Running {
+            return;
+        }
+        self.stop_ticker();
+        self.items.set(Vec::new());
+        self.stats.set(StatsView::default());
+        self.state.set(RunState::Idle);
+        self.notice.set(None);
+        self.record.set_value(Rc::default());
+    }
+
+    /// The current run's per-item records (for exports).
+    pub fn record(&self) -> Rc<RefCell<RunRecord>> {
+        self.record.get_value()
+    }
+
+    fn say(&self, level: NoticeLevel, text: &str) {
+        self.notice.set(Some(Notice { level, text: text.into() }));
+    }
+
+    fn stop_ticker(&self) {
+        self.active.set_value(None);
+    }
+
+    fn on_finished(&self) {
+        if self.state.get_untracked() == RunState::Running {
+            self.state.set(RunState::Done);
+        }
+        self.refresh();
+        // Keep the run (its figures stay readable) but stop the ticker.
+        self.active.update_value(|run| {
+            if let Some(run) = run {
+                run.ticker = None;
+            }
+        });
+    }
+
+    /// Recomputes the figures from the scheduler and the measurements.
+    fn refresh(&self) {
+        let now = PerformanceClock.now();
+        let total = self.items.with_untracked(Vec::len);
+        let view = self.active.with_value(|run| {
+            let run = run.as_ref()?;
+            let counts = run.control.read(|s| s.counts());
+            let finished = run.finished.get() || run.control.read(Scheduler::is_finished);
+            let mut stats = run.transport.stats.borrow_mut();
+            Some(StatsView {
+                done: counts.done,
+                failed: counts.failed,
+                queued: counts.queued,
+                in_flight: counts.in_flight,
+                rate_limited: counts.rate_limited,
+                sent: counts.sent,
+                throughput: stats.throughput(now, finished),
+                latency_avg_ms: stats.latency_avg_ms(),
+                latency_p95_ms: stats.latency_quantile_ms(0.95),
+                elapsed_s: stats.elapsed(now, finished).as_secs_f64(),
+                total,
+            })
+        });
+        if let Some(view) = view {
+            self.stats.set(view);
+        }
+    }
+}
+
+impl Default for RunHandle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Mirrors the pool's events into per-row signals.
+struct RowObserver {
+    handle: RunHandle,
+    rows: Vec<ItemRow>,
+}
+
+impl Observer for RowObserver {
+    fn on_send(&self, item: ItemId, attempt: u32, at: Duration) {
+        let row = self.rows[item];
+        row.state.set(ItemState::InFlight);
+        row.attempts.set(attempt);
+        self.handle.active.with_value(|run| {
+            if let Some(run) = run {
+                run.transport.stats.borrow_mut().on_send(at);
+            }
+        });
+    }
+
+    fn on_complete(&self, item: ItemId, status: &ItemStatus, _at: Duration) {
+        let row = self.rows[item];
+        let record = self.handle.record.get_value();
+        let record = record.borrow();
+        if let Some(last) = record.attempts[item].last() {
+            row.latency_ms.set(Some(last.latency_ms));
+        }
+        let (state, result) = match status {
+            ItemStatus::Done => (
+                ItemState::Done,
+                record.predictions[item].clone().map(ItemResult::Ok),
+            ),
+            ItemStatus::Failed { reason } => (ItemState::Failed, Some(ItemResult::Err(reason.clone()))),
+            ItemStatus::Retrying { .. } => (ItemState::Retrying, None),
+            ItemStatus::Cancelled => (ItemState::Cancelled, None),
+            ItemStatus::Queued | ItemStatus::InFlight { .. } => return,
+        };
+        row.state.set(state);
+        if result.is_some() {
+            row.result.set(result);
+        }
+        self.handle.refresh();
+    }
+}

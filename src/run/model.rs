@@ -1,0 +1,171 @@
+//! Plain data a run shows: settings, per-item rows, states and figures.
+
+use leptos::prelude::*;
+use pacer_core::api::Prediction;
+
+/// What the user chose for a run. The key lives only here, in memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// API base URL, e.g. `http://127.0.0.1:8080` or `https://api-us.restb.ai`.
+    pub endpoint: String,
+    /// The client key; never persisted, logged or exported.
+    pub key: String,
+    /// Model ids sent with every call.
+    pub models: Vec<String>,
+    /// Allotted requests per second (> 0, fractions allowed).
+    pub rate: f64,
+    /// Number of async fetch tasks.
+    pub concurrency: usize,
+    /// Per-request timeout in milliseconds.
+    pub timeout_ms: u32,
+}
+
+/// Where a run is, as shown by `data-testid="run-state"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// Nothing started yet (or results cleared).
+    Idle,
+    /// Sending.
+    Running,
+    /// Holding: nothing new is sent.
+    Paused,
+    /// Every item is done or failed.
+    Done,
+    /// The user cancelled.
+    Cancelled,
+    /// A saved run was found after a reload and waits for resume.
+    Interrupted,
+}
+
+impl RunState {
+    /// The exact text of the test interface.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Idle => "idle",
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Done => "done",
+            RunState::Cancelled => "cancelled",
+            RunState::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One item's state, as `data-state` of its `result-row`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemState {
+    /// Waiting for its turn.
+    Queued,
+    /// A request is on the wire.
+    InFlight,
+    /// Answered with predictions.
+    Done,
+    /// Ended without predictions; the reason is in its result.
+    Failed,
+    /// Sent back to the queue after a 429 or a retryable error.
+    Retrying,
+    /// Never finished because the run was cancelled.
+    Cancelled,
+}
+
+impl ItemState {
+    /// The exact text of the test interface.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemState::Queued => "queued",
+            ItemState::InFlight => "in-flight",
+            ItemState::Done => "done",
+            ItemState::Failed => "failed",
+            ItemState::Retrying => "retrying",
+            ItemState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// How an item ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemResult {
+    /// The API's predictions.
+    Ok(Prediction),
+    /// Why it failed, in words for the user (the API's own message when given).
+    Err(String),
+}
+
+/// One work item's live row. Signals are per row so that one answer
+/// re-renders one row, not the table.
+#[derive(Clone, Copy, Debug)]
+pub struct ItemRow {
+    /// Position in the run (0-based).
+    pub id: usize,
+    /// The image URL as the user gave it.
+    pub source: StoredValue<String>,
+    /// Current state.
+    pub state: RwSignal<ItemState>,
+    /// Requests sent for this item so far.
+    pub attempts: RwSignal<u32>,
+    /// Latency of the last answered request, in ms.
+    pub latency_ms: RwSignal<Option<f64>>,
+    /// The outcome, once there is one.
+    pub result: RwSignal<Option<ItemResult>>,
+}
+
+impl ItemRow {
+    /// A fresh, queued row for `source`.
+    pub fn queued(id: usize, source: &str) -> Self {
+        Self {
+            id,
+            source: StoredValue::new(source.to_string()),
+            state: RwSignal::new(ItemState::Queued),
+            attempts: RwSignal::new(0),
+            latency_ms: RwSignal::new(None),
+            result: RwSignal::new(None),
+        }
+    }
+}
+
+/// How loud a notice is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeLevel {
+    /// Good to know.
+    Info,
+    /// Something holds the run back.
+    Warning,
+    /// Something stopped the run or an input is wrong.
+    Error,
+}
+
+/// The page's current message (`data-testid="notice"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    /// How loud.
+    pub level: NoticeLevel,
+    /// What to tell the user.
+    pub text: String,
+}
+
+/// Live figures of a run (`stat-*` test ids).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StatsView {
+    /// Items answered with predictions.
+    pub done: usize,
+    /// Items ended with a failure.
+    pub failed: usize,
+    /// Items waiting (queued or retrying).
+    pub queued: usize,
+    /// Requests on the wire now.
+    pub in_flight: usize,
+    /// 429 answers seen.
+    pub rate_limited: usize,
+    /// Requests sent in all.
+    pub sent: usize,
+    /// Successful requests per second since the first send.
+    pub throughput: f64,
+    /// Mean latency of successful requests, ms.
+    pub latency_avg_ms: f64,
+    /// 95th percentile latency of successful requests, ms.
+    pub latency_p95_ms: f64,
+    /// Seconds since the run started.
+    pub elapsed_s: f64,
+    /// Total items in the run.
+    pub total: usize,
+}

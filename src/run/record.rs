@@ -1,0 +1,48 @@
+//! What a run keeps per item beyond its state: every attempt's timing and
+//! outcome, and the predictions. Exports are written from this; the client
+//! key is never part of it.
+
+use pacer_core::api::Prediction;
+use serde::Serialize;
+
+/// One request of one item.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttemptRecord {
+    /// 1 for the first send.
+    pub attempt: u32,
+    /// When it was sent, ms since the Unix epoch (sub-ms precision).
+    pub sent_unix_ms: f64,
+    /// Send to whole answer, ms.
+    pub latency_ms: f64,
+    /// HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// Why it did not succeed.
+    pub error: Option<String>,
+}
+
+/// Records of a run, indexed by item.
+#[derive(Clone, Debug, Default)]
+pub struct RunRecord {
+    /// Attempts per item.
+    pub attempts: Vec<Vec<AttemptRecord>>,
+    /// Predictions per item, once answered.
+    pub predictions: Vec<Option<Prediction>>,
+}
+
+impl RunRecord {
+    /// Empty records for `items` items.
+    pub fn new(items: usize) -> Self {
+        Self {
+            attempts: vec![Vec::new(); items],
+            predictions: vec![None; items],
+        }
+    }
+
+    /// Adds an attempt (and its predictions, if it succeeded).
+    pub fn add(&mut self, item: usize, attempt: AttemptRecord, prediction: Option<Prediction>) {
+        self.attempts[item].push(attempt);
+        if prediction.is_some() {
+            self.predictions[item] = prediction;
+        }
+    }
+}
