@@ -1,0 +1,83 @@
+// Starts a real pacer-emulator on a free loopback port for one spec, with
+// its access log in a temp file, and reads that log back as ground truth.
+import { spawn, ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..');
+const BINARY = join(ROOT, 'target', 'release', 'pacer-emulator');
+
+export interface LogLine {
+  arrival_ms: number;
+  end_ms: number;
+  method: string;
+  key: string;
+  image: string;
+  models: string;
+  status: number;
+  latency_ms: number;
+}
+
+export class Emulator {
+  private constructor(
+    private proc: ChildProcess,
+    /** http://127.0.0.1:PORT */
+    public url: string,
+    /** https://127.0.0.1:PORT when started with TLS. */
+    public tlsUrl: string | undefined,
+    public logPath: string,
+  ) {}
+
+  /** Starts the emulator with `args` (e.g. ['--limiter','fixed-window','--limit','8']). */
+  static async start(args: string[], opts: { tls?: boolean } = {}): Promise<Emulator> {
+    if (!existsSync(BINARY)) throw new Error(`build the emulator first: ${BINARY} is missing`);
+    const dir = mkdtempSync(join(tmpdir(), 'pacer-e2e-'));
+    const logPath = join(dir, 'access.jsonl');
+    const full = ['--port', '0', '--dist', join(ROOT, 'dist'), '--access-log', logPath, ...args];
+    if (opts.tls) full.push('--tls-port', '0');
+    const proc = spawn(BINARY, full, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const urls = await new Promise<{ http: string; https?: string }>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`emulator did not start: ${out}`)), 15_000);
+      const onData = (b: Buffer) => {
+        out += b.toString();
+        const http = out.match(/listening on (http:\/\/[^\s]+)/)?.[1];
+        const https = out.match(/listening on (https:\/\/[^\s]+)/)?.[1];
+        if (http && (!opts.tls || https)) {
+          clearTimeout(timer);
+          ok({ http: http.replace(/\/$/, ''), https: https?.replace(/\/$/, '') });
+        }
+      };
+      proc.stdout!.on('data', onData);
+      proc.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+      proc.on('exit', (code) => fail(new Error(`emulator exited (${code}): ${out}`)));
+    });
+    return new Emulator(proc, urls.http, urls.https, logPath);
+  }
+
+  /** Every API request the emulator saw, in log order. */
+  log(): LogLine[] {
+    if (!existsSync(this.logPath)) return [];
+    return readFileSync(this.logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as LogLine);
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      await new Promise((r) => this.proc.once('exit', r));
+    }
+  }
+}
+
+/** The original client's throughput: successes ÷ (last success end − first success send). */
+export function logThroughput(lines: LogLine[]): number {
+  const ok = lines.filter((l) => l.status === 200);
+  if (ok.length === 0) return 0;
+  const first = Math.min(...ok.map((l) => l.arrival_ms));
+  const last = Math.max(...ok.map((l) => l.end_ms));
+  return ok.length / ((last - first) / 1000);
+}

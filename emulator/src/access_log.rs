@@ -1,0 +1,61 @@
+//! The access log benchmarks read as ground truth: one JSON line per API
+//! request, written and flushed as its response is produced.
+
+use serde::Serialize;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::sync::Mutex;
+
+/// Where the lines go (a file opened for append, or stdout).
+pub struct AccessLog {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+/// One API request, as logged.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry<'a> {
+    /// Arrival, Unix milliseconds with sub-millisecond precision.
+    pub arrival_ms: f64,
+    /// When the response was produced, Unix milliseconds.
+    pub end_ms: f64,
+    /// `GET` or `POST`.
+    pub method: &'a str,
+    /// The client key as sent (the emulator's own demo keys).
+    pub key: &'a str,
+    /// The image URL, or `base64:<16 hex digits of a stable hash>` for uploads.
+    pub image: &'a str,
+    /// The `model_id` parameter as sent.
+    pub models: &'a str,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// `end_ms - arrival_ms`.
+    pub latency_ms: f64,
+}
+
+impl AccessLog {
+    /// Opens `path` for append (created if missing); `-` means stdout.
+    pub fn open(path: &str) -> io::Result<AccessLog> {
+        let out: Box<dyn Write + Send> = if path == "-" {
+            Box::new(io::stdout())
+        } else {
+            Box::new(OpenOptions::new().create(true).append(true).open(path)?)
+        };
+        Ok(AccessLog {
+            out: Mutex::new(out),
+        })
+    }
+
+    /// Writes one line and flushes it. A failing log never fails a request;
+    /// the error goes to stderr.
+    pub fn write(&self, entry: &Entry<'_>) {
+        let mut line = match serde_json::to_vec(entry) {
+            Ok(line) => line,
+            Err(e) => return eprintln!("pacer-emulator: access log: {e}"),
+        };
+        line.push(b'\n');
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = out.write_all(&line).and_then(|()| out.flush()) {
+            eprintln!("pacer-emulator: access log: {e}");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The router and its shared state: the API route, sample images,
+//! `/healthz`, the built page (or a hint to build it), and the CORS layer
+//! that covers every response, error answers included (or, with
+//! `--no-cors-on-429`, every response except 429s).
+
+use crate::access_log::AccessLog;
+use crate::cli::Cli;
+use crate::limits::Limits;
+use crate::multipredict::multipredict;
+use crate::samples::Samples;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use pacer_core::api::{EXPOSED_HEADERS, MULTIPREDICT_PATH};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// One limiter per client key.
+    pub limits: Limits,
+    /// The access log, when `--access-log` is set.
+    pub access_log: Option<AccessLog>,
+    /// Generated sample images.
+    pub samples: Samples,
+    latency_ms: f64,
+    jitter_ms: f64,
+    rng: Mutex<StdRng>,
+}
+
+impl AppState {
+    /// State for the flags in `cli` (opens the access log).
+    pub fn new(cli: &Cli) -> anyhow::Result<AppState> {
+        let access_log = match &cli.access_log {
+            Some(path) => Some(
+                AccessLog::open(path)
+                    .map_err(|e| anyhow::anyhow!("opening access log {path}: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(AppState {
+            limits: Limits::new(cli.limiter_config(), cli.retry_after),
+            access_log,
+            samples: Samples::default(),
+            latency_ms: cli.latency_ms,
+            jitter_ms: cli.jitter_ms,
+            rng: Mutex::new(StdRng::seed_from_u64(cli.seed)),
+        })
+    }
+
+    /// The latency of the next admitted request: `--latency-ms` plus uniform
+    /// jitter of ± `--jitter-ms` from the seeded generator, never negative.
+    pub fn latency(&self) -> Duration {
+        let jitter = if self.jitter_ms > 0.0 {
+            let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+            rng.random_range(-self.jitter_ms..=self.jitter_ms)
+        } else {
+            0.0
+        };
+        Duration::from_secs_f64((self.latency_ms + jitter).max(0.0) / 1000.0)
+    }
+}
+
+/// The whole application for the flags in `cli`.
+pub fn router(cli: &Cli, state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route(MULTIPREDICT_PATH, get(multipredict).post(multipredict))
+        .route("/samples/{file}", get(sample))
+        .route("/healthz", get(|| async { "ok" }));
+    let app = if cli.dist.is_dir() {
+        let index = ServeFile::new(cli.dist.join("index.html"));
+        api.fallback_service(ServeDir::new(&cli.dist).fallback(index))
+    } else {
+        api.route("/", get(no_dist))
+            .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+    };
+    let app = app.with_state(state).layer(cors(cli));
+    if cli.no_cors_on_429 {
+        // Outside the CORS layer, so it sees (and strips) what that layer added.
+        app.layer(middleware::from_fn(strip_cors_on_429))
+    } else {
+        app
+    }
+}
+
+/// Any origin, GET/POST/OPTIONS, and (unless `--no-expose-headers`) the
+/// rate-limit headers exposed to pages.
+fn cors(cli: &Cli) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers(Any)
+        .max_age(Duration::from_secs(600));
+    if cli.no_expose_headers {
+        return layer;
+    }
+    let exposed: Vec<HeaderName> = EXPOSED_HEADERS
+        .iter()
+        .map(|h| HeaderName::from_bytes(h.as_bytes()).expect("EXPOSED_HEADERS are valid names"))
+        .collect();
+    layer.expose_headers(exposed)
+}
+
+async fn strip_cors_on_429(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if res.status() == StatusCode::TOO_MANY_REQUESTS {
+        let names: Vec<HeaderName> = res
+            .headers()
+            .keys()
+            .filter(|n| n.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for name in names {
+            res.headers_mut().remove(name);
+        }
+    }
+    res
+}
+
+async fn sample(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
+    match state.samples.get(&file) {
+        Some(jpeg) => (
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            jpeg,
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "samples are /samples/img-NNNN.jpg with four digits",
+        )
+            .into_response(),
+    }
+}
+
+async fn no_dist() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html><meta charset=utf-8><title>pacer-emulator</title>",
+        "<h1>pacer-emulator</h1><p>The API is up at <code>/vision/v2/multipredict</code>, ",
+        "but the page is not built: run <code>trunk build --release</code> in the repository ",
+        "(or pass <code>--dist DIR</code>) and restart.</p>"
+    ))
+}

@@ -1,0 +1,18 @@
+//! `pacer-emulator`: parses the flags, starts the servers, prints where
+//! they listen, and waits for Ctrl-C. Everything else lives in the library.
+
+use clap::Parser;
+use pacer_emulator::{start, Cli};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let running = start(cli).await?;
+    // The first stdout line is read by scripts and benchmarks: keep its shape.
+    println!("pacer-emulator listening on http://{}", running.http);
+    if let Some(https) = running.https {
+        println!("pacer-emulator listening on https://{https}");
+    }
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

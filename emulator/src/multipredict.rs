@@ -1,0 +1,274 @@
+//! `GET|POST /vision/v2/multipredict`: arrival time first, then the key
+//! (401), the key's limiter (429 at once), the parameters (400), the
+//! configured latency, and the deterministic answer; one access-log line
+//! per request. Answers follow `pacer_core::api`'s contract.
+
+use crate::access_log::Entry;
+use crate::app::AppState;
+use crate::predict;
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use pacer_core::api::KNOWN_MODELS;
+use pacer_core::limiter::Admission;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Largest accepted POST body (a base64 image).
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// The request's parameters, from the query string and (POST) the form body.
+#[derive(Default, Debug)]
+struct Params {
+    client_key: String,
+    model_id: Option<String>,
+    image_url: Option<String>,
+    image_base64: Option<String>,
+}
+
+impl Params {
+    fn absorb(&mut self, form: &[u8]) {
+        for (name, value) in form_urlencoded::parse(form) {
+            match &*name {
+                "client_key" => self.client_key = value.trim().to_string(),
+                "model_id" => self.model_id = Some(value.into_owned()),
+                "image_url" => self.image_url = Some(value.trim().to_string()),
+                "image_base64" => self.image_base64 = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+    }
+
+    /// What identifies the image: its URL or its base64 body.
+    fn image(&self) -> &str {
+        match (&self.image_base64, &self.image_url) {
+            (Some(b), _) if !b.is_empty() => b,
+            (_, Some(u)) => u,
+            _ => "",
+        }
+    }
+
+    /// The image as the access log shows it.
+    fn image_for_log(&self) -> String {
+        match &self.image_base64 {
+            Some(b) if !b.is_empty() => predict::base64_tag(b),
+            _ => self.image_url.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// Time since the Unix epoch.
+fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The multipredict handler (GET and POST).
+pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    // Taken before anything else, before any await: the limiter decides on this.
+    let arrival = since_epoch();
+    let method = req.method().clone();
+    let mut params = Params::default();
+    params.absorb(req.uri().query().unwrap_or("").as_bytes());
+    if method == Method::POST {
+        match to_bytes(req.into_body(), MAX_BODY).await {
+            Ok(body) => params.absorb(&body),
+            Err(_) => {
+                let res = error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "The request body is too large",
+                );
+                return finish(&state, &method, &params, arrival, HeaderMap::new(), res);
+            }
+        }
+    }
+
+    if params.client_key.is_empty() {
+        let res = error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client_key",
+            "Invalid or missing client_key",
+        );
+        return finish(&state, &method, &params, arrival, HeaderMap::new(), res);
+    }
+
+    let admission = state.limits.admit(&params.client_key, arrival);
+    let headers = state.limits.headers(&admission);
+    if let Admission::Rejected { .. } = admission {
+        let res = (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({"message": "API rate limit exceeded"})),
+        );
+        return finish(&state, &method, &params, arrival, headers, res);
+    }
+
+    let answer = answer(&params);
+    tokio::time::sleep(state.latency()).await;
+    finish(&state, &method, &params, arrival, headers, answer)
+}
+
+/// Logs the request and builds the response with the rate headers.
+fn finish(
+    state: &AppState,
+    method: &Method,
+    params: &Params,
+    arrival: Duration,
+    headers: HeaderMap,
+    res: impl IntoResponse,
+) -> Response {
+    let mut res = res.into_response();
+    res.headers_mut().extend(headers);
+    if let Some(log) = &state.access_log {
+        let end = since_epoch();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        log.write(&Entry {
+            arrival_ms: ms(arrival),
+            end_ms: ms(end),
+            method: method.as_str(),
+            key: &params.client_key,
+            image: &params.image_for_log(),
+            models: params.model_id.as_deref().unwrap_or(""),
+            status: res.status().as_u16(),
+            latency_ms: ms(end.saturating_sub(arrival)),
+        });
+    }
+    res
+}
+
+/// The answer to an admitted request: 400 for bad parameters, else 200.
+fn answer(params: &Params) -> Response {
+    let models = match models(params.model_id.as_deref()) {
+        Ok(models) => models,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_model_id", &message),
+    };
+    if let Err(message) = check_image(params) {
+        return error(StatusCode::BAD_REQUEST, "invalid_image", &message);
+    }
+    let image = params.image();
+    let solutions: Map<String, Value> = models
+        .into_iter()
+        .filter_map(|m| predict::solution(&m, image).map(|s| (m, s)))
+        .collect();
+    let body = json!({
+        "error": "false",
+        "response": {"solutions": solutions},
+        "time": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        "correlation_id": uuid::Uuid::new_v4().to_string(),
+        "version": "2",
+    });
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+/// The requested models, in order, without repeats; every one must be known.
+fn models(model_id: Option<&str>) -> Result<Vec<String>, String> {
+    let mut models: Vec<String> = Vec::new();
+    for m in model_id
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        if !KNOWN_MODELS.contains(&m) {
+            return Err(format!("Invalid model_id: {m}"));
+        }
+        if !models.iter().any(|x| x == m) {
+            models.push(m.to_string());
+        }
+    }
+    if models.is_empty() {
+        return Err("Missing model_id".to_string());
+    }
+    Ok(models)
+}
+
+fn check_image(params: &Params) -> Result<(), String> {
+    if params
+        .image_base64
+        .as_deref()
+        .is_some_and(|b| !b.is_empty())
+    {
+        return Ok(());
+    }
+    let url = params.image_url.as_deref().unwrap_or("");
+    if url.is_empty() {
+        return Err("Missing image_url (or image_base64 in a POST)".to_string());
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(()),
+        _ => Err(format!("Invalid image_url: {url} (must be an http(s) URL)")),
+    }
+}
+
+/// The API's error envelope.
+fn error(status: StatusCode, error_id: &str, message: &str) -> Response {
+    let body = json!({
+        "error": "true",
+        "error_id": error_id,
+        "message": message,
+        "correlation_id": uuid::Uuid::new_v4().to_string(),
+    });
+    (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `model_id` parameter and the models (or message) it should give.
+    type ModelsCase<'a> = (Option<&'a str>, Result<Vec<&'a str>, &'a str>);
+
+    #[test]
+    fn models_table() {
+        let cases: &[ModelsCase] = &[
+            (Some("re_logo"), Ok(vec!["re_logo"])),
+            (
+                Some(" re_logo , re_features_v4,re_logo,"),
+                Ok(vec!["re_logo", "re_features_v4"]),
+            ),
+            (Some("re_logo,foo"), Err("Invalid model_id: foo")),
+            (Some(""), Err("Missing model_id")),
+            (None, Err("Missing model_id")),
+        ];
+        for (input, want) in cases {
+            let want = want
+                .clone()
+                .map(|v| v.into_iter().map(String::from).collect())
+                .map_err(String::from);
+            assert_eq!(models(*input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn image_table() {
+        let url = |u: &str| Params {
+            image_url: Some(u.into()),
+            ..Params::default()
+        };
+        assert!(check_image(&url("http://x/a.jpg")).is_ok());
+        assert!(check_image(&url("https://x")).is_ok());
+        for bad in [
+            "",
+            "ftp://x/a.jpg",
+            "http://",
+            "https:///a",
+            "file:///etc/passwd",
+            "x",
+        ] {
+            assert!(check_image(&url(bad)).is_err(), "{bad}");
+        }
+        let b64 = Params {
+            image_base64: Some("AAAA".into()),
+            ..Params::default()
+        };
+        assert!(check_image(&b64).is_ok());
+        assert_eq!(b64.image_for_log(), predict::base64_tag("AAAA"));
+    }
+}

@@ -1,0 +1,70 @@
+//! Shared helpers of the emulator's integration tests: start an emulator
+//! in-process on 127.0.0.1 port 0 with given flags, and a real HTTP client.
+
+#![allow(dead_code)]
+
+use clap::Parser;
+use pacer_emulator::{start, Cli};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The page origin the tests pretend to be.
+pub const ORIGIN: &str = "http://127.0.0.1:9999";
+
+/// A running emulator's base URL, e.g. `http://127.0.0.1:41234`.
+pub async fn emulator(flags: &[&str]) -> String {
+    let mut args = vec![
+        "pacer-emulator",
+        "--port",
+        "0",
+        "--latency-ms",
+        "0",
+        "--dist",
+        "/nonexistent-dist",
+    ];
+    args.extend_from_slice(flags);
+    let running = start(Cli::try_parse_from(args).expect("flags parse"))
+        .await
+        .expect("emulator starts");
+    format!("http://{}", running.http)
+}
+
+/// A plain reqwest client.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// The GET URL for one sample image and the given models.
+pub fn predict_url(base: &str, key: &str, models: &[&str], image: &str) -> String {
+    let models: Vec<String> = models.iter().map(|m| m.to_string()).collect();
+    pacer_core::api::multipredict_url(base, key, &models, image)
+}
+
+/// Sleeps until just after the next wall-clock second starts, so that a
+/// quick burst lands in one fixed window.
+pub async fn align_to_next_second() {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let into = Duration::from_nanos(u64::from(now.subsec_nanos()));
+    tokio::time::sleep(Duration::from_secs(1) - into + Duration::from_millis(20)).await;
+}
+
+/// A header as text, if present.
+pub fn header(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+/// A unique temporary file path.
+pub fn temp_path(tag: &str) -> std::path::PathBuf {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::env::temp_dir().join(format!(
+        "pacer-emulator-{tag}-{}-{nanos}",
+        std::process::id()
+    ))
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The README's test command: every check and test, from a clean clone.
+# Lints, native tests (core on fake time, emulator over loopback), browser
+# tests (wasm-pack, headless Chromium, against a real emulator) and the
+# Playwright journeys (the release page against real emulators).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+"$ROOT/scripts/setup.sh"
+cd "$ROOT"
+
+step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+step "format and lints (native and wasm32)"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p pacer -p pacer-core --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "native tests (pacer-core on fake time, emulator over loopback)"
+cargo test --workspace
+
+step "build the release page and the emulator"
+build_all
+
+step "browser tests (wasm-pack, headless Chromium, real emulator)"
+BT_PORT=18080
+"$EMULATOR" --port $BT_PORT --limiter fixed-window --limit 1000 --latency-ms 50 --dist "$ROOT/dist" >/tmp/pacer-bt-emulator.log 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$BT_PORT/healthz" >/dev/null && break; sleep 0.2; done
+PACER_EMULATOR_URL="http://127.0.0.1:$BT_PORT" wasm-pack test --headless --chrome
+
+step "Playwright journeys (release page, real emulators)"
+(cd e2e && npx playwright test)
+echo
+echo "all test layers passed"

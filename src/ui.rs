@@ -1,0 +1,80 @@
+//! Leptos components: the page and its parts.
+//!
+//! Owns layout and form state only. Components read the run's live state
+//! from the [`RunHandle`] in context and call its methods; they never fetch,
+//! time or store anything themselves. The only browser access here is
+//! [`page_location`] (the page's origin and query string at startup).
+
+mod controls;
+mod endpoint_field;
+mod form_state;
+mod models_field;
+mod notice;
+mod page_location;
+mod predictions;
+mod result_row;
+mod results_table;
+mod settings_form;
+mod stats_bar;
+mod url_input;
+mod validate;
+
+pub use form_state::FormState;
+pub use validate::{validate, FormInput, StartRequest};
+
+use leptos::prelude::*;
+
+use crate::run::RunHandle;
+use controls::Controls;
+use notice::NoticeBar;
+use results_table::ResultsTable;
+use settings_form::SettingsForm;
+use stats_bar::StatsBar;
+use url_input::UrlInput;
+
+/// The whole page: header, settings and input on the left, the run bar,
+/// notice and results on the right (stacked on narrow screens).
+#[component]
+pub fn App() -> impl IntoView {
+    provide_context(RunHandle::new());
+    provide_context(FormState::from_page());
+    view! {
+        <div class="page">
+            <header class="site-header">
+                <div class="brand">
+                    <Logo />
+                    <span class="brand-name">"Pacer"</span>
+                </div>
+                <p class="tagline">"Paced batch runs against rate-limited vision APIs"</p>
+            </header>
+            <main class="layout">
+                <div class="col col-inputs">
+                    <SettingsForm />
+                    <UrlInput />
+                </div>
+                <div class="col col-run">
+                    <section class="card run-card" aria-label="Run">
+                        <Controls />
+                        <StatsBar />
+                    </section>
+                    <NoticeBar />
+                    <ResultsTable />
+                </div>
+            </main>
+        </div>
+    }
+}
+
+/// The brand mark: evenly spaced bars, i.e. paced requests.
+#[component]
+fn Logo() -> impl IntoView {
+    view! {
+        <svg class="logo" viewBox="0 0 32 32" width="28" height="28" aria-hidden="true">
+            <rect x="1" y="1" width="30" height="30" rx="8" class="logo-bg"></rect>
+            <rect x="7" y="15" width="3" height="10" rx="1.5" class="logo-bar"></rect>
+            <rect x="12.5" y="11" width="3" height="14" rx="1.5" class="logo-bar"></rect>
+            <rect x="18" y="7" width="3" height="18" rx="1.5" class="logo-bar"></rect>
+            <rect x="23.5" y="11" width="3" height="14" rx="1.5" class="logo-bar"></rect>
+        </svg>
+    }
+}

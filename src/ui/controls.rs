@@ -1,0 +1,106 @@
+//! The run controls and the run-state badge.
+
+use leptos::prelude::*;
+
+use super::form_state::FormState;
+use super::validate::missing;
+use crate::run::{Notice, NoticeLevel, RunHandle, RunState};
+
+/// Tooltip of the controls that arrive later.
+const LATER: &str = "Coming in a later release";
+
+/// Start, pause, resume, cancel, retry, clear, exports, and `run-state`.
+#[component]
+pub fn Controls() -> impl IntoView {
+    let run = expect_context::<RunHandle>();
+    let form = expect_context::<FormState>();
+    let state = run.state;
+    let startable_state = move || {
+        matches!(
+            state.get(),
+            RunState::Idle | RunState::Done | RunState::Cancelled
+        )
+    };
+    let blocker = Memo::new(move |_| form.with_input(missing));
+    let can_start = move || startable_state() && blocker.get().is_none();
+    let start_title = move || match blocker.get() {
+        Some(why) if startable_state() => why.to_owned(),
+        _ => "Start sending at the allotted rate".to_owned(),
+    };
+    let on_start = move |_| match form.start_request() {
+        Ok(request) => {
+            run.notice.set(None);
+            run.start(request.settings, request.sources);
+            if let Some(notice) = request.notice {
+                if run.notice.with_untracked(Option::is_none) {
+                    run.notice.set(Some(notice));
+                }
+            }
+        }
+        Err(text) => run.notice.set(Some(Notice {
+            level: NoticeLevel::Error,
+            text,
+        })),
+    };
+    let running = move || state.get() == RunState::Running;
+    view! {
+        <div class="run-bar">
+            <div class="run-title">
+                <h2 class="card-title">"Run"</h2>
+                <span
+                    data-testid="run-state"
+                    class=move || format!("badge badge-{}", state.get().as_str())
+                >
+                    {move || state.get().as_str()}
+                </span>
+            </div>
+            <div class="controls" role="toolbar" aria-label="Run controls">
+                <button
+                    type="button"
+                    class="btn btn-primary"
+                    data-testid="start"
+                    disabled=move || !can_start()
+                    title=start_title
+                    on:click=on_start
+                >
+                    "Start"
+                </button>
+                <button type="button" class="btn" data-testid="pause" disabled title=LATER>
+                    "Pause"
+                </button>
+                <button type="button" class="btn" data-testid="resume" disabled title=LATER>
+                    "Resume"
+                </button>
+                <button
+                    type="button"
+                    class="btn btn-danger"
+                    data-testid="cancel"
+                    disabled=move || !running()
+                    on:click=move |_| run.cancel()
+                >
+                    "Cancel"
+                </button>
+                <span class="controls-sep" aria-hidden="true"></span>
+                <button type="button" class="btn" data-testid="retry-failed" disabled title=LATER>
+                    "Retry failed"
+                </button>
+                <button
+                    type="button"
+                    class="btn"
+                    data-testid="clear"
+                    disabled=running
+                    title="Clear the results"
+                    on:click=move |_| run.clear()
+                >
+                    "Clear"
+                </button>
+                <button type="button" class="btn" data-testid="export-csv" disabled title=LATER>
+                    "CSV"
+                </button>
+                <button type="button" class="btn" data-testid="export-json" disabled title=LATER>
+                    "JSON"
+                </button>
+            </div>
+        </div>
+    }
+}

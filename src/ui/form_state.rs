@@ -1,0 +1,98 @@
+//! The input form's state, shared by its components through context.
+//!
+//! Plain text signals (what the user typed) plus memos of what that text
+//! means. It owns no run state: Start hands a validated copy to the run.
+
+use leptos::prelude::*;
+use pacer_core::input::{parse_sources, ParsedSources};
+
+use super::page_location::{page_origin, query_settings};
+use super::validate::{FormInput, StartRequest};
+
+/// Default model ids.
+pub const DEFAULT_MODELS: &str = "re_roomtype_global_v2,re_features_v4";
+/// Key the bundled emulator accepts (it takes any non-empty key).
+pub const DEMO_KEY: &str = "demo-key";
+
+/// The form's fields as typed, and what they parse to.
+#[derive(Clone, Copy)]
+pub struct FormState {
+    /// The page's origin, i.e. the local emulator's endpoint.
+    pub origin: StoredValue<String>,
+    /// `endpoint`.
+    pub endpoint: RwSignal<String>,
+    /// `client-key` (memory only: never in the URL or storage).
+    pub key: RwSignal<String>,
+    /// `model-ids`.
+    pub models: RwSignal<String>,
+    /// `rate`, as typed.
+    pub rate: RwSignal<String>,
+    /// `concurrency`, as typed.
+    pub concurrency: RwSignal<String>,
+    /// `urls`.
+    pub urls: RwSignal<String>,
+    /// `sample-count`, as typed.
+    pub sample_count: RwSignal<String>,
+    /// The URL box, parsed.
+    pub sources: Memo<ParsedSources>,
+}
+
+impl FormState {
+    /// Defaults, overridden by the page's query string.
+    pub fn from_page() -> Self {
+        let origin = page_origin();
+        let query = query_settings();
+        let endpoint = query.endpoint.unwrap_or_else(|| origin.clone());
+        let key = if same_endpoint(&endpoint, &origin) {
+            DEMO_KEY
+        } else {
+            ""
+        };
+        let urls = RwSignal::new(String::new());
+        Self {
+            origin: StoredValue::new(origin),
+            endpoint: RwSignal::new(endpoint),
+            key: RwSignal::new(key.to_owned()),
+            models: RwSignal::new(query.models.unwrap_or_else(|| DEFAULT_MODELS.to_owned())),
+            rate: RwSignal::new(query.rate.unwrap_or_else(|| "4".to_owned())),
+            concurrency: RwSignal::new(query.concurrency.unwrap_or_else(|| "8".to_owned())),
+            urls,
+            sample_count: RwSignal::new("40".to_owned()),
+            sources: Memo::new(move |_| urls.with(|text| parse_sources(text))),
+        }
+    }
+
+    /// Runs `f` on a snapshot of the fields; tracks them when called in a
+    /// reactive context.
+    pub fn with_input<R>(&self, f: impl FnOnce(&FormInput) -> R) -> R {
+        let (endpoint, key, models) = (self.endpoint.get(), self.key.get(), self.models.get());
+        let (rate, concurrency) = (self.rate.get(), self.concurrency.get());
+        self.sources.with(|sources| {
+            f(&FormInput {
+                endpoint: &endpoint,
+                key: &key,
+                models: &models,
+                rate: &rate,
+                concurrency: &concurrency,
+                sources,
+            })
+        })
+    }
+
+    /// Validates the form for a press of Start.
+    pub fn start_request(&self) -> Result<StartRequest, String> {
+        untrack(|| self.with_input(super::validate::validate))
+    }
+
+    /// Whether the endpoint is the page's own origin (the local emulator).
+    pub fn is_local(&self, endpoint: &str) -> bool {
+        self.origin
+            .with_value(|origin| same_endpoint(endpoint, origin))
+    }
+}
+
+/// Equal up to surrounding whitespace and trailing slashes.
+fn same_endpoint(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.trim().trim_end_matches('/').to_ascii_lowercase();
+    !b.is_empty() && norm(a) == norm(b)
+}

@@ -1,0 +1,47 @@
+//! The page's current message to the user (`data-testid="notice"`).
+//!
+//! Always in the DOM, so that screen readers announce changes and tests find
+//! it; empty (and visually collapsed) when there is nothing to say.
+
+use leptos::prelude::*;
+
+use crate::run::{NoticeLevel, RunHandle};
+
+/// CSS modifier for a level.
+fn level_class(level: NoticeLevel) -> &'static str {
+    match level {
+        NoticeLevel::Info => "notice-info",
+        NoticeLevel::Warning => "notice-warning",
+        NoticeLevel::Error => "notice-error",
+    }
+}
+
+/// The notice line: its text, styled by level, with a dismiss button.
+#[component]
+pub fn NoticeBar() -> impl IntoView {
+    let notice = expect_context::<RunHandle>().notice;
+    let class = move || {
+        notice.with(|n| match n {
+            Some(n) => format!("notice {}", level_class(n.level)),
+            None => "notice notice-empty".to_owned(),
+        })
+    };
+    view! {
+        <div class=class>
+            <div class="notice-text" data-testid="notice" role="status" aria-live="polite">
+                {move || notice.with(|n| n.as_ref().map(|n| n.text.clone()).unwrap_or_default())}
+            </div>
+            <Show when=move || notice.with(Option::is_some)>
+                <button
+                    type="button"
+                    class="notice-close"
+                    aria-label="Dismiss message"
+                    title="Dismiss"
+                    on:click=move |_| notice.set(None)
+                >
+                    "×"
+                </button>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,197 @@
+//! Turns the form's raw text into a run's [`Settings`], or says what is wrong.
+//!
+//! Pure: no signals, no browser. The start button uses [`missing`] to decide
+//! whether it is enabled and [`validate`] when it is pressed.
+
+use pacer_core::input::{check_http_url, parse_models, ParsedSources};
+
+use crate::run::{Notice, NoticeLevel, Settings};
+
+/// The most fetch tasks a run may use.
+pub const MAX_CONCURRENCY: usize = 256;
+/// Per-request timeout sent with every run (no field for it yet).
+pub const TIMEOUT_MS: u32 = 30_000;
+
+/// The form's fields as typed.
+#[derive(Clone, Copy, Debug)]
+pub struct FormInput<'a> {
+    /// API base URL.
+    pub endpoint: &'a str,
+    /// Client key.
+    pub key: &'a str,
+    /// Model ids, comma/whitespace separated.
+    pub models: &'a str,
+    /// Requests per second.
+    pub rate: &'a str,
+    /// Fetch tasks.
+    pub concurrency: &'a str,
+    /// The URL box, already parsed.
+    pub sources: &'a ParsedSources,
+}
+
+/// What a press of Start hands to the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartRequest {
+    /// The run's settings.
+    pub settings: Settings,
+    /// Valid URLs, each once, in input order.
+    pub sources: Vec<String>,
+    /// Something the user should know (e.g. concurrency was clamped).
+    pub notice: Option<Notice>,
+}
+
+/// The rate as typed, if it is a finite number above 0.
+pub fn parse_rate(text: &str) -> Option<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && *r > 0.0)
+}
+
+/// The concurrency as typed, if it is a whole number of at least 1
+/// (not yet clamped).
+pub fn parse_concurrency(text: &str) -> Option<u64> {
+    let value = text.trim().parse::<f64>().ok()?;
+    (value.is_finite() && value >= 1.0 && value.fract() == 0.0).then_some(value.min(1e12) as u64)
+}
+
+/// The first thing that keeps Start disabled, in words, or `None` when the
+/// form is complete enough to press it (the endpoint is checked on press).
+pub fn missing(input: &FormInput) -> Option<&'static str> {
+    if input.sources.valid.is_empty() {
+        Some("Add at least one valid image URL")
+    } else if input.key.trim().is_empty() {
+        Some("Enter a client key")
+    } else if parse_models(input.models).is_empty() {
+        Some("Enter at least one model id")
+    } else if parse_rate(input.rate).is_none() {
+        Some("Set a rate above 0 requests/second")
+    } else if parse_concurrency(input.concurrency).is_none() {
+        Some("Set a concurrency of at least 1")
+    } else {
+        None
+    }
+}
+
+/// Checks every field and builds the run, clamping concurrency to
+/// `1..=MAX_CONCURRENCY` (with an info notice when it had to).
+pub fn validate(input: &FormInput) -> Result<StartRequest, String> {
+    let endpoint = input.endpoint.trim().trim_end_matches('/');
+    if let Err(reason) = check_http_url(endpoint) {
+        return Err(format!(
+            "The endpoint must be an http:// or https:// URL, e.g. https://api-us.restb.ai ({reason})."
+        ));
+    }
+    if let Some(what) = missing(input) {
+        return Err(format!("{what}."));
+    }
+    let key = input.key.trim().to_owned();
+    let models = parse_models(input.models);
+    let rate = parse_rate(input.rate).unwrap_or(1.0);
+    let asked = parse_concurrency(input.concurrency).unwrap_or(1);
+    let concurrency = asked.clamp(1, MAX_CONCURRENCY as u64) as usize;
+    let notice = (asked as usize != concurrency).then(|| Notice {
+        level: NoticeLevel::Info,
+        text: format!("Concurrency {asked} is more than Pacer runs at once; using {concurrency}."),
+    });
+    Ok(StartRequest {
+        settings: Settings {
+            endpoint: endpoint.to_owned(),
+            key,
+            models,
+            rate,
+            concurrency,
+            timeout_ms: TIMEOUT_MS,
+        },
+        sources: input.sources.valid.clone(),
+        notice,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pacer_core::input::parse_sources;
+
+    fn run(
+        endpoint: &str,
+        key: &str,
+        models: &str,
+        rate: &str,
+        conc: &str,
+        urls: &str,
+    ) -> Result<StartRequest, String> {
+        let sources = parse_sources(urls);
+        validate(&FormInput {
+            endpoint,
+            key,
+            models,
+            rate,
+            concurrency: conc,
+            sources: &sources,
+        })
+    }
+
+    #[test]
+    fn good_form_builds_settings() {
+        let req = run(
+            "http://127.0.0.1:8080/",
+            " k ",
+            "a, b,a",
+            "0.5",
+            "8",
+            "http://x/1\nbad\nhttp://x/1",
+        )
+        .unwrap();
+        assert_eq!(req.settings.endpoint, "http://127.0.0.1:8080");
+        assert_eq!(req.settings.key, "k");
+        assert_eq!(req.settings.models, ["a", "b"]);
+        assert_eq!(req.settings.rate, 0.5);
+        assert_eq!(req.settings.concurrency, 8);
+        assert_eq!(req.sources, ["http://x/1"]);
+        assert_eq!(req.notice, None);
+    }
+
+    #[test]
+    fn concurrency_is_clamped_with_a_notice() {
+        let req = run(
+            "https://api-us.restb.ai",
+            "k",
+            "m",
+            "4",
+            "1000",
+            "http://x/1",
+        )
+        .unwrap();
+        assert_eq!(req.settings.concurrency, MAX_CONCURRENCY);
+        assert_eq!(req.notice.unwrap().level, NoticeLevel::Info);
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let table: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
+            ("ftp://x", "k", "m", "4", "8", "http://x/1", "endpoint"),
+            ("http://", "k", "m", "4", "8", "http://x/1", "endpoint"),
+            ("http://e", "", "m", "4", "8", "http://x/1", "client key"),
+            ("http://e", "k", " , ", "4", "8", "http://x/1", "model"),
+            ("http://e", "k", "m", "0", "8", "http://x/1", "rate"),
+            ("http://e", "k", "m", "inf", "8", "http://x/1", "rate"),
+            ("http://e", "k", "m", "abc", "8", "http://x/1", "rate"),
+            ("http://e", "k", "m", "4", "0", "http://x/1", "concurrency"),
+            (
+                "http://e",
+                "k",
+                "m",
+                "4",
+                "2.5",
+                "http://x/1",
+                "concurrency",
+            ),
+            ("http://e", "k", "m", "4", "8", "bad\n\n", "image URL"),
+        ];
+        for (e, k, m, r, c, u, want) in table {
+            let err = run(e, k, m, r, c, u).unwrap_err();
+            assert!(err.contains(want), "{err:?} should mention {want}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Browser tests of the fetch, timer and clock layer and of the worker pool
+//! on real browser time, against the real emulator (started by
+//! `scripts/test.sh` on `PACER_EMULATOR_URL`, default http://127.0.0.1:18080,
+//! with `--limiter fixed-window --limit 1000 --latency-ms 50`).
+//!
+//! Run with `wasm-pack test --headless --chrome`.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use pacer::browser::{FetchError, PendingFetch, PerformanceClock, TimerSleep};
+use pacer_core::api::{classify, multipredict_url};
+use pacer_core::driver::{Pool, RunControl, Transport};
+use pacer_core::schedule::{AttemptResult, MarginPolicy, RetryPolicy, Scheduler};
+use pacer_core::{Clock, Quota, Sleep};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn emulator() -> &'static str {
+    option_env!("PACER_EMULATOR_URL").unwrap_or("http://127.0.0.1:18080")
+}
+
+fn url(image: &str) -> String {
+    let models = vec!["re_roomtype_global_v2".to_string(), "re_features_v4".to_string()];
+    multipredict_url(emulator(), "browser-test", &models, image)
+}
+
+#[wasm_bindgen_test]
+async fn fetch_gets_a_prediction_with_readable_rate_headers() {
+    let answer = PendingFetch::get(&url("https://example.com/a.jpg"), Duration::from_secs(10))
+        .unwrap()
+        .finish()
+        .await
+        .expect("an answer");
+    assert_eq!(answer.status, 200);
+    assert!(answer.headers.limit_second.is_some(), "exposed X-RateLimit-Limit-Second");
+    let prediction = classify(answer.status, &answer.body, None).expect("contract JSON");
+    assert_eq!(prediction.solutions.len(), 2);
+    assert!(prediction.solutions[0].top.is_some());
+}
+
+#[wasm_bindgen_test]
+async fn fetch_times_out_and_aborts() {
+    // The emulator answers after 50 ms; 5 ms is too short.
+    let started = PerformanceClock.now();
+    let r = PendingFetch::get(&url("https://example.com/slow.jpg"), Duration::from_millis(5))
+        .unwrap()
+        .finish()
+        .await;
+    assert_eq!(r, Err(FetchError::Timeout));
+    assert!(PerformanceClock.now() - started < Duration::from_millis(45));
+}
+
+#[wasm_bindgen_test]
+async fn fetch_can_be_aborted_by_its_handle() {
+    let pending = PendingFetch::get(&url("https://example.com/b.jpg"), Duration::from_secs(10)).unwrap();
+    pending.abort_handle().abort();
+    assert_eq!(pending.finish().await, Err(FetchError::Aborted));
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_connection_is_a_network_error() {
+    let r = PendingFetch::get("http://127.0.0.1:9/vision/v2/multipredict", Duration::from_secs(5))
+        .unwrap()
+        .finish()
+        .await;
+    assert!(matches!(r, Err(FetchError::Network(_))), "{r:?}");
+}
+
+#[wasm_bindgen_test]
+async fn timer_sleep_never_wakes_early() {
+    for ms in [1u64, 7, 30] {
+        let t0 = PerformanceClock.now();
+        TimerSleep.sleep(Duration::from_millis(ms)).await;
+        assert!(PerformanceClock.now() - t0 >= Duration::from_millis(ms));
+    }
+}
+
+/// Sends through real `fetch`, recording send instants.
+#[derive(Clone)]
+struct Recorder {
+    sends: Rc<RefCell<Vec<Duration>>>,
+}
+
+impl Transport for Recorder {
+    type Fut = futures::future::LocalBoxFuture<'static, AttemptResult>;
+
+    fn send(&self, item: usize, _attempt: u32) -> Self::Fut {
+        self.sends.borrow_mut().push(PerformanceClock.now());
+        let pending = PendingFetch::get(&url(&format!("https://example.com/{item}.jpg")), Duration::from_secs(10));
+        Box::pin(async move {
+            match pending.unwrap().finish().await {
+                Ok(a) if a.status == 200 => AttemptResult::Success,
+                other => AttemptResult::Fatal { reason: format!("{other:?}") },
+            }
+        })
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_pool_paces_real_fetches_on_browser_time() {
+    let rate = 20.0;
+    let n = 30;
+    let sched = Scheduler::new(n, Quota::per_second(rate).unwrap(), RetryPolicy::default(), MarginPolicy::default());
+    let control = RunControl::new(sched);
+    let recorder = Recorder { sends: Rc::default() };
+    let pool = Pool::new(control.clone(), PerformanceClock, TimerSleep, recorder.clone(), ());
+    pool.run(6).await;
+    assert_eq!(control.read(|s| s.counts().done), n);
+    let sends = recorder.sends.borrow();
+    let interval = 1.0 / rate;
+    for pair in sends.windows(2) {
+        let gap = (pair[1] - pair[0]).as_secs_f64();
+        // Never closer than the interval less the 2 ms catch-up allowance.
+        assert!(gap >= interval - 0.0021, "gap {gap}");
+    }
+    let span = (sends[n - 1] - sends[0]).as_secs_f64();
+    let achieved = (n - 1) as f64 / span;
+    assert!(achieved <= rate * 1.001, "achieved {achieved}");
+    assert!(achieved >= rate * 0.8, "stalled: achieved {achieved}");
+}
