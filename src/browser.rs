@@ -6,9 +6,11 @@
 //! Rust type; no decisions are made here.
 
 mod clock;
+mod download;
 mod fetch;
 mod timer;
 
 pub use clock::{unix_now, PerformanceClock};
+pub use download::download;
 pub use fetch::{FetchError, HttpAnswer, PendingFetch};
 pub use timer::TimerSleep;

@@ -6,10 +6,13 @@
 //! timers and the clock come from [`crate::browser`].
 
 mod driver;
+mod export;
 mod model;
 mod record;
 mod transport;
 
-pub use driver::RunHandle;
+pub use driver::{ExportFormat, RunHandle};
+pub use model::{
+    ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView,
+};
 pub use record::{AttemptRecord, RunRecord};
-pub use model::{ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView};

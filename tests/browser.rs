@@ -24,7 +24,10 @@ fn emulator() -> &'static str {
 }
 
 fn url(image: &str) -> String {
-    let models = vec!["re_roomtype_global_v2".to_string(), "re_features_v4".to_string()];
+    let models = vec![
+        "re_roomtype_global_v2".to_string(),
+        "re_features_v4".to_string(),
+    ];
     multipredict_url(emulator(), "browser-test", &models, image)
 }
 
@@ -36,7 +39,10 @@ async fn fetch_gets_a_prediction_with_readable_rate_headers() {
         .await
         .expect("an answer");
     assert_eq!(answer.status, 200);
-    assert!(answer.headers.limit_second.is_some(), "exposed X-RateLimit-Limit-Second");
+    assert!(
+        answer.headers.limit_second.is_some(),
+        "exposed X-RateLimit-Limit-Second"
+    );
     let prediction = classify(answer.status, &answer.body, None).expect("contract JSON");
     assert_eq!(prediction.solutions.len(), 2);
     assert!(prediction.solutions[0].top.is_some());
@@ -46,27 +52,34 @@ async fn fetch_gets_a_prediction_with_readable_rate_headers() {
 async fn fetch_times_out_and_aborts() {
     // The emulator answers after 50 ms; 5 ms is too short.
     let started = PerformanceClock.now();
-    let r = PendingFetch::get(&url("https://example.com/slow.jpg"), Duration::from_millis(5))
-        .unwrap()
-        .finish()
-        .await;
+    let r = PendingFetch::get(
+        &url("https://example.com/slow.jpg"),
+        Duration::from_millis(5),
+    )
+    .unwrap()
+    .finish()
+    .await;
     assert_eq!(r, Err(FetchError::Timeout));
     assert!(PerformanceClock.now() - started < Duration::from_millis(45));
 }
 
 #[wasm_bindgen_test]
 async fn fetch_can_be_aborted_by_its_handle() {
-    let pending = PendingFetch::get(&url("https://example.com/b.jpg"), Duration::from_secs(10)).unwrap();
+    let pending =
+        PendingFetch::get(&url("https://example.com/b.jpg"), Duration::from_secs(10)).unwrap();
     pending.abort_handle().abort();
     assert_eq!(pending.finish().await, Err(FetchError::Aborted));
 }
 
 #[wasm_bindgen_test]
 async fn a_refused_connection_is_a_network_error() {
-    let r = PendingFetch::get("http://127.0.0.1:9/vision/v2/multipredict", Duration::from_secs(5))
-        .unwrap()
-        .finish()
-        .await;
+    let r = PendingFetch::get(
+        "http://127.0.0.1:9/vision/v2/multipredict",
+        Duration::from_secs(5),
+    )
+    .unwrap()
+    .finish()
+    .await;
     assert!(matches!(r, Err(FetchError::Network(_))), "{r:?}");
 }
 
@@ -90,11 +103,16 @@ impl Transport for Recorder {
 
     fn send(&self, item: usize, _attempt: u32) -> Self::Fut {
         self.sends.borrow_mut().push(PerformanceClock.now());
-        let pending = PendingFetch::get(&url(&format!("https://example.com/{item}.jpg")), Duration::from_secs(10));
+        let pending = PendingFetch::get(
+            &url(&format!("https://example.com/{item}.jpg")),
+            Duration::from_secs(10),
+        );
         Box::pin(async move {
             match pending.unwrap().finish().await {
                 Ok(a) if a.status == 200 => AttemptResult::Success,
-                other => AttemptResult::Fatal { reason: format!("{other:?}") },
+                other => AttemptResult::Fatal {
+                    reason: format!("{other:?}"),
+                },
             }
         })
     }
@@ -104,10 +122,23 @@ impl Transport for Recorder {
 async fn the_pool_paces_real_fetches_on_browser_time() {
     let rate = 20.0;
     let n = 30;
-    let sched = Scheduler::new(n, Quota::per_second(rate).unwrap(), RetryPolicy::default(), MarginPolicy::default());
+    let sched = Scheduler::new(
+        n,
+        Quota::per_second(rate).unwrap(),
+        RetryPolicy::default(),
+        MarginPolicy::default(),
+    );
     let control = RunControl::new(sched);
-    let recorder = Recorder { sends: Rc::default() };
-    let pool = Pool::new(control.clone(), PerformanceClock, TimerSleep, recorder.clone(), ());
+    let recorder = Recorder {
+        sends: Rc::default(),
+    };
+    let pool = Pool::new(
+        control.clone(),
+        PerformanceClock,
+        TimerSleep,
+        recorder.clone(),
+        (),
+    );
     pool.run(6).await;
     assert_eq!(control.read(|s| s.counts().done), n);
     let sends = recorder.sends.borrow();

@@ -5,6 +5,7 @@ import { test, expect } from '@playwright/test';
 import { Emulator, logThroughput, ROOT } from '../support/emulator';
 import { PacerPage } from '../support/pacer-page';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 let emu: Emulator;
 
@@ -65,4 +66,33 @@ test('cancel aborts in-flight requests and sends nothing more', async ({ page })
   await expect(page.locator('[data-testid="result-row"][data-state="cancelled"]').first()).toBeVisible();
   const done = await pacer.number('stat-done');
   expect(done).toBeLessThan(30);
+});
+
+test('exports hold every result and timing but never the key', async ({ page }) => {
+  const pacer = new PacerPage(page);
+  await pacer.open(emu.url, { rate: 20, concurrency: 8 });
+  await pacer.byId('client-key').fill('secret-key-0123456789');
+  await pacer.loadSamples(5);
+  await pacer.byId('start').click();
+  await pacer.waitForState('done');
+  for (const id of ['export-json', 'export-csv']) {
+    const [download] = await Promise.all([page.waitForEvent('download'), pacer.byId(id).click()]);
+    const text = readFileSync(await download.path(), 'utf8');
+    expect(text.length).toBeGreaterThan(100);
+    expect(text).not.toContain('secret-key-0123456789');
+    if (id === 'export-json') {
+      const doc = JSON.parse(text);
+      expect(doc.items).toHaveLength(5);
+      for (const item of doc.items) {
+        expect(item.state).toBe('done');
+        expect(item.attempts[0].sent_unix_ms).toBeGreaterThan(1.7e12);
+        expect(item.prediction.solutions.length).toBeGreaterThan(0);
+      }
+    } else {
+      const lines = text.trim().split('\n');
+      expect(lines[0]).toBe('image,model,label,confidence,status,latency_ms,attempts,error');
+      expect(lines).toHaveLength(1 + 5 * 2); // two models per image
+    }
+  }
+  expect(page.url()).not.toContain('secret-key');
 });

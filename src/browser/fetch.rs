@@ -83,7 +83,9 @@ impl PendingFetch {
 
     /// Waits for the whole answer (status, headers and body) or the timeout.
     pub async fn finish(mut self) -> Result<HttpAnswer, FetchError> {
-        let ms = (self.timeout.as_secs_f64() * 1000.0).ceil().min(f64::from(u32::MAX)) as u32;
+        let ms = (self.timeout.as_secs_f64() * 1000.0)
+            .ceil()
+            .min(f64::from(u32::MAX)) as u32;
         let deadline = TimeoutFuture::new(ms);
         let read = Box::pin(read_answer(self.promise.clone()));
         let out = match select(read, deadline).await {
@@ -95,7 +97,9 @@ impl PendingFetch {
         };
         self.finished = true;
         match out {
-            Err(FetchError::Network(_)) if self.controller.signal().aborted() => Err(FetchError::Aborted),
+            Err(FetchError::Network(_)) if self.controller.signal().aborted() => {
+                Err(FetchError::Aborted)
+            }
             other => other,
         }
     }

@@ -13,7 +13,9 @@ use pacer_core::schedule::{ItemId, ItemStatus, MarginPolicy, RetryPolicy, Schedu
 use pacer_core::{Clock, Quota};
 use wasm_bindgen_futures::spawn_local;
 
-use super::model::{ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView};
+use super::model::{
+    ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView,
+};
 use super::record::RunRecord;
 use super::transport::{FetchTransport, SharedTransport};
 use crate::browser::{PerformanceClock, TimerSleep};
@@ -64,12 +66,25 @@ impl RunHandle {
             return;
         };
         self.stop_ticker();
-        let rows: Vec<ItemRow> = sources.iter().enumerate().map(|(id, s)| ItemRow::queued(id, s)).collect();
+        let rows: Vec<ItemRow> = sources
+            .iter()
+            .enumerate()
+            .map(|(id, s)| ItemRow::queued(id, s))
+            .collect();
         let record = Rc::new(RefCell::new(RunRecord::new(sources.len())));
         let concurrency = settings.concurrency.max(1);
-        let scheduler = Scheduler::new(sources.len(), quota, RetryPolicy::default(), MarginPolicy::default());
+        let scheduler = Scheduler::new(
+            sources.len(),
+            quota,
+            RetryPolicy::default(),
+            MarginPolicy::default(),
+        );
         let control = RunControl::new(scheduler);
-        let transport = Rc::new(FetchTransport::new(settings, Rc::new(sources), Rc::clone(&record)));
+        let transport = Rc::new(FetchTransport::new(
+            settings,
+            Rc::new(sources),
+            Rc::clone(&record),
+        ));
         let observer = RowObserver {
             handle: *self,
             rows: rows.clone(),
@@ -122,13 +137,19 @@ impl RunHandle {
         });
         for row in self.items.get_untracked() {
             let s = row.state.get_untracked();
-            if !matches!(s, ItemState::Done | ItemState::Failed | ItemState::Cancelled) {
+            if !matches!(
+                s,
+                ItemState::Done | ItemState::Failed | ItemState::Cancelled
+            ) {
                 row.state.set(ItemState::Cancelled);
             }
         }
         if self.state.get_untracked() == RunState::Running {
             self.state.set(RunState::Cancelled);
-            self.say(NoticeLevel::Info, "Cancelled: requests on the wire were aborted and nothing more was sent.");
+            self.say(
+                NoticeLevel::Info,
+                "Cancelled: requests on the wire were aborted and nothing more was sent.",
+            );
         }
         self.refresh();
     }
@@ -146,13 +167,43 @@ impl RunHandle {
         self.record.set_value(Rc::default());
     }
 
-    /// The current run's per-item records (for exports).
+    /// The current run's per-item records.
     pub fn record(&self) -> Rc<RefCell<RunRecord>> {
         self.record.get_value()
     }
 
+    /// Downloads the results as CSV (`csv`) or JSON (`json`); never the key.
+    pub fn export(&self, format: ExportFormat) {
+        let rows = self.items.get_untracked();
+        let sources: Vec<String> = rows.iter().map(|r| r.source.get_value()).collect();
+        let states: Vec<ItemState> = rows.iter().map(|r| r.state.get_untracked()).collect();
+        let record = self.record.get_value();
+        let record = record.borrow();
+        let (name, mime, text) = match format {
+            ExportFormat::Csv => (
+                "pacer-results.csv",
+                "text/csv",
+                super::export::to_csv(&sources, &states, &record),
+            ),
+            ExportFormat::Json => (
+                "pacer-results.json",
+                "application/json",
+                super::export::to_json(&sources, &states, &record),
+            ),
+        };
+        if let Err(e) = crate::browser::download(name, mime, &text) {
+            self.say(
+                NoticeLevel::Error,
+                &format!("The export could not be saved: {e}"),
+            );
+        }
+    }
+
     fn say(&self, level: NoticeLevel, text: &str) {
-        self.notice.set(Some(Notice { level, text: text.into() }));
+        self.notice.set(Some(Notice {
+            level,
+            text: text.into(),
+        }));
     }
 
     fn stop_ticker(&self) {
@@ -201,6 +252,15 @@ impl RunHandle {
     }
 }
 
+/// What [`RunHandle::export`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// One row per image × model.
+    Csv,
+    /// Full responses and per-attempt timings.
+    Json,
+}
+
 impl Default for RunHandle {
     fn default() -> Self {
         Self::new()
@@ -237,7 +297,9 @@ impl Observer for RowObserver {
                 ItemState::Done,
                 record.predictions[item].clone().map(ItemResult::Ok),
             ),
-            ItemStatus::Failed { reason } => (ItemState::Failed, Some(ItemResult::Err(reason.clone()))),
+            ItemStatus::Failed { reason } => {
+                (ItemState::Failed, Some(ItemResult::Err(reason.clone())))
+            }
             ItemStatus::Retrying { .. } => (ItemState::Retrying, None),
             ItemStatus::Cancelled => (ItemState::Cancelled, None),
             ItemStatus::Queued | ItemStatus::InFlight { .. } => return,

@@ -31,7 +31,11 @@ pub struct FetchTransport {
 
 impl FetchTransport {
     /// A transport for `sources` with `settings`.
-    pub fn new(settings: Settings, sources: Rc<Vec<String>>, record: Rc<RefCell<RunRecord>>) -> Self {
+    pub fn new(
+        settings: Settings,
+        sources: Rc<Vec<String>>,
+        record: Rc<RefCell<RunRecord>>,
+    ) -> Self {
         Self {
             settings,
             sources,
@@ -94,7 +98,9 @@ impl pacer_core::driver::Transport for SharedTransport {
             let error = match &result {
                 AttemptResult::Success | AttemptResult::Aborted => None,
                 AttemptResult::RateLimited { .. } => Some("rate limited (429)".to_string()),
-                AttemptResult::Retryable { reason } | AttemptResult::Fatal { reason } => Some(reason.clone()),
+                AttemptResult::Retryable { reason } | AttemptResult::Fatal { reason } => {
+                    Some(reason.clone())
+                }
             };
             let prediction = outcome.and_then(Result::ok);
             this.record.borrow_mut().add(
@@ -117,9 +123,15 @@ impl pacer_core::driver::Transport for SharedTransport {
 fn to_attempt(parsed: &Result<Prediction, ApiError>) -> AttemptResult {
     match parsed {
         Ok(_) => AttemptResult::Success,
-        Err(ApiError::RateLimited { retry_after, .. }) => AttemptResult::RateLimited { retry_after: *retry_after },
-        Err(e) if e.is_retryable() => AttemptResult::Retryable { reason: e.to_string() },
-        Err(e) => AttemptResult::Fatal { reason: e.to_string() },
+        Err(ApiError::RateLimited { retry_after, .. }) => AttemptResult::RateLimited {
+            retry_after: *retry_after,
+        },
+        Err(e) if e.is_retryable() => AttemptResult::Retryable {
+            reason: e.to_string(),
+        },
+        Err(e) => AttemptResult::Fatal {
+            reason: e.to_string(),
+        },
     }
 }
 

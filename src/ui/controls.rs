@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::form_state::FormState;
 use super::validate::missing;
-use crate::run::{Notice, NoticeLevel, RunHandle, RunState};
+use crate::run::{ExportFormat, Notice, NoticeLevel, RunHandle, RunState};
 
 /// Tooltip of the controls that arrive later.
 const LATER: &str = "Coming in a later release";
@@ -43,6 +43,7 @@ pub fn Controls() -> impl IntoView {
         })),
     };
     let running = move || state.get() == RunState::Running;
+    let has_rows = move || run.items.with(|rows| !rows.is_empty());
     view! {
         <div class="run-bar">
             <div class="run-title">
@@ -94,10 +95,24 @@ pub fn Controls() -> impl IntoView {
                 >
                     "Clear"
                 </button>
-                <button type="button" class="btn" data-testid="export-csv" disabled title=LATER>
+                <button
+                    type="button"
+                    class="btn"
+                    data-testid="export-csv"
+                    disabled=move || !has_rows()
+                    title="Download one row per image × model as CSV (never the key)"
+                    on:click=move |_| run.export(ExportFormat::Csv)
+                >
                     "CSV"
                 </button>
-                <button type="button" class="btn" data-testid="export-json" disabled title=LATER>
+                <button
+                    type="button"
+                    class="btn"
+                    data-testid="export-json"
+                    disabled=move || !has_rows()
+                    title="Download the full responses and timings as JSON (never the key)"
+                    on:click=move |_| run.export(ExportFormat::Json)
+                >
                     "JSON"
                 </button>
             </div>

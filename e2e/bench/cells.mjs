@@ -1,0 +1,44 @@
+// The bench's cells (the issue's matrix) and the command-line selection of
+// them. A cell is one fresh emulator + one fresh browser + one run.
+
+/** Emulator limiter setups, in table order. */
+export const LIMITERS = [
+  { id: 'gcra-b0', label: 'gcra burst 0', args: ['--limiter', 'gcra', '--burst', '0'], strict: true },
+  { id: 'gcra-b4', label: 'gcra burst 4', args: ['--limiter', 'gcra', '--burst', '4'], strict: false },
+  { id: 'fw', label: 'fixed-window', args: ['--limiter', 'fixed-window'], strict: false },
+];
+
+/** (rate req/s, latency ms, images) per limiter; `--quick` uses the short list. */
+const FULL = [
+  { rate: 4, latencyMs: 1000, images: 60 },
+  { rate: 4, latencyMs: 1000, images: 200 },
+  { rate: 10, latencyMs: 1000, images: 200 },
+];
+const QUICK = [
+  { rate: 4, latencyMs: 1000, images: 20 },
+  { rate: 10, latencyMs: 1000, images: 40 },
+];
+
+/** Page concurrency that is never the limit: rate × latency × 1.5 + 2. */
+export function concurrencyFor(rate, latencyMs) {
+  return Math.ceil(rate * (latencyMs / 1000) * 1.5 + 2);
+}
+
+/** Every cell, e.g. id `gcra-b0-r4-n60`. */
+export function allCells({ quick = false } = {}) {
+  const shapes = quick ? QUICK : FULL;
+  return LIMITERS.flatMap((lim) =>
+    shapes.map((s) => ({
+      id: `${lim.id}-r${s.rate}-n${s.images}`,
+      limiter: lim,
+      ...s,
+      concurrency: concurrencyFor(s.rate, s.latencyMs),
+    })),
+  );
+}
+
+/** Cells whose id contains any of the `--only` patterns (all when none). */
+export function selectCells(cells, only) {
+  if (only.length === 0) return cells;
+  return cells.filter((c) => only.some((p) => c.id.includes(p)));
+}

@@ -1,0 +1,96 @@
+// Drives one run of the page in a fresh headless Chromium through the
+// data-testid interface (DESIGN.md §5): open, load samples, start, wait for
+// `done`, read the stats, export the JSON.
+import { chromium } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The launch flags of e2e/playwright.config.ts (keep in step with it). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
+  '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--ignore-certificate-errors',
+];
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const STATS = ['stat-done', 'stat-failed', 'stat-queued', 'stat-429',
+  'stat-throughput', 'stat-latency-avg', 'stat-latency-p95'];
+
+/**
+ * Runs `images` sample images at `rate`/`concurrency` against `origin` and
+ * returns what the page showed and exported. Never throws for a run that
+ * goes wrong after the start: the error is returned beside what was read.
+ */
+export async function drivePage({ origin, rate, concurrency, images, timeoutMs, downloadDir }) {
+  const browser = await chromium.launch({ headless: true, executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  const result = { browserVersion: browser.version(), errors: [], consoleErrors: [] };
+  try {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => result.consoleErrors.push(String(e)));
+    const id = (t) => page.getByTestId(t);
+
+    await page.goto(`${origin}/?rate=${rate}&concurrency=${concurrency}`);
+    await waitForState(page, 'idle', 15_000);
+    result.endpoint = await id('endpoint').inputValue();
+    await id('sample-count').fill(String(images));
+    await id('load-samples').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="start"]')?.disabled === false,
+      null, { timeout: 10_000 });
+
+    const t0 = Date.now();
+    await id('start').click();
+    try {
+      await waitForState(page, 'done', timeoutMs);
+    } catch (e) {
+      result.errors.push(`run did not reach done within ${Math.round(timeoutMs / 1000)} s (state ${await text(page, 'run-state')})`);
+    }
+    result.wallMs = Date.now() - t0;
+    result.state = await text(page, 'run-state');
+    result.stats = {};
+    for (const s of STATS) result.stats[s] = Number(await text(page, s));
+    result.notice = (await page.getByTestId('notice').allTextContents()).join(' | ').trim();
+    result.protocols = await page.evaluate(() => {
+      const seen = {};
+      for (const e of performance.getEntriesByType('resource')) {
+        if (e.name.includes('/vision/v2/')) seen[e.nextHopProtocol || '?'] = (seen[e.nextHopProtocol || '?'] ?? 0) + 1;
+      }
+      return seen;
+    });
+    result.export = await exportJson(page, downloadDir, result.errors);
+    await context.close();
+  } catch (e) {
+    result.errors.push(String(e?.message ?? e).split('\n')[0]);
+  } finally {
+    await browser.close();
+  }
+  return result;
+}
+
+async function text(page, testid) {
+  return ((await page.getByTestId(testid).first().textContent({ timeout: 5_000 })) ?? '').trim();
+}
+
+/** Waits, polling every 250 ms (light on the page's own timers), for `run-state`. */
+async function waitForState(page, state, timeout) {
+  await page.waitForFunction(
+    (s) => document.querySelector('[data-testid="run-state"]')?.textContent?.trim() === s,
+    state, { timeout, polling: 250 });
+}
+
+/** Clicks `export-json` and parses the download, or says why it could not. */
+async function exportJson(page, dir, errors) {
+  const button = page.getByTestId('export-json');
+  if ((await button.count()) === 0) { errors.push('no export-json button'); return null; }
+  if (await button.isDisabled()) { errors.push('export-json is disabled in this build: no J, no client latency'); return null; }
+  try {
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), button.click()]);
+    const path = join(dir, download.suggestedFilename() || 'pacer-results.json');
+    await download.saveAs(path);
+    return { filename: download.suggestedFilename(), path, data: JSON.parse(readFileSync(path, 'utf8')) };
+  } catch (e) {
+    errors.push(`export-json failed: ${String(e?.message ?? e).split('\n')[0]}`);
+    return null;
+  }
+}
