@@ -5,12 +5,19 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+// Emulators still running; killed if the bench exits or is interrupted.
+const live = new Set();
+process.once('exit', () => { for (const p of live) p.kill('SIGKILL'); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130));
+
 /** Starts the emulator; resolves once both listening lines are printed. */
 export async function startEmulator({ binary, dist, logPath, args }) {
   if (!existsSync(binary)) throw new Error(`build the emulator first: ${binary} is missing`);
   if (!existsSync(join(dist, 'index.html'))) throw new Error(`build the page first: ${dist} is empty`);
   const full = ['--port', '0', '--tls-port', '0', '--dist', dist, '--access-log', logPath, ...args];
   const proc = spawn(binary, full, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   let out = '';
   const urls = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`emulator did not start: ${out}`)), 15_000);

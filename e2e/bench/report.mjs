@@ -1,0 +1,84 @@
+// Renders the bench's results as a Markdown table (printed and written to
+// bench-results/) and as JSON.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const fx = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+const pair = (a, b, d = 0) => `${fx(a, d)} / ${fx(b, d)}`;
+
+const HEADER = ['cell', 'limiter', 'rate', 'conc', 'done', 'send-rate ratio', 'tutorial tput (ideal)',
+  '429s', 'sends', '429 %', 'lat avg/p95 page ms', 'lat avg/p95 client ms', 'max/1 s', 'min gap ms',
+  'J ms (p99−p1)', 'jitter bound', 'ratio/bound', 'page tput vs log', 'verdict'];
+
+/** One table row of a finished cell. */
+export function row(cell, f) {
+  return [
+    cell.id, cell.limiter.label, String(cell.rate), String(cell.concurrency),
+    `${f.doneImages}/${f.total}`,
+    fx(f.ratio, 3),
+    `${fx(f.tutorialTput, 2)} (${fx(f.idealTput, 2)})`,
+    String(f.n429), String(f.sends), fx(f.pct429, 1),
+    pair(f.pageLatencyAvg, f.pageLatencyP95),
+    pair(f.clientLatencyAvg, f.clientLatencyP95),
+    String(f.maxPerSecond), fx(f.minGapMs, 1),
+    Number.isFinite(f.jMs) ? `${fx(f.jMs, 1)} (${fx(f.jSpreadMs, 1)})` : '–',
+    cell.limiter.strict ? fx(f.jitterBound, 3) : '',
+    cell.limiter.strict ? fx(f.ratioOfBound, 3) : '',
+    Number.isFinite(f.pageTputDeltaPct) ? `${f.pageTput.toFixed(2)} (${f.pageTputDeltaPct >= 0 ? '+' : ''}${f.pageTputDeltaPct.toFixed(1)} %)` : '–',
+    f.verdict.label + (f.verdict.why.length ? `: ${f.verdict.why.join('; ')}` : ''),
+  ];
+}
+
+const mdRow = (cells) => `| ${cells.join(' | ')} |`;
+
+/** The whole report as Markdown. */
+export function markdown(meta, results) {
+  const lines = [
+    `# Pacer bench ${meta.startedUtc}`,
+    '',
+    `- commit ${meta.commit}${meta.dirty ? ` (+${meta.dirty} uncommitted changes in the tree)` : ''}; page ${meta.wasm}`,
+    `- ${meta.browser}; ${meta.cpus} CPUs; node ${process.version}; whole bench ${fx(meta.totalS, 0)} s`,
+    `- page over https (HTTP/2) at the cell's rate; emulator --limit = rate, --latency-ms 1000, fresh emulator and browser per cell`,
+    '',
+    mdRow(HEADER),
+    mdRow(HEADER.map(() => '---')),
+    ...results.map((r) => mdRow(r.error && !r.figures ? [r.cell.id, r.cell.limiter.label, String(r.cell.rate), String(r.cell.concurrency), ...HEADER.slice(4, -1).map(() => '–'), `ERROR: ${r.error}`] : row(r.cell, r.figures))),
+    '',
+    '## Notes per cell',
+    '',
+  ];
+  for (const r of results) {
+    const f = r.figures;
+    const bits = [];
+    if (f) {
+      bits.push(`statuses ${JSON.stringify(f.statuses)}`);
+      if (f.n429) bits.push(`429 arrivals at t = ${f.t429RelS.slice(0, 12).map((t) => t.toFixed(2)).join(', ')}${f.n429 > 12 ? ', …' : ''} s`);
+      if (f.duplicateSuccesses) bits.push(`${f.duplicateSuccesses} duplicate successes (an image answered 200 twice)`);
+      bits.push(`page: done ${f.pageDone}, failed ${f.pageFailed}, 429 ${f.page429}`);
+      if (Number.isFinite(f.jMs)) bits.push(`matched ${f.matched} attempts, median send→arrival ${fx(f.offsetMedianMs, 1)} ms, unmatched attempts ${f.unmatchedAttempts} / log lines ${f.unmatchedLines}`);
+    }
+    if (r.page) {
+      bits.push(`run ${fx(r.page.wallMs / 1000, 1)} s, state ${r.page.state}, protocols ${JSON.stringify(r.page.protocols ?? {})}`);
+      if (r.page.notice) bits.push(`notice: "${r.page.notice}"`);
+      for (const e of r.page.errors) bits.push(`⚠ ${e}`);
+      if (r.page.consoleErrors.length) bits.push(`console errors: ${r.page.consoleErrors.slice(0, 3).join(' / ')}`);
+    }
+    if (r.error) bits.push(`⚠ ${r.error}`);
+    bits.push(`cell took ${fx(r.cellS, 1)} s`);
+    lines.push(`- **${r.cell.id}**: ${bits.join('; ')}`);
+  }
+  lines.push('', FOOTNOTE);
+  return lines.join('\n') + '\n';
+}
+
+const FOOTNOTE = `Figures: send-rate ratio = (successes − 1) ÷ (last − first successful arrival) ÷ rate; tutorial throughput = successes ÷ (last success end − first success arrival), ideal = N ÷ ((N − 1)/rate + latency); 429 % of all sends; max/1 s = most arrivals (any status) in a sliding 1 s window; min gap = smallest gap between consecutive arrivals; J = max − min of (log arrival − page send) over matched attempts (k-th attempt of an image ↔ k-th log line of it); jitter bound = 1 ÷ (1 + J × rate) (gcra burst 0 only). Targets: ratio ≥ 0.98 (gcra burst 0: ≥ 0.98 × bound), 429s < 1 % of sends, every image done. Client latency is from the export's successful attempts (p95 by linear interpolation).`;
+
+/** Writes bench-<stamp>.md/.json and latest.md into `dir`. */
+export function writeReports(dir, stamp, md, json) {
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `bench-${stamp}`);
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(`${base}.json`, JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(join(dir, 'latest.md'), md);
+  return [`${base}.md`, `${base}.json`, join(dir, 'latest.md')];
+}

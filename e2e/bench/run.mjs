@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Pacer's bench: for each cell, a fresh emulator (own access log, https/h2,
+// the cell's limiter, rate and latency) and a fresh headless Chromium run the
+// page over a batch of sample images; the figures come from the access log
+// (ground truth) and the page's JSON export. Prints a table and writes
+// bench-results/bench-<UTC stamp>.{md,json} and bench-results/latest.md.
+//
+//   node e2e/bench/run.mjs [--only ID[,ID…]] [--quick] [--list] [--keep-raw] [--out DIR]
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { allCells, selectCells } from './cells.mjs';
+import { drivePage } from './drive.mjs';
+import { startEmulator } from './emulator.mjs';
+import { cellFigures } from './figures.mjs';
+import { markdown, row, writeReports } from './report.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const USAGE = `usage: node e2e/bench/run.mjs [options]
+  --only P[,P…]  run the cells whose id contains any P (repeatable), e.g. --only gcra-b0 or --only fw-r4-n60
+  --quick        short cells (rate 4 × 20 images, rate 10 × 40 images)
+  --list         print the cell ids and exit
+  --keep-raw     copy each cell's access log and export to bench-results/raw-<stamp>/
+  --out DIR      results folder (default bench-results/ at the repo root)`;
+
+function parseArgs(argv) {
+  const o = { only: [], quick: false, list: false, keepRaw: false, out: join(ROOT, 'bench-results') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
+    if (a === '--only') o.only.push(...value().split(',').filter(Boolean));
+    else if (a.startsWith('--only=')) o.only.push(...a.slice(7).split(',').filter(Boolean));
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--list') o.list = true;
+    else if (a === '--keep-raw') o.keepRaw = true;
+    else if (a === '--out') o.out = resolve(value());
+    else if (a === '-h' || a === '--help') { console.log(USAGE); process.exit(0); }
+    else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  return o;
+}
+
+const git = (...args) => { try { return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return '?'; } };
+
+async function runCell(cell, rawDir) {
+  const t0 = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), `pacer-bench-${cell.id}-`));
+  const logPath = join(dir, 'access.jsonl');
+  const result = { cell: { ...cell, limiter: { ...cell.limiter } } };
+  let emu;
+  try {
+    emu = await startEmulator({
+      binary: join(ROOT, 'target', 'release', 'pacer-emulator'),
+      dist: join(ROOT, 'dist'),
+      logPath,
+      args: [...cell.limiter.args, '--limit', String(cell.rate), '--latency-ms', String(cell.latencyMs)],
+    });
+    result.emulatorArgs = emu.args;
+    const expectedMs = (cell.images / cell.rate) * 1000 + cell.latencyMs;
+    const page = await drivePage({
+      origin: emu.https, rate: cell.rate, concurrency: cell.concurrency, images: cell.images,
+      timeoutMs: Math.max(60_000, 3 * expectedMs + 30_000), downloadDir: dir,
+    });
+    result.page = { ...page, export: page.export ? { filename: page.export.filename } : null };
+    await new Promise((r) => setTimeout(r, 300)); // let the last log lines land
+    await emu.stop();
+    result.figures = cellFigures({ ...cell, strict: cell.limiter.strict }, emu.log(), page, page.export?.data ?? null);
+  } catch (e) {
+    result.error = String(e?.message ?? e).split('\n')[0];
+  } finally {
+    await emu?.stop().catch(() => {});
+    if (rawDir) { mkdirSync(join(rawDir, cell.id), { recursive: true }); for (const f of readdirSync(dir)) cpSync(join(dir, f), join(rawDir, cell.id, f)); }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  result.cellS = (Date.now() - t0) / 1000;
+  return result;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const cells = selectCells(allCells({ quick: opts.quick }), opts.only);
+  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); return; }
+  if (cells.length === 0) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
+
+  const started = new Date();
+  const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const rawDir = opts.keepRaw ? join(opts.out, `raw-${stamp}`) : null;
+  console.log(`pacer bench: ${cells.length} cell(s): ${cells.map((c) => c.id).join(', ')}`);
+  const results = [];
+  for (const cell of cells) {
+    console.log(`▶ ${cell.id}: ${cell.limiter.label}, rate ${cell.rate}/s, latency ${cell.latencyMs} ms, ${cell.images} images, concurrency ${cell.concurrency}`);
+    const r = await runCell(cell, rawDir);
+    results.push(r);
+    if (r.figures) console.log(`  ${row(r.cell, r.figures).join(' | ')}`);
+    for (const e of [...(r.page?.errors ?? []), ...(r.error ? [r.error] : [])]) console.log(`  ⚠ ${e}`);
+    console.log(`  (${r.cellS.toFixed(1)} s)`);
+  }
+
+  const distFiles = (() => { try { return readdirSync(join(ROOT, 'dist')); } catch { return []; } })();
+  const meta = {
+    startedUtc: started.toISOString(),
+    commit: git('rev-parse', '--short', 'HEAD'),
+    dirty: git('status', '--porcelain').split('\n').filter(Boolean).length,
+    wasm: distFiles.find((f) => f.endsWith('.wasm')) ?? '?',
+    browser: `Chromium ${results.find((r) => r.page?.browserVersion)?.page.browserVersion ?? '?'}`,
+    cpus: cpus().length,
+    totalS: (Date.now() - started.getTime()) / 1000,
+    quick: opts.quick,
+  };
+  const md = markdown(meta, results);
+  console.log('\n' + md);
+  const files = writeReports(opts.out, stamp, md, { meta, results });
+  console.log(`written: ${files.join(', ')}${rawDir ? `, ${rawDir}/` : ''}`);
+}
+
+main().catch((e) => { console.error(`bench: ${e?.message ?? e}`); process.exit(2); });

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Pacer's bench: installs the toolchain if missing, builds the release page
+# and the emulator, then runs e2e/bench/run.mjs (every cell, or the ones
+# selected). Results land in bench-results/ (latest.md, bench-<UTC>.md/.json).
+#
+#   scripts/bench.sh                  # the full matrix (~6 minutes)
+#   scripts/bench.sh --only gcra-b0   # cells whose id contains gcra-b0
+#   scripts/bench.sh --quick          # short cells, about a minute
+#   scripts/bench.sh --list           # cell ids
+#   PACER_BENCH_NO_BUILD=1 scripts/bench.sh …   # use dist/ and the emulator as built
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+if [ -z "${PACER_BENCH_NO_BUILD:-}" ]; then
+  "$ROOT/scripts/setup.sh"
+  build_all
+fi
+exec node "$ROOT/e2e/bench/run.mjs" "$@"
