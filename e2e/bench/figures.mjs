@@ -37,6 +37,7 @@ export function matchAttempts(items, log) {
     byImage.get(l.image).push(l);
   }
   const offsets = [];
+  const pairs = [];
   let unmatchedAttempts = 0;
   let unmatchedLines = 0;
   for (const item of items) {
@@ -44,12 +45,15 @@ export function matchAttempts(items, log) {
     const lines = [...(byImage.get(item.image) ?? [])].sort((a, b) => a.arrival_ms - b.arrival_ms);
     byImage.delete(item.image);
     const n = Math.min(attempts.length, lines.length);
-    for (let k = 0; k < n; k++) offsets.push(lines[k].arrival_ms - attempts[k].sent_unix_ms);
+    for (let k = 0; k < n; k++) {
+      offsets.push(lines[k].arrival_ms - attempts[k].sent_unix_ms);
+      pairs.push({ sent: attempts[k].sent_unix_ms, offset: lines[k].arrival_ms - attempts[k].sent_unix_ms });
+    }
     unmatchedAttempts += attempts.length - n;
     unmatchedLines += lines.length - n;
   }
   for (const rest of byImage.values()) unmatchedLines += rest.length;
-  return { offsets, unmatchedAttempts, unmatchedLines };
+  return { offsets, pairs, unmatchedAttempts, unmatchedLines };
 }
 
 /** Every figure of one cell. `exported` is the parsed pacer-results.json or null. */
@@ -107,6 +111,14 @@ export function cellFigures({ rate, latencyMs, images, strict }, log, page, expo
     f.offsetMedianMs = quantile(m.offsets, 0.5);
     f.jMs = m.offsets.length ? max(m.offsets) - min(m.offsets) : NaN;
     f.jSpreadMs = quantile(m.offsets, 0.99) - quantile(m.offsets, 0.01);
+    // Diagnostics: J without the first second of sends (connection warm-up),
+    // and whether the page's send stamps are whole milliseconds (Date.now()).
+    const firstSent = min(m.pairs.map((p) => p.sent));
+    const steady = m.pairs.filter((p) => p.sent >= firstSent + 1000).map((p) => p.offset);
+    f.jSteadyMs = steady.length ? max(steady) - min(steady) : NaN;
+    const worst = m.pairs.reduce((a, p) => (p.offset > a.offset ? p : a), { offset: -Infinity, sent: NaN });
+    f.maxOffsetAtS = (worst.sent - firstSent) / 1000;
+    f.sentWholeMs = m.pairs.every((p) => Number.isInteger(p.sent));
   }
   if (strict && Number.isFinite(f.jMs)) {
     f.jitterBound = 1 / (1 + (f.jMs / 1000) * rate);

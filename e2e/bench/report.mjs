@@ -55,7 +55,7 @@ export function markdown(meta, results) {
       if (f.n429) bits.push(`429 arrivals at t = ${f.t429RelS.slice(0, 12).map((t) => t.toFixed(2)).join(', ')}${f.n429 > 12 ? ', …' : ''} s`);
       if (f.duplicateSuccesses) bits.push(`${f.duplicateSuccesses} duplicate successes (an image answered 200 twice)`);
       bits.push(`page: done ${f.pageDone}, failed ${f.pageFailed}, 429 ${f.page429}`);
-      if (Number.isFinite(f.jMs)) bits.push(`matched ${f.matched} attempts, median send→arrival ${fx(f.offsetMedianMs, 1)} ms, unmatched attempts ${f.unmatchedAttempts} / log lines ${f.unmatchedLines}`);
+      if (Number.isFinite(f.jMs)) bits.push(`matched ${f.matched} attempts, median send→arrival ${fx(f.offsetMedianMs, 1)} ms, unmatched attempts ${f.unmatchedAttempts} / log lines ${f.unmatchedLines}; largest offset at t = ${fx(f.maxOffsetAtS, 2)} s; J after the first second of sends ${fx(f.jSteadyMs, 1)} ms${f.sentWholeMs ? '; page send stamps are whole ms' : ''}`);
     }
     if (r.page) {
       bits.push(`run ${fx(r.page.wallMs / 1000, 1)} s, state ${r.page.state}, protocols ${JSON.stringify(r.page.protocols ?? {})}`);
