@@ -45,7 +45,7 @@ fn main() {
             1,
         ),
     ] {
-        let mut c = SimConfig::new(1000, rate);
+        let mut c = SimConfig::new(200, rate);
         c.limiter = lim;
         c.server.arrival_jitter = Duration::from_millis(jitter);
         c.timers = TimerModel::Clamped {

@@ -19,7 +19,7 @@ pub struct MarginPolicy {
     /// ...but at most this fraction of `1/rate`, so that against a tolerant
     /// limiter the unneeded margin costs under half a percent of the rate.
     pub initial_fraction: f64,
-    /// The first margin after a 429 when it was zero; then it doubles.
+    /// The least margin after a 429; each further 429 doubles it.
     pub step: Duration,
     /// The margin never exceeds this fraction of `1/rate`.
     pub max_fraction: f64,
@@ -29,13 +29,14 @@ pub struct MarginPolicy {
 }
 
 impl Default for MarginPolicy {
-    /// Starts at 1 ms (at most 0.4 % of the interval), grows to 2 ms and
-    /// then doubles per new 429, at most 10 % of the interval.
+    /// Starts at 1 ms (at most 0.4 % of the interval), grows to 6 ms (about
+    /// the send-to-arrival jitter measured in Chromium on loopback) and then
+    /// doubles per new 429, at most 10 % of the interval.
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(1),
             initial_fraction: 0.004,
-            step: Duration::from_millis(2),
+            step: Duration::from_millis(6),
             max_fraction: 0.10,
             catch_up: Duration::from_millis(2),
         }
@@ -135,12 +136,11 @@ impl Pacing {
         if self.pause.is_some_and(|p| sent_at < p.from) {
             return false;
         }
-        let grown = if self.margin.is_zero() {
-            self.policy.step
-        } else {
-            self.margin * 2
-        };
+        let grown = (self.margin * 2).max(self.policy.step);
         self.margin = clamp_margin(grown, self.quota, self.policy);
+        // A 429 is evidence of a limiter that counts spacing: from now on a
+        // late timer no longer earns a shorter next gap.
+        self.policy.catch_up = Duration::ZERO;
         self.apply();
         let until = now + retry_after.unwrap_or(self.gcra.interval());
         self.pause = Some(Pause { from: now, until });
@@ -185,7 +185,22 @@ mod tests {
         // Sent before the pause began: no second pause, no second growth.
         assert!(!p.on_rate_limited(ms(10), ms(60), None));
         assert_eq!(p.pauses(), 1);
-        assert_eq!(p.margin(), ms(2));
+        assert_eq!(p.margin(), MarginPolicy::default().step);
+    }
+
+    #[test]
+    fn after_a_429_late_timers_no_longer_shorten_gaps() {
+        let mut p = pacing(4.0);
+        p.check(ms(0)).unwrap();
+        p.check(ms(251)).unwrap(); // 1 ms late, caught up: next due at 500
+        assert_eq!(p.check(ms(300)), Err(NotUntil(ms(500))));
+        p.on_rate_limited(ms(251), ms(260), None);
+        let interval = p.interval();
+        p.check(ms(2000)).unwrap();
+        p.check(ms(2000) + interval + ms(1)).unwrap();
+        // No catch-up any more: the next gap is a full interval from the send.
+        let next = ms(2000) + interval * 2 + ms(1);
+        assert_eq!(p.check(next - ms(1)), Err(NotUntil(next)));
     }
 
     #[test]
