@@ -5,9 +5,10 @@
 // (ground truth) and the page's JSON export. Prints a table and writes
 // bench-results/bench-<UTC stamp>.{md,json} and bench-results/latest.md.
 //
-//   node e2e/bench/run.mjs [--only ID[,ID…]] [--quick] [--list] [--keep-raw] [--out DIR]
+//   node e2e/bench/run.mjs [--only ID[,ID…]] [--quick] [--list] [--keep-raw] [--out DIR] [--dist DIR]
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,10 +24,12 @@ const USAGE = `usage: node e2e/bench/run.mjs [options]
   --quick        short cells (rate 4 × 20 images, rate 10 × 40 images)
   --list         print the cell ids and exit
   --keep-raw     copy each cell's access log and export to bench-results/raw-<stamp>/
-  --out DIR      results folder (default bench-results/ at the repo root)`;
+  --out DIR      results folder (default bench-results/ at the repo root)
+  --dist DIR     the built page to serve (default dist/); it is copied once at the start,
+                 so a rebuild of dist/ during the bench does not mix builds`;
 
 function parseArgs(argv) {
-  const o = { only: [], quick: false, list: false, keepRaw: false, out: join(ROOT, 'bench-results') };
+  const o = { only: [], quick: false, list: false, keepRaw: false, out: join(ROOT, 'bench-results'), dist: join(ROOT, 'dist') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
@@ -36,6 +39,7 @@ function parseArgs(argv) {
     else if (a === '--list') o.list = true;
     else if (a === '--keep-raw') o.keepRaw = true;
     else if (a === '--out') o.out = resolve(value());
+    else if (a === '--dist') o.dist = resolve(value());
     else if (a === '-h' || a === '--help') { console.log(USAGE); process.exit(0); }
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
@@ -44,7 +48,18 @@ function parseArgs(argv) {
 
 const git = (...args) => { try { return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return '?'; } };
 
-async function runCell(cell, rawDir) {
+/** Copies the built page to a private folder; names it by its wasm file and hash. */
+function snapshotDist(dist) {
+  const files = (() => { try { return readdirSync(dist); } catch { return []; } })();
+  const wasm = files.find((f) => f.endsWith('.wasm'));
+  if (!wasm || !files.includes('index.html')) throw new Error(`no built page in ${dist} (run: source scripts/env.sh && build_all)`);
+  const dir = mkdtempSync(join(tmpdir(), 'pacer-bench-dist-'));
+  cpSync(dist, dir, { recursive: true });
+  const sha = createHash('sha256').update(readFileSync(join(dir, wasm))).digest('hex').slice(0, 12);
+  return { dir, source: dist, wasm, sha };
+}
+
+async function runCell(cell, dist, rawDir) {
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), `pacer-bench-${cell.id}-`));
   const logPath = join(dir, 'access.jsonl');
@@ -53,7 +68,7 @@ async function runCell(cell, rawDir) {
   try {
     emu = await startEmulator({
       binary: join(ROOT, 'target', 'release', 'pacer-emulator'),
-      dist: join(ROOT, 'dist'),
+      dist,
       logPath,
       args: [...cell.limiter.args, '--limit', String(cell.rate), '--latency-ms', String(cell.latencyMs)],
     });
@@ -84,26 +99,30 @@ async function main() {
   if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); return; }
   if (cells.length === 0) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
 
+  const page = snapshotDist(opts.dist);
+  process.once('exit', () => rmSync(page.dir, { recursive: true, force: true }));
+  const commit = git('rev-parse', '--short', 'HEAD');
+  const dirty = git('status', '--porcelain').split('\n').filter(Boolean).length;
   const started = new Date();
   const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const rawDir = opts.keepRaw ? join(opts.out, `raw-${stamp}`) : null;
-  console.log(`pacer bench: ${cells.length} cell(s): ${cells.map((c) => c.id).join(', ')}`);
+  console.log(`pacer bench: ${cells.length} cell(s): ${cells.map((c) => c.id).join(', ')}; page ${page.wasm} (sha256 ${page.sha}…)`);
   const results = [];
   for (const cell of cells) {
     console.log(`▶ ${cell.id}: ${cell.limiter.label}, rate ${cell.rate}/s, latency ${cell.latencyMs} ms, ${cell.images} images, concurrency ${cell.concurrency}`);
-    const r = await runCell(cell, rawDir);
+    const r = await runCell(cell, page.dir, rawDir);
     results.push(r);
     if (r.figures) console.log(`  ${row(r.cell, r.figures).join(' | ')}`);
     for (const e of [...(r.page?.errors ?? []), ...(r.error ? [r.error] : [])]) console.log(`  ⚠ ${e}`);
     console.log(`  (${r.cellS.toFixed(1)} s)`);
   }
 
-  const distFiles = (() => { try { return readdirSync(join(ROOT, 'dist')); } catch { return []; } })();
+  rmSync(page.dir, { recursive: true, force: true });
   const meta = {
     startedUtc: started.toISOString(),
-    commit: git('rev-parse', '--short', 'HEAD'),
-    dirty: git('status', '--porcelain').split('\n').filter(Boolean).length,
-    wasm: distFiles.find((f) => f.endsWith('.wasm')) ?? '?',
+    commit,
+    dirty,
+    wasm: `${page.wasm} (sha256 ${page.sha}…, from ${page.source})`,
     browser: `Chromium ${results.find((r) => r.page?.browserVersion)?.page.browserVersion ?? '?'}`,
     cpus: cpus().length,
     totalS: (Date.now() - started.getTime()) / 1000,
