@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use pacer::browser::{FetchError, PendingFetch, PerformanceClock, TimerSleep};
 use pacer_core::api::{classify, multipredict_url};
-use pacer_core::driver::{Pool, RunControl, Transport};
+use pacer_core::driver::{Answer, Pool, RunControl, Transport};
 use pacer_core::schedule::{AttemptResult, MarginPolicy, RetryPolicy, Scheduler};
 use pacer_core::{Clock, Quota, Sleep};
 use wasm_bindgen_test::*;
@@ -99,7 +99,7 @@ struct Recorder {
 }
 
 impl Transport for Recorder {
-    type Fut = futures::future::LocalBoxFuture<'static, AttemptResult>;
+    type Fut = futures::future::LocalBoxFuture<'static, Answer>;
 
     fn send(&self, item: usize, _attempt: u32) -> Self::Fut {
         self.sends.borrow_mut().push(PerformanceClock.now());
@@ -108,12 +108,13 @@ impl Transport for Recorder {
             Duration::from_secs(10),
         );
         Box::pin(async move {
-            match pending.unwrap().finish().await {
+            let result = match pending.unwrap().finish().await {
                 Ok(a) if a.status == 200 => AttemptResult::Success,
                 other => AttemptResult::Fatal {
                     reason: format!("{other:?}"),
                 },
-            }
+            };
+            Answer::from(result)
         })
     }
 }

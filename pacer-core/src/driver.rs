@@ -19,14 +19,32 @@ use std::time::Duration;
 
 use futures::future::{select, Either};
 
-use crate::schedule::{AttemptResult, Decision, ItemId, ItemStatus, Scheduler};
+use crate::schedule::{
+    AnnouncedLimit, AttemptResult, Decision, ItemId, ItemStatus, Scheduler, ServerHint,
+};
 use crate::time::{Clock, Sleep};
+
+/// What one request came back with: the outcome and what the answer's
+/// headers said about the server's limit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    /// The outcome, for the scheduler.
+    pub result: AttemptResult,
+    /// The server's rate-limit headers, when it sent any.
+    pub hint: Option<ServerHint>,
+}
+
+impl From<AttemptResult> for Answer {
+    fn from(result: AttemptResult) -> Self {
+        Self { result, hint: None }
+    }
+}
 
 /// Sends one request. `send` must start the request before it returns (the
 /// send instant is the call), then the future resolves with its outcome.
 pub trait Transport {
     /// The pending answer.
-    type Fut: Future<Output = AttemptResult>;
+    type Fut: Future<Output = Answer>;
     /// Sends `item`'s request, its `attempt`-th.
     fn send(&self, item: ItemId, attempt: u32) -> Self::Fut;
 }
@@ -37,6 +55,8 @@ pub trait Observer {
     fn on_send(&self, _item: ItemId, _attempt: u32, _at: Duration) {}
     /// `item`'s answer was recorded at `at`; `status` is where it is now.
     fn on_complete(&self, _item: ItemId, _status: &ItemStatus, _at: Duration) {}
+    /// The server announced a (new) limit, which the pacing now follows.
+    fn on_announced(&self, _limit: AnnouncedLimit) {}
 }
 
 /// An observer that hears nothing.
@@ -131,14 +151,16 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
         self.observer.on_send(item, attempt, now);
         // Someone else must now watch the pacing timer.
         self.control.wake.notify_one();
-        let result = answer.await;
+        let Answer { result, hint } = answer.await;
         let at = self.clock.now();
-        let status = self
-            .control
-            .scheduler
-            .borrow_mut()
-            .complete(item, result, at)
-            .clone();
+        let (announced, status) = {
+            let mut scheduler = self.control.scheduler.borrow_mut();
+            let announced = hint.and_then(|h| scheduler.observe(h));
+            (announced, scheduler.complete(item, result, at).clone())
+        };
+        if let Some(limit) = announced {
+            self.observer.on_announced(limit);
+        }
         self.observer.on_complete(item, &status, at);
     }
 

@@ -63,6 +63,7 @@ pub struct Gcra {
     interval: Duration,
     tolerance: Duration,
     catch_up: Duration,
+    grid: Option<Duration>,
     tat: Option<Duration>,
 }
 
@@ -74,6 +75,7 @@ impl Gcra {
             interval,
             tolerance: interval * (quota.burst.get() - 1),
             catch_up: Duration::ZERO,
+            grid: None,
             tat: None,
         }
     }
@@ -100,12 +102,29 @@ impl Gcra {
         self.tolerance = interval * (burst.get() - 1);
     }
 
+    /// Puts sends on the grid `anchor + k × interval` (burst 1 only): a
+    /// schedule that restarts (first send, long delay, pause) starts on the
+    /// next grid point instead of at once. Used to keep sends mid-way between
+    /// a fixed-window server's window edges.
+    pub fn set_grid(&mut self, anchor: Option<Duration>) {
+        self.grid = anchor;
+    }
+
+    /// The slot the next send takes: its theoretical arrival time.
+    fn slot(&self, now: Duration) -> Duration {
+        let base = self
+            .tat
+            .unwrap_or(now)
+            .max(now.saturating_sub(self.catch_up));
+        match self.grid {
+            Some(anchor) if self.tolerance.is_zero() => snap_up(base, anchor, self.interval),
+            _ => base,
+        }
+    }
+
     /// The earliest instant at which a send would be allowed.
     pub fn earliest(&self, now: Duration) -> Duration {
-        match self.tat {
-            Some(tat) => tat.saturating_sub(self.tolerance).max(now),
-            None => now,
-        }
+        self.slot(now).saturating_sub(self.tolerance).max(now)
     }
 
     /// Takes a token at `now`, or says when one will be there.
@@ -114,11 +133,7 @@ impl Gcra {
         if earliest > now {
             return Err(NotUntil(earliest));
         }
-        let tat = self
-            .tat
-            .unwrap_or(now)
-            .max(now.saturating_sub(self.catch_up));
-        self.tat = Some(tat + self.interval);
+        self.tat = Some(self.slot(now) + self.interval);
         Ok(())
     }
 
@@ -130,6 +145,15 @@ impl Gcra {
             self.tat = Some(tat);
         }
     }
+}
+
+/// The first instant of `anchor + k × step` (any integer k) at or after `t`.
+fn snap_up(t: Duration, anchor: Duration, step: Duration) -> Duration {
+    let step = step.as_nanos().max(1) as i128;
+    let offset = t.as_nanos() as i128 - anchor.as_nanos() as i128;
+    let k = offset.div_euclid(step) + i128::from(offset.rem_euclid(step) != 0);
+    let at = anchor.as_nanos() as i128 + k * step;
+    Duration::from_nanos(at.max(0) as u64)
 }
 
 #[cfg(test)]
@@ -176,6 +200,25 @@ mod tests {
         assert_eq!(g.check(ms(150)), Err(NotUntil(ms(200))));
         g.check(ms(700)).unwrap(); // 500 ms late: restart from 698
         assert_eq!(g.check(ms(700)), Err(NotUntil(ms(798))));
+    }
+
+    #[test]
+    fn a_grid_puts_restarts_on_grid_points_and_keeps_the_spacing() {
+        let mut g = Gcra::new(Quota::per_second(4.0).unwrap());
+        g.set_grid(Some(ms(125)));
+        assert_eq!(g.check(ms(10)), Err(NotUntil(ms(125))));
+        g.check(ms(125)).unwrap();
+        assert_eq!(g.check(ms(200)), Err(NotUntil(ms(375))));
+        g.check(ms(375)).unwrap();
+        // A long delay restarts on the next grid point, not at once.
+        assert_eq!(g.check(ms(2000)), Err(NotUntil(ms(2125))));
+    }
+
+    #[test]
+    fn snap_up_works_on_both_sides_of_the_anchor() {
+        assert_eq!(snap_up(ms(0), ms(1125), ms(250)), ms(125));
+        assert_eq!(snap_up(ms(125), ms(1125), ms(250)), ms(125));
+        assert_eq!(snap_up(ms(1126), ms(125), ms(250)), ms(1375));
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! pool-wide pause after a 429 and the pacing ([`Pacing`]). It does not
 //! send, sleep or read a clock: the [`crate::driver`] does that.
 
+mod margin;
 mod pacing;
 mod retry;
 
-pub use pacing::{MarginPolicy, Pacing};
+pub use margin::{MarginPolicy, SafetyMargin};
+pub use pacing::{AnnouncedLimit, Pacing, Pause, ServerHint};
 pub use retry::RetryPolicy;
 
 use std::cmp::Reverse;
@@ -252,6 +254,12 @@ impl Scheduler {
         }
     }
 
+    /// Takes in what an answer's headers said about the server's limit;
+    /// returns the announced limit when it is new.
+    pub fn observe(&mut self, hint: ServerHint) -> Option<AnnouncedLimit> {
+        self.pacing.on_hint(hint)
+    }
+
     /// Records the answer to `item`'s request at `now` and returns its new status.
     pub fn complete(&mut self, item: ItemId, result: AttemptResult, now: Duration) -> &ItemStatus {
         let ItemStatus::InFlight { sent_at } = self.status[item] else {
@@ -261,6 +269,7 @@ impl Scheduler {
         self.counts.in_flight -= 1;
         let next = match result {
             AttemptResult::Success => {
+                self.pacing.on_success();
                 self.counts.done += 1;
                 ItemStatus::Done
             }

@@ -198,8 +198,11 @@ fn a_429_without_retry_after_pauses_one_interval() {
     );
     time.block_on(pool.run(8));
     let pause = control.read(|s| s.pacing().pause()).expect("one pause");
-    let interval = control.read(|s| s.pacing().interval());
-    assert_eq!(pause.until - pause.from, interval);
+    // One interval: 1/rate plus the margin the 429 just grew to.
+    assert_eq!(
+        pause.until - pause.from,
+        ms(100) + MarginPolicy::default().step
+    );
     assert_eq!(control.read(|s| s.counts().done), 20);
 }
 
@@ -236,4 +239,43 @@ fn strict_leaky_bucket_learns_a_margin_with_few_429s() {
             "rate {rate}: ratio {ratio:.3}, jitter bound {bound:.3}"
         );
     }
+}
+
+#[test]
+fn fixed_windows_at_any_phase_with_jitter_never_see_an_edge_crossing() {
+    // Window edges anywhere relative to the first send, 8 ms of arrival
+    // jitter: once the server's per-second limit is announced, sends sit
+    // mid-slot and no window ever gets one too many.
+    for rate in [4u32, 10] {
+        for phase_ms in (0..1000).step_by(37) {
+            let mut config = SimConfig::new(120, f64::from(rate));
+            config.limiter = Some(LimiterConfig::FixedWindow { limit: rate });
+            config.server.phase = ms(phase_ms);
+            config.server.arrival_jitter = ms(8);
+            config.seed = phase_ms;
+            let report = config.run();
+            assert_eq!(report.rejected(), 0, "rate {rate}, phase {phase_ms} ms");
+            assert!(
+                report.send_rate_ratio(f64::from(rate)) >= 0.98,
+                "rate {rate}, phase {phase_ms}"
+            );
+        }
+    }
+}
+
+#[test]
+fn without_readable_headers_window_edges_do_cost_429s() {
+    // The same servers with their rate headers hidden (no CORS exposure):
+    // this is what the alignment above prevents.
+    let mut limited = 0;
+    for phase_ms in (0..1000).step_by(37) {
+        let mut config = SimConfig::new(120, 10.0);
+        config.limiter = Some(LimiterConfig::FixedWindow { limit: 10 });
+        config.server.phase = ms(phase_ms);
+        config.server.arrival_jitter = ms(8);
+        config.server.rate_headers = false;
+        config.seed = phase_ms;
+        limited += config.run().rejected();
+    }
+    assert!(limited > 0);
 }

@@ -18,8 +18,21 @@ impl Clock for PerformanceClock {
     }
 }
 
-/// Wall-clock time since the Unix epoch (`Date.now()`), for `Retry-After`
-/// dates and for timestamps shared with a server's log.
+impl PerformanceClock {
+    /// Wall-clock time minus this clock (`performance.timeOrigin`): add it to
+    /// an instant of this clock to get time since the Unix epoch.
+    pub fn wall_offset(&self) -> Duration {
+        let origin = web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.time_origin())
+            .unwrap_or_else(js_sys::Date::now);
+        Duration::from_secs_f64(origin.max(0.0) / 1000.0)
+    }
+}
+
+/// Wall-clock time since the Unix epoch with sub-millisecond precision
+/// (`performance.timeOrigin + performance.now()`), for `Retry-After` dates
+/// and for timestamps compared with a server's log.
 pub fn unix_now() -> Duration {
-    Duration::from_secs_f64(js_sys::Date::now().max(0.0) / 1000.0)
+    PerformanceClock.wall_offset() + PerformanceClock.now()
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use pacer_core::driver::{Observer, Pool, RunControl};
-use pacer_core::schedule::{ItemId, ItemStatus, MarginPolicy, RetryPolicy, Scheduler};
+use pacer_core::schedule::{
+    AnnouncedLimit, ItemId, ItemStatus, MarginPolicy, RetryPolicy, Scheduler,
+};
 use pacer_core::{Clock, Quota};
 use wasm_bindgen_futures::spawn_local;
 
@@ -283,6 +285,21 @@ impl Observer for RowObserver {
                 run.transport.stats.borrow_mut().on_send(at);
             }
         });
+    }
+
+    fn on_announced(&self, limit: AnnouncedLimit) {
+        let text = if limit.lowered {
+            format!(
+                "The server allows {n} requests/second (X-RateLimit-Limit-Second: {n}), less than the rate you set: pacing at {n}/s.",
+                n = limit.per_second
+            )
+        } else {
+            format!(
+                "The server announces {n} requests/second per window (X-RateLimit-Limit-Second: {n}); sends are kept mid-way between its window edges.",
+                n = limit.per_second
+            )
+        };
+        self.handle.say(NoticeLevel::Info, &text);
     }
 
     fn on_complete(&self, item: ItemId, status: &ItemStatus, _at: Duration) {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use pacer_core::api::{classify_at, multipredict_url, ApiError, Prediction};
-use pacer_core::schedule::{AttemptResult, ItemId};
+use pacer_core::driver::Answer;
+use pacer_core::schedule::{AttemptResult, ItemId, ServerHint};
 use pacer_core::stats::RunStats;
 use pacer_core::Clock;
 use web_sys::AbortController;
@@ -62,14 +63,14 @@ impl FetchTransport {
 pub struct SharedTransport(pub Rc<FetchTransport>);
 
 impl pacer_core::driver::Transport for SharedTransport {
-    type Fut = LocalBoxFuture<'static, AttemptResult>;
+    type Fut = LocalBoxFuture<'static, Answer>;
 
     fn send(&self, item: ItemId, attempt: u32) -> Self::Fut {
         let this = Rc::clone(&self.0);
         let s = &this.settings;
         let url = multipredict_url(&s.endpoint, &s.key, &s.models, &this.sources[item]);
         let sent = PerformanceClock.now();
-        let sent_unix = unix_now();
+        let sent_unix = PerformanceClock.wall_offset() + sent;
         let pending = PendingFetch::get(&url, this.timeout());
         async move {
             let answer = match pending {
@@ -83,14 +84,18 @@ impl pacer_core::driver::Transport for SharedTransport {
             };
             let now = PerformanceClock.now();
             let latency = now.saturating_sub(sent);
-            let (result, status, outcome) = match answer {
+            let (result, status, outcome, hint) = match answer {
                 Ok(a) => {
                     let retry_after = a.headers.retry_after.as_deref();
                     let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
                     let result = to_attempt(&parsed);
-                    (result, Some(a.status), Some(parsed))
+                    let hint = a.headers.limit_second.map(|n| ServerHint {
+                        per_second: Some(n),
+                        wall_offset: PerformanceClock.wall_offset(),
+                    });
+                    (result, Some(a.status), Some(parsed), hint)
                 }
-                Err(e) => (from_fetch_error(&e, this.timeout()), None, None),
+                Err(e) => (from_fetch_error(&e, this.timeout()), None, None, None),
             };
             if matches!(result, AttemptResult::Success) {
                 this.stats.borrow_mut().on_success(now, latency);
@@ -114,7 +119,7 @@ impl pacer_core::driver::Transport for SharedTransport {
                 },
                 prediction,
             );
-            result
+            Answer { result, hint }
         }
         .boxed_local()
     }

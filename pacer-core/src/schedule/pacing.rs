@@ -1,47 +1,12 @@
-//! When the next send may go: the client's GCRA, the safety margin that
-//! strict limiters need, and the pool-wide pause after a 429.
-//!
-//! A strict leaky bucket (nginx `limit_req` with burst 0) refuses a request
-//! that *arrives* even 1 ms early, and the time between a browser's `fetch()`
-//! and the server's arrival varies by a few ms. Sends are therefore spaced
-//! by `1/rate + margin`; the margin starts small and grows on each new 429.
+//! When the next send may go: the client's GCRA at the allotted rate (or the
+//! server's announced limit, when lower), the learned safety margin, the
+//! pool-wide pause after a 429, and the alignment to a fixed-window
+//! server's window edges.
 
-use std::num::NonZeroU32;
 use std::time::Duration;
 
+use super::margin::{MarginPolicy, SafetyMargin};
 use crate::gcra::{Gcra, NotUntil, Quota};
-
-/// How the safety margin added to the spacing starts and grows.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MarginPolicy {
-    /// The margin before any 429...
-    pub initial: Duration,
-    /// ...but at most this fraction of `1/rate`, so that against a tolerant
-    /// limiter the unneeded margin costs under half a percent of the rate.
-    pub initial_fraction: f64,
-    /// The least margin after a 429; each further 429 doubles it.
-    pub step: Duration,
-    /// The margin never exceeds this fraction of `1/rate`.
-    pub max_fraction: f64,
-    /// How late a timer may fire without costing rate (see [`Gcra`]);
-    /// at most 10 % of `1/rate`.
-    pub catch_up: Duration,
-}
-
-impl Default for MarginPolicy {
-    /// Starts at 1 ms (at most 0.4 % of the interval), grows to 6 ms (about
-    /// the send-to-arrival jitter measured in Chromium on loopback) and then
-    /// doubles per new 429, at most 10 % of the interval.
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_millis(1),
-            initial_fraction: 0.004,
-            step: Duration::from_millis(6),
-            max_fraction: 0.10,
-            catch_up: Duration::from_millis(2),
-        }
-    }
-}
 
 /// A pool-wide pause after a 429.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,43 +17,63 @@ pub struct Pause {
     pub until: Duration,
 }
 
+/// What an answer's headers said about the server's limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerHint {
+    /// `X-RateLimit-Limit-Second`: requests per wall-clock second.
+    pub per_second: Option<u32>,
+    /// Wall-clock time minus the scheduler's clock, so window edges (whole
+    /// seconds of wall-clock time) can be found on the scheduler's clock.
+    pub wall_offset: Duration,
+}
+
+/// A limit the server announced and Pacer adopted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnnouncedLimit {
+    /// Requests per second.
+    pub per_second: u32,
+    /// True when it is below the user's rate, so Pacer slowed down to it.
+    pub lowered: bool,
+}
+
 /// The pacing of one run.
 #[derive(Clone, Debug)]
 pub struct Pacing {
+    user: Quota,
     quota: Quota,
-    policy: MarginPolicy,
-    margin: Duration,
+    margin: SafetyMargin,
     gcra: Gcra,
     pause: Option<Pause>,
     pauses: usize,
+    announced: Option<AnnouncedLimit>,
+    wall_offset: Duration,
 }
 
 impl Pacing {
     /// Pacing at `quota` with the margin policy.
     pub fn new(quota: Quota, policy: MarginPolicy) -> Self {
-        let initial = policy
-            .initial
-            .min(quota.emission_interval().mul_f64(policy.initial_fraction));
         let mut pacing = Self {
+            user: quota,
             quota,
-            policy,
-            margin: clamp_margin(initial, quota, policy),
+            margin: SafetyMargin::new(policy, quota.emission_interval()),
             gcra: Gcra::new(quota),
             pause: None,
             pauses: 0,
+            announced: None,
+            wall_offset: Duration::ZERO,
         };
         pacing.apply();
         pacing
     }
 
-    /// The allotted quota.
+    /// The quota in force: the user's, or the server's announced limit if lower.
     pub fn quota(&self) -> Quota {
         self.quota
     }
 
     /// The safety margin currently added to the spacing.
     pub fn margin(&self) -> Duration {
-        self.margin
+        self.margin.value()
     }
 
     /// The spacing between sends in force.
@@ -106,10 +91,19 @@ impl Pacing {
         self.pauses
     }
 
-    /// Changes the rate at once, keeping at least the new spacing from the last send.
+    /// The limit the server announced, once it has.
+    pub fn announced(&self) -> Option<AnnouncedLimit> {
+        self.announced
+    }
+
+    /// Changes the user's rate at once, keeping at least the new spacing from
+    /// the last send (a server's announced limit still caps it).
     pub fn set_quota(&mut self, quota: Quota) {
-        self.quota = quota;
-        self.margin = clamp_margin(self.margin, quota, self.policy);
+        self.user = quota;
+        self.quota = match self.announced {
+            Some(a) => capped(quota, a.per_second),
+            None => quota,
+        };
         self.apply();
     }
 
@@ -121,6 +115,37 @@ impl Pacing {
     /// Takes permission to send at `now`.
     pub fn check(&mut self, now: Duration) -> Result<(), NotUntil> {
         self.gcra.check(now)
+    }
+
+    /// An answer's headers. A per-second window limit is adopted when lower
+    /// than the user's rate; the margin is dropped (a window counts requests,
+    /// not their spacing); and sends are put mid-way between window edges so
+    /// that send-to-arrival jitter never carries one across an edge.
+    /// Returns the announced limit when it is new or changed.
+    pub fn on_hint(&mut self, hint: ServerHint) -> Option<AnnouncedLimit> {
+        let per_second = hint.per_second.filter(|n| *n > 0)?;
+        let lowered = f64::from(per_second) < self.user.rate();
+        let limit = AnnouncedLimit {
+            per_second,
+            lowered,
+        };
+        if self.announced == Some(limit) && self.wall_offset == hint.wall_offset {
+            return None;
+        }
+        let changed = self.announced != Some(limit);
+        self.announced = Some(limit);
+        self.wall_offset = hint.wall_offset;
+        self.quota = capped(self.user, per_second);
+        self.margin.disable();
+        self.apply();
+        changed.then_some(limit)
+    }
+
+    /// A success: the margin may shrink a little.
+    pub fn on_success(&mut self) {
+        if self.margin.on_success(self.quota.emission_interval()) {
+            self.apply();
+        }
     }
 
     /// A 429 arrived at `now` for a request sent at `sent_at`. Only a request
@@ -136,11 +161,7 @@ impl Pacing {
         if self.pause.is_some_and(|p| sent_at < p.from) {
             return false;
         }
-        let grown = (self.margin * 2).max(self.policy.step);
-        self.margin = clamp_margin(grown, self.quota, self.policy);
-        // A 429 is evidence of a limiter that counts spacing: from now on a
-        // late timer no longer earns a shorter next gap.
-        self.policy.catch_up = Duration::ZERO;
+        self.margin.on_rate_limited(self.quota.emission_interval());
         self.apply();
         let until = now + retry_after.unwrap_or(self.gcra.interval());
         self.pause = Some(Pause { from: now, until });
@@ -150,75 +171,32 @@ impl Pacing {
     }
 
     fn apply(&mut self) {
-        let burst: NonZeroU32 = self.quota.burst();
         let interval = self.quota.emission_interval();
-        self.gcra.set_interval(interval + self.margin, burst);
-        self.gcra
-            .set_catch_up(self.policy.catch_up.min(interval.mul_f64(0.1)));
+        self.margin.rescale(interval);
+        let spacing = interval + self.margin.value();
+        self.gcra.set_interval(spacing, self.quota.burst());
+        self.gcra.set_catch_up(self.margin.catch_up(interval));
+        self.gcra.set_grid(
+            self.announced
+                .map(|_| mid_window_anchor(spacing, self.wall_offset)),
+        );
     }
 }
 
-fn clamp_margin(margin: Duration, quota: Quota, policy: MarginPolicy) -> Duration {
-    margin.min(quota.emission_interval().mul_f64(policy.max_fraction))
+/// `quota` at no more than `per_second`.
+fn capped(quota: Quota, per_second: u32) -> Quota {
+    let rate = quota.rate().min(f64::from(per_second));
+    Quota::per_second(rate).map_or(quota, |q| q.with_burst(quota.burst()))
+}
+
+/// A point on the scheduler's clock that is half a spacing past a whole
+/// wall-clock second: sends on the grid through it sit mid-slot.
+fn mid_window_anchor(spacing: Duration, wall_offset: Duration) -> Duration {
+    let second = 1_000_000_000i128;
+    let phase =
+        (spacing.as_nanos() as i128 / 2 - wall_offset.as_nanos() as i128).rem_euclid(second);
+    Duration::from_nanos(phase as u64)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    fn pacing(rate: f64) -> Pacing {
-        let policy = MarginPolicy {
-            initial: Duration::ZERO,
-            ..MarginPolicy::default()
-        };
-        Pacing::new(Quota::per_second(rate).unwrap(), policy)
-    }
-
-    #[test]
-    fn a_429_pauses_once_for_requests_already_in_flight() {
-        let mut p = pacing(10.0);
-        assert!(p.on_rate_limited(ms(0), ms(50), None));
-        // Sent before the pause began: no second pause, no second growth.
-        assert!(!p.on_rate_limited(ms(10), ms(60), None));
-        assert_eq!(p.pauses(), 1);
-        assert_eq!(p.margin(), MarginPolicy::default().step);
-    }
-
-    #[test]
-    fn after_a_429_late_timers_no_longer_shorten_gaps() {
-        let mut p = pacing(4.0);
-        p.check(ms(0)).unwrap();
-        p.check(ms(251)).unwrap(); // 1 ms late, caught up: next due at 500
-        assert_eq!(p.check(ms(300)), Err(NotUntil(ms(500))));
-        p.on_rate_limited(ms(251), ms(260), None);
-        let interval = p.interval();
-        p.check(ms(2000)).unwrap();
-        p.check(ms(2000) + interval + ms(1)).unwrap();
-        // No catch-up any more: the next gap is a full interval from the send.
-        let next = ms(2000) + interval * 2 + ms(1);
-        assert_eq!(p.check(next - ms(1)), Err(NotUntil(next)));
-    }
-
-    #[test]
-    fn retry_after_sets_the_pause_length() {
-        let mut p = pacing(10.0);
-        p.on_rate_limited(ms(0), ms(100), Some(Duration::from_secs(3)));
-        assert_eq!(p.check(ms(2000)), Err(NotUntil(ms(3100))));
-        assert_eq!(p.check(ms(3100)), Ok(()));
-    }
-
-    #[test]
-    fn margin_doubles_and_is_capped() {
-        let mut p = pacing(10.0);
-        let mut t = 0;
-        for _ in 0..10 {
-            t += 1000;
-            p.on_rate_limited(ms(t), ms(t + 1), None);
-        }
-        assert_eq!(p.margin(), ms(10), "10 % of 100 ms");
-    }
-}
+mod tests;

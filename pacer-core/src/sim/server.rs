@@ -9,9 +9,9 @@ use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 
 use super::fake_time::FakeTime;
-use crate::driver::Transport;
+use crate::driver::{Answer, Transport};
 use crate::limiter::{Admission, Limiter};
-use crate::schedule::{AttemptResult, ItemId};
+use crate::schedule::{AttemptResult, ItemId, ServerHint};
 use crate::time::{Clock, Sleep};
 
 /// What the simulated network and server do, apart from the limiter.
@@ -29,6 +29,8 @@ pub struct ServerModel {
     pub retry_after: bool,
     /// Added to the clock before the limiter sees it (moves window edges).
     pub phase: Duration,
+    /// Whether the client can read the limiter's rate headers (CORS-exposed).
+    pub rate_headers: bool,
 }
 
 impl Default for ServerModel {
@@ -40,6 +42,7 @@ impl Default for ServerModel {
             reject_latency: Duration::ZERO,
             retry_after: false,
             phase: Duration::ZERO,
+            rate_headers: true,
         }
     }
 }
@@ -101,7 +104,7 @@ impl SimServer {
 }
 
 impl Transport for SimServer {
-    type Fut = LocalBoxFuture<'static, AttemptResult>;
+    type Fut = LocalBoxFuture<'static, Answer>;
 
     fn send(&self, item: ItemId, _attempt: u32) -> Self::Fut {
         let server = self.clone();
@@ -114,6 +117,11 @@ impl Transport for SimServer {
                 .limiter
                 .borrow_mut()
                 .admit(arrival + server.model.phase);
+            let hint = admission.quota().map(|q| ServerHint {
+                per_second: Some(q.limit),
+                wall_offset: server.model.phase,
+            });
+            let hint = hint.filter(|_| server.model.rate_headers);
             let (status, result) = match admission {
                 Admission::Allowed { .. } => {
                     server.time.sleep(server.latency()).await;
@@ -133,7 +141,7 @@ impl Transport for SimServer {
                 end,
                 status,
             });
-            result
+            Answer { result, hint }
         }
         .boxed_local()
     }
