@@ -175,11 +175,19 @@ impl Pacing {
         self.margin.rescale(interval);
         let spacing = interval + self.margin.value();
         self.gcra.set_interval(spacing, self.quota.burst());
-        self.gcra.set_catch_up(self.margin.catch_up(interval));
-        self.gcra.set_grid(
-            self.announced
-                .map(|_| mid_window_anchor(spacing, self.wall_offset)),
-        );
+        let grid = self
+            .announced
+            .map(|_| mid_window_anchor(spacing, self.wall_offset));
+        // On the grid, a late send keeps its slot for up to a quarter of the
+        // spacing (still well inside its window). With only the bare catch-up
+        // allowance, a timer firing 3 ms late snapped to the *next* slot,
+        // whose timer fired late again: the run crawled (0.57 of the rate).
+        let catch_up = match grid {
+            Some(_) => interval / 4,
+            None => self.margin.catch_up(interval),
+        };
+        self.gcra.set_catch_up(catch_up);
+        self.gcra.set_grid(grid);
     }
 }
 
