@@ -96,3 +96,20 @@ test('exports hold every result and timing but never the key', async ({ page }) 
   }
   expect(page.url()).not.toContain('secret-key');
 });
+
+test("a failed item shows the API's own message and is not retried", async ({ page }) => {
+  const pacer = new PacerPage(page);
+  await pacer.open(emu.url, { rate: 20, concurrency: 4, models: 're_no_such_model' });
+  await pacer.loadSamples(3);
+  const before = emu.log().length;
+  await pacer.byId('start').click();
+  await pacer.waitForState('done');
+  expect(await pacer.number('stat-failed')).toBe(3);
+  expect(await pacer.number('stat-done')).toBe(0);
+  const failed = page.locator('[data-testid="result-row"][data-state="failed"]');
+  await expect(failed).toHaveCount(3);
+  await expect(failed.first()).toContainText('re_no_such_model');
+  await expect(failed.first()).toContainText('400');
+  // A 400 is final: one request per image, no retries.
+  expect(emu.log().length - before).toBe(3);
+});

@@ -55,7 +55,7 @@ impl FormState {
             key: RwSignal::new(key.to_owned()),
             models: RwSignal::new(query.models.unwrap_or_else(|| DEFAULT_MODELS.to_owned())),
             rate: RwSignal::new(query.rate.unwrap_or_else(|| "4".to_owned())),
-            concurrency: RwSignal::new(query.concurrency.unwrap_or_else(|| "8".to_owned())),
+            concurrency: RwSignal::new(query.concurrency.unwrap_or_else(|| "6".to_owned())),
             urls,
             sample_count: RwSignal::new("40".to_owned()),
             sources: Memo::new(move |_| urls.with(|text| parse_sources(text))),
