@@ -43,7 +43,8 @@ test('a paced run of 40 sample images finishes with no 429 and the log agrees', 
   console.log(`throughput: page ${pageThroughput.toFixed(3)} req/s, access log ${truth.toFixed(3)} req/s`);
   expect(Math.abs(pageThroughput - truth) / truth).toBeLessThan(0.02);
 
-  await page.screenshot({ path: join(ROOT, 'docs', 'screenshot.png'), fullPage: true });
+  // The README's picture: the page as a user sees it after the run.
+  await page.screenshot({ path: join(ROOT, 'docs', 'screenshot.png') });
 });
 
 test('cancel aborts in-flight requests and sends nothing more', async ({ page }) => {
@@ -112,4 +113,37 @@ test("a failed item shows the API's own message and is not retried", async ({ pa
   await expect(failed.first()).toContainText('400');
   // A 400 is final: one request per image, no retries.
   expect(emu.log().length - before).toBe(3);
+});
+
+test('pause holds new sends, resume goes on, retry-failed sends only the failed again', async ({ page }) => {
+  const pacer = new PacerPage(page);
+  await pacer.open(emu.url, { rate: 5, concurrency: 4 });
+  await pacer.loadSamples(20);
+  await pacer.byId('start').click();
+  await expect.poll(() => pacer.number('stat-done'), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+  await pacer.byId('pause').click();
+  await pacer.waitForState('paused', 2_000);
+  await page.waitForTimeout(500); // in-flight requests finish
+  const atPause = emu.log().length;
+  await page.waitForTimeout(1500);
+  expect(emu.log().length).toBe(atPause);
+  await pacer.byId('resume').click();
+  await pacer.waitForState('running', 2_000);
+  await pacer.waitForState('done');
+  expect(await pacer.number('stat-done')).toBe(20);
+  await expect(pacer.byId('retry-failed')).toBeDisabled();
+
+  // A run whose items all fail (unknown model), then retry-failed: each is
+  // sent exactly once more, and fails again with the API's message.
+  await pacer.byId('clear').click();
+  await pacer.byId('model-ids').fill('re_missing_model');
+  await pacer.loadSamples(4);
+  await pacer.byId('start').click();
+  await pacer.waitForState('done');
+  expect(await pacer.number('stat-failed')).toBe(4);
+  const before = emu.log().length;
+  await pacer.byId('retry-failed').click();
+  await pacer.waitForState('done');
+  expect(emu.log().length - before).toBe(4);
+  expect(await pacer.number('stat-failed')).toBe(4);
 });

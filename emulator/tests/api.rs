@@ -51,14 +51,7 @@ async fn success_answer_parses_with_the_core_contract() {
     assert_eq!(p.correlation_id.map(|c| c.len()), Some(36));
 
     // Same image, same models: same predictions.
-    let again = client()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = get_text(&url).await;
     assert_eq!(classify(200, &again, None).unwrap().solutions, p.solutions);
 }
 
@@ -66,14 +59,7 @@ async fn success_answer_parses_with_the_core_contract() {
 async fn every_known_model_is_accepted() {
     let base = emulator(&[]).await;
     let url = predict_url(&base, "demo", KNOWN_MODELS, "https://example.test/a.jpg");
-    let body = client()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&url).await;
     assert_eq!(
         classify(200, &body, None).unwrap().solutions.len(),
         KNOWN_MODELS.len()

@@ -201,6 +201,27 @@ impl Scheduler {
         self.held
     }
 
+    /// Puts every failed item back in the queue with a fresh attempt budget
+    /// (the user's "retry failed"); returns how many.
+    pub fn retry_failed(&mut self) -> usize {
+        if self.cancelled {
+            return 0;
+        }
+        let mut n = 0;
+        for item in 0..self.status.len() {
+            if matches!(self.status[item], ItemStatus::Failed { .. }) {
+                self.status[item] = ItemStatus::Queued;
+                self.attempts[item] = 0;
+                self.limited[item] = 0;
+                self.ready.push_back(item);
+                n += 1;
+            }
+        }
+        self.counts.failed -= n;
+        self.counts.queued += n;
+        n
+    }
+
     /// Ends the run: every item not done or failed becomes cancelled
     /// (in-flight ones too — their answers, if any, are ignored).
     pub fn cancel(&mut self) {

@@ -28,6 +28,7 @@ struct ActiveRun {
     transport: Rc<FetchTransport>,
     finished: Rc<Cell<bool>>,
     ticker: Option<Interval>,
+    spawn_workers: Rc<dyn Fn()>,
 }
 
 /// A run's live state and controls, shared through Leptos context.
@@ -104,29 +105,102 @@ impl RunHandle {
 
         let handle = *self;
         let finished = Rc::new(Cell::new(false));
-        let ticker = Interval::new(250, move || handle.refresh());
+        let spawn_workers: Rc<dyn Fn()> = {
+            let finished = Rc::clone(&finished);
+            Rc::new(move || {
+                finished.set(false);
+                let remaining = Rc::new(Cell::new(concurrency));
+                for _ in 0..concurrency {
+                    let worker = Rc::clone(&pool).worker();
+                    let remaining = Rc::clone(&remaining);
+                    let finished = Rc::clone(&finished);
+                    spawn_local(async move {
+                        worker.await;
+                        remaining.set(remaining.get() - 1);
+                        if remaining.get() == 0 {
+                            finished.set(true);
+                            handle.on_finished();
+                        }
+                    });
+                }
+            })
+        };
         self.active.set_value(Some(ActiveRun {
             control,
             transport,
-            finished: Rc::clone(&finished),
-            ticker: Some(ticker),
+            finished,
+            ticker: Some(Self::ticker(handle)),
+            spawn_workers: Rc::clone(&spawn_workers),
         }));
         self.refresh();
+        spawn_workers();
+    }
 
-        let remaining = Rc::new(Cell::new(concurrency));
-        for _ in 0..concurrency {
-            let worker = Rc::clone(&pool).worker();
-            let remaining = Rc::clone(&remaining);
-            let finished = Rc::clone(&finished);
-            spawn_local(async move {
-                worker.await;
-                remaining.set(remaining.get() - 1);
-                if remaining.get() == 0 {
-                    finished.set(true);
-                    handle.on_finished();
-                }
-            });
+    fn ticker(handle: RunHandle) -> Interval {
+        Interval::new(250, move || handle.refresh())
+    }
+
+    /// Sends nothing new until [`RunHandle::resume`]; in-flight requests finish.
+    pub fn pause(&self) {
+        if self.state.get_untracked() != RunState::Running {
+            return;
         }
+        self.with_run(|run| run.control.update(Scheduler::hold));
+        self.state.set(RunState::Paused);
+        self.say(
+            NoticeLevel::Info,
+            "Paused: nothing new is sent; requests on the wire finish.",
+        );
+    }
+
+    /// Lifts a pause.
+    pub fn resume(&self) {
+        if self.state.get_untracked() != RunState::Paused {
+            return;
+        }
+        self.with_run(|run| run.control.update(Scheduler::resume));
+        self.state.set(RunState::Running);
+        self.notice.set(None);
+        self.refresh();
+    }
+
+    /// Puts the failed items back in the queue and runs them again.
+    pub fn retry_failed(&self) {
+        if !matches!(self.state.get_untracked(), RunState::Done) {
+            return;
+        }
+        let requeued = self.active.with_value(|run| {
+            run.as_ref()
+                .map_or(0, |run| run.control.update(Scheduler::retry_failed))
+        });
+        if requeued == 0 {
+            return;
+        }
+        for row in self.items.get_untracked() {
+            if row.state.get_untracked() == ItemState::Failed {
+                row.state.set(ItemState::Queued);
+                row.result.set(None);
+            }
+        }
+        self.state.set(RunState::Running);
+        self.say(
+            NoticeLevel::Info,
+            &format!("Retrying {requeued} failed item(s)."),
+        );
+        self.active.update_value(|run| {
+            if let Some(run) = run {
+                run.ticker = Some(Self::ticker(*self));
+            }
+        });
+        self.with_run(|run| (run.spawn_workers)());
+    }
+
+    fn with_run(&self, f: impl FnOnce(&ActiveRun)) {
+        self.active.with_value(|run| {
+            if let Some(run) = run {
+                f(run);
+            }
+        });
     }
 
     /// Aborts in-flight requests and sends nothing more.
@@ -146,7 +220,10 @@ impl RunHandle {
                 row.state.set(ItemState::Cancelled);
             }
         }
-        if self.state.get_untracked() == RunState::Running {
+        if matches!(
+            self.state.get_untracked(),
+            RunState::Running | RunState::Paused
+        ) {
             self.state.set(RunState::Cancelled);
             self.say(
                 NoticeLevel::Info,
@@ -158,7 +235,10 @@ impl RunHandle {
 
     /// Forgets the results of a finished run.
     pub fn clear(&self) {
-        if self.state.get_untracked() == RunState::Running {
+        if matches!(
+            self.state.get_untracked(),
+            RunState::Running | RunState::Paused
+        ) {
             return;
         }
         self.stop_ticker();
@@ -213,7 +293,10 @@ impl RunHandle {
     }
 
     fn on_finished(&self) {
-        if self.state.get_untracked() == RunState::Running {
+        if matches!(
+            self.state.get_untracked(),
+            RunState::Running | RunState::Paused
+        ) {
             self.state.set(RunState::Done);
         }
         self.refresh();

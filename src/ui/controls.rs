@@ -6,9 +6,6 @@ use super::form_state::FormState;
 use super::validate::missing;
 use crate::run::{ExportFormat, Notice, NoticeLevel, RunHandle, RunState};
 
-/// Tooltip of the controls that arrive later.
-const LATER: &str = "Coming in a later release";
-
 /// Start, pause, resume, cancel, retry, clear, exports, and `run-state`.
 #[component]
 pub fn Controls() -> impl IntoView {
@@ -43,6 +40,7 @@ pub fn Controls() -> impl IntoView {
         })),
     };
     let running = move || state.get() == RunState::Running;
+    let busy = move || matches!(state.get(), RunState::Running | RunState::Paused);
     let has_rows = move || run.items.with(|rows| !rows.is_empty());
     view! {
         <div class="run-bar">
@@ -66,30 +64,51 @@ pub fn Controls() -> impl IntoView {
                 >
                     "Start"
                 </button>
-                <button type="button" class="btn" data-testid="pause" disabled title=LATER>
+                <button
+                    type="button"
+                    class="btn"
+                    data-testid="pause"
+                    disabled=move || !running()
+                    title="Send nothing new; requests on the wire finish"
+                    on:click=move |_| run.pause()
+                >
                     "Pause"
                 </button>
-                <button type="button" class="btn" data-testid="resume" disabled title=LATER>
+                <button
+                    type="button"
+                    class="btn"
+                    data-testid="resume"
+                    disabled=move || state.get() != RunState::Paused
+                    title="Go on sending"
+                    on:click=move |_| run.resume()
+                >
                     "Resume"
                 </button>
                 <button
                     type="button"
                     class="btn btn-danger"
                     data-testid="cancel"
-                    disabled=move || !running()
+                    disabled=move || !matches!(state.get(), RunState::Running | RunState::Paused)
                     on:click=move |_| run.cancel()
                 >
                     "Cancel"
                 </button>
                 <span class="controls-sep" aria-hidden="true"></span>
-                <button type="button" class="btn" data-testid="retry-failed" disabled title=LATER>
+                <button
+                    type="button"
+                    class="btn"
+                    data-testid="retry-failed"
+                    disabled=move || state.get() != RunState::Done || run.stats.with(|s| s.failed == 0)
+                    title="Send the failed items again"
+                    on:click=move |_| run.retry_failed()
+                >
                     "Retry failed"
                 </button>
                 <button
                     type="button"
                     class="btn"
                     data-testid="clear"
-                    disabled=running
+                    disabled=busy
                     title="Clear the results"
                     on:click=move |_| run.clear()
                 >

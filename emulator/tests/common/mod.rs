@@ -37,6 +37,18 @@ pub fn client() -> reqwest::Client {
 }
 
 /// The GET URL for one sample image and the given models.
+/// GETs `url` and returns the body as text (panics on a transport error).
+pub async fn get_text(url: &str) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub fn predict_url(base: &str, key: &str, models: &[&str], image: &str) -> String {
     let models: Vec<String> = models.iter().map(|m| m.to_string()).collect();
     pacer_core::api::multipredict_url(base, key, &models, image)

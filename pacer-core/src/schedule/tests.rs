@@ -145,3 +145,44 @@ fn cancel_marks_the_rest_cancelled_and_ignores_late_answers() {
     let c = s.counts();
     assert_eq!((c.done, c.cancelled, c.queued, c.in_flight), (0, 3, 0, 0));
 }
+
+#[test]
+fn retry_failed_requeues_only_failed_items_with_a_fresh_budget() {
+    let mut s = exact(3, 1000.0);
+    for (i, t) in [(0, 0), (1, 1), (2, 2)] {
+        assert_eq!(send(&mut s, ms(t)), i);
+    }
+    s.complete(0, AttemptResult::Success, ms(5));
+    s.complete(
+        1,
+        AttemptResult::Fatal {
+            reason: "HTTP 400".into(),
+        },
+        ms(5),
+    );
+    s.complete(
+        2,
+        AttemptResult::Fatal {
+            reason: "HTTP 400".into(),
+        },
+        ms(5),
+    );
+    assert_eq!(s.poll(ms(6)), Decision::Finished);
+    assert_eq!(s.retry_failed(), 2);
+    let c = s.counts();
+    assert_eq!((c.done, c.failed, c.queued), (1, 0, 2));
+    assert_eq!(
+        s.poll(ms(10)),
+        Decision::Send {
+            item: 1,
+            attempt: 1
+        }
+    );
+    assert_eq!(
+        s.poll(ms(11)),
+        Decision::Send {
+            item: 2,
+            attempt: 1
+        }
+    );
+}
