@@ -36,8 +36,11 @@ use url_input::UrlInput;
 /// notice and results on the right (stacked on narrow screens).
 #[component]
 pub fn App() -> impl IntoView {
-    provide_context(RunHandle::new());
-    provide_context(FormState::from_page());
+    let run = RunHandle::new();
+    let form = FormState::from_page();
+    provide_context(run);
+    provide_context(form);
+    apply_live_changes(run, form);
     view! {
         <div class="page">
             <header class="site-header">
@@ -63,6 +66,21 @@ pub fn App() -> impl IntoView {
             </main>
         </div>
     }
+}
+
+/// Edits of the rate or the concurrency take effect on a run in progress
+/// at once (the run ignores them when idle).
+fn apply_live_changes(run: RunHandle, form: FormState) {
+    Effect::new(move |_| {
+        if let Some(rate) = validate::parse_rate(&form.rate.get()) {
+            run.set_rate(rate);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(n) = validate::parse_concurrency(&form.concurrency.get()) {
+            run.set_concurrency((n as usize).min(validate::MAX_CONCURRENCY));
+        }
+    });
 }
 
 /// The brand mark: evenly spaced bars, i.e. paced requests.

@@ -147,3 +147,25 @@ test('pause holds new sends, resume goes on, retry-failed sends only the failed 
   expect(emu.log().length - before).toBe(4);
   expect(await pacer.number('stat-failed')).toBe(4);
 });
+
+test('changing the rate mid-run takes effect at once, without a burst', async ({ page }) => {
+  const pacer = new PacerPage(page);
+  await pacer.open(emu.url, { rate: 2, concurrency: 6 });
+  await pacer.loadSamples(24);
+  const before = emu.log().length;
+  await pacer.byId('start').click();
+  await expect.poll(() => pacer.number('stat-done'), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+  const changedAt = Date.now();
+  await pacer.byId('rate').fill('8');
+  await pacer.waitForState('done');
+  const arrivals = emu.log().slice(before).map((l) => l.arrival_ms).sort((a, b) => a - b);
+  const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]);
+  const slow = gaps.filter((_, i) => arrivals[i + 1] < changedAt - 50);
+  const fast = gaps.filter((_, i) => arrivals[i] > changedAt + 600);
+  expect(Math.min(...slow)).toBeGreaterThan(480); // 2/s
+  expect(fast.length).toBeGreaterThan(10);
+  const median = fast.sort((a, b) => a - b)[Math.floor(fast.length / 2)];
+  expect(median).toBeGreaterThan(115); // 8/s = 125 ms
+  expect(median).toBeLessThan(140);
+  expect(Math.min(...gaps)).toBeGreaterThan(100); // no burst at the change
+});

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures::future::{select, Either};
+use futures::future::select;
 
 use crate::schedule::{
     AnnouncedLimit, AttemptResult, Decision, ItemId, ItemStatus, Scheduler, ServerHint,
@@ -100,6 +100,8 @@ pub struct Pool<C, S, T, O> {
     transport: T,
     observer: O,
     waiter: Cell<bool>,
+    target: Cell<usize>,
+    alive: Cell<usize>,
 }
 
 impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
@@ -112,7 +114,24 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
             transport,
             observer,
             waiter: Cell::new(false),
+            target: Cell::new(usize::MAX),
+            alive: Cell::new(0),
         })
+    }
+
+    /// Workers running now.
+    pub fn alive(&self) -> usize {
+        self.alive.get()
+    }
+
+    /// Sets how many workers should run (at least 1), at once: extra ones
+    /// retire as soon as they are idle (in-flight requests finish first).
+    /// Returns how many new workers the caller must start.
+    pub fn set_concurrency(&self, n: usize) -> usize {
+        let n = n.max(1);
+        self.target.set(n);
+        self.control.wake.notify_all();
+        n.saturating_sub(self.alive.get())
     }
 
     /// The run's control.
@@ -120,9 +139,19 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
         &self.control
     }
 
-    /// One worker: loops until the scheduler says the run is finished.
+    /// One worker: loops until the scheduler says the run is finished, or
+    /// the pool has more workers than it should.
     pub async fn worker(self: Rc<Self>) {
+        self.alive.set(self.alive.get() + 1);
+        self.work().await;
+        self.alive.set(self.alive.get() - 1);
+    }
+
+    async fn work(&self) {
         loop {
+            if self.alive.get() > self.target.get() {
+                return;
+            }
             let listener = self.control.wake.listen();
             let now = self.clock.now();
             let decision = self.control.scheduler.borrow_mut().poll(now);
@@ -167,19 +196,8 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
     /// Runs `concurrency` workers to the end of the run, on the caller's
     /// executor (the browser spawns workers one by one instead).
     pub async fn run(self: Rc<Self>, concurrency: usize) {
-        let workers = (0..concurrency.max(1)).map(|_| Rc::clone(&self).worker());
+        let start = self.set_concurrency(concurrency);
+        let workers = (0..start).map(|_| Rc::clone(&self).worker());
         futures::future::join_all(workers).await;
-    }
-}
-
-/// Resolves to whichever of two futures finishes first (re-exported for the
-/// browser layer's timeouts).
-pub async fn race<A: Future + Unpin, B: Future + Unpin>(
-    a: A,
-    b: B,
-) -> Either<A::Output, B::Output> {
-    match select(a, b).await {
-        Either::Left((x, _)) => Either::Left(x),
-        Either::Right((y, _)) => Either::Right(y),
     }
 }

@@ -285,3 +285,80 @@ fn without_readable_headers_window_edges_do_cost_429s() {
     }
     assert!(limited > 0);
 }
+
+#[test]
+fn live_rate_and_concurrency_changes_take_effect_at_once_without_a_burst() {
+    let time = FakeTime::new();
+    let model = ServerModel {
+        latency: ms(1000),
+        ..ServerModel::default()
+    };
+    let server = SimServer::new(&time, model, Box::new(pacer_core::sim::Unlimited), 3);
+    let margin = MarginPolicy {
+        initial: Duration::ZERO,
+        ..MarginPolicy::default()
+    };
+    let sched = Scheduler::new(
+        400,
+        Quota::per_second(10.0).unwrap(),
+        RetryPolicy::default(),
+        margin,
+    );
+    let control = RunControl::new(sched);
+    let pool = Pool::new(
+        control.clone(),
+        time.clone(),
+        time.clone(),
+        server.clone(),
+        (),
+    );
+    let changes = {
+        let (time, control, pool) = (time.clone(), control.clone(), pool.clone());
+        async move {
+            use pacer_core::Sleep;
+            time.sleep(ms(5_000)).await;
+            control.update(|s| s.set_quota(Quota::per_second(40.0).unwrap()));
+            time.sleep(ms(5_000)).await;
+            // Down to 3 tasks: at 1 s latency that holds the rate to 3/s.
+            assert_eq!(pool.set_concurrency(3), 0);
+        }
+    };
+    time.block_on(futures::future::join(pool.clone().run(60), changes));
+
+    let sends = SimConfigless::sends(&server);
+    let before: Vec<_> = sends.iter().copied().filter(|t| *t < ms(5_000)).collect();
+    let fast: Vec<_> = sends
+        .iter()
+        .copied()
+        .filter(|t| *t >= ms(5_000) && *t < ms(10_000))
+        .collect();
+    // The new rate holds from the change on, and the step up is no burst.
+    assert!(
+        fast.len() >= 195 && fast.len() <= 201,
+        "{} sends in the 40/s phase",
+        fast.len()
+    );
+    let step = fast[0] - *before.last().unwrap();
+    assert!(step >= ms(25), "first gap after the change {step:?}");
+    assert_never_over(&fast, 40.0, 1, "after the rate change");
+    // After the concurrency drop (once in-flight requests finish), never more than 3 in flight.
+    let log = server.log();
+    for probe in (11_500..20_000).step_by(50).map(ms) {
+        let in_flight = log
+            .iter()
+            .filter(|e| e.sent <= probe && e.end > probe)
+            .count();
+        assert!(in_flight <= 3, "{in_flight} in flight at {probe:?}");
+    }
+    assert_eq!(control.read(|s| s.counts().done), 400);
+}
+
+/// Send instants from a server's log, sorted.
+struct SimConfigless;
+impl SimConfigless {
+    fn sends(server: &SimServer) -> Vec<Duration> {
+        let mut s: Vec<_> = server.log().iter().map(|e| e.sent).collect();
+        s.sort();
+        s
+    }
+}

@@ -28,7 +28,8 @@ struct ActiveRun {
     transport: Rc<FetchTransport>,
     finished: Rc<Cell<bool>>,
     ticker: Option<Interval>,
-    spawn_workers: Rc<dyn Fn()>,
+    spawn_workers: Rc<dyn Fn(usize)>,
+    concurrency: Cell<usize>,
 }
 
 /// A run's live state and controls, shared through Leptos context.
@@ -105,19 +106,17 @@ impl RunHandle {
 
         let handle = *self;
         let finished = Rc::new(Cell::new(false));
-        let spawn_workers: Rc<dyn Fn()> = {
+        let spawn_workers: Rc<dyn Fn(usize)> = {
             let finished = Rc::clone(&finished);
-            Rc::new(move || {
+            let pool = Rc::clone(&pool);
+            Rc::new(move |n| {
                 finished.set(false);
-                let remaining = Rc::new(Cell::new(concurrency));
-                for _ in 0..concurrency {
-                    let worker = Rc::clone(&pool).worker();
-                    let remaining = Rc::clone(&remaining);
+                for _ in 0..pool.set_concurrency(n) {
+                    let pool = Rc::clone(&pool);
                     let finished = Rc::clone(&finished);
                     spawn_local(async move {
-                        worker.await;
-                        remaining.set(remaining.get() - 1);
-                        if remaining.get() == 0 {
+                        Rc::clone(&pool).worker().await;
+                        if pool.alive() == 0 {
                             finished.set(true);
                             handle.on_finished();
                         }
@@ -131,9 +130,37 @@ impl RunHandle {
             finished,
             ticker: Some(Self::ticker(handle)),
             spawn_workers: Rc::clone(&spawn_workers),
+            concurrency: Cell::new(concurrency),
         }));
         self.refresh();
-        spawn_workers();
+        spawn_workers(concurrency);
+    }
+
+    /// Changes the rate of the run in progress, at once and without a burst.
+    pub fn set_rate(&self, rate: f64) {
+        let Some(quota) = Quota::per_second(rate) else {
+            return;
+        };
+        if matches!(
+            self.state.get_untracked(),
+            RunState::Running | RunState::Paused
+        ) {
+            self.with_run(|run| run.control.update(|s| s.set_quota(quota)));
+        }
+    }
+
+    /// Changes the number of fetch tasks of the run in progress, at once:
+    /// more start now, fewer retire as soon as they are idle.
+    pub fn set_concurrency(&self, n: usize) {
+        if matches!(
+            self.state.get_untracked(),
+            RunState::Running | RunState::Paused
+        ) {
+            self.with_run(|run| {
+                run.concurrency.set(n.max(1));
+                (run.spawn_workers)(n.max(1));
+            });
+        }
     }
 
     fn ticker(handle: RunHandle) -> Interval {
@@ -192,7 +219,7 @@ impl RunHandle {
                 run.ticker = Some(Self::ticker(*self));
             }
         });
-        self.with_run(|run| (run.spawn_workers)());
+        self.with_run(|run| (run.spawn_workers)(run.concurrency.get()));
     }
 
     fn with_run(&self, f: impl FnOnce(&ActiveRun)) {
