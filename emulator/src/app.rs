@@ -46,7 +46,7 @@ impl AppState {
             None => None,
         };
         Ok(AppState {
-            limits: Limits::new(cli.limiter_config(), cli.retry_after),
+            limits: Limits::new(cli.limiter_config(), cli.limit_minute(), cli.header_style()),
             access_log,
             samples: Samples::default(),
             latency_ms: cli.latency_ms,

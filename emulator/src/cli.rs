@@ -44,6 +44,14 @@ pub struct Cli {
     /// fixed-window only: add `Retry-After` (seconds to the window's end, rounded up) to 429s.
     #[arg(long)]
     pub retry_after: bool,
+    /// Also limit each key to this many requests per wall-clock minute
+    /// (Kong's per-minute window, with `X-RateLimit-*-Minute` headers).
+    #[arg(long)]
+    pub limit_minute: Option<u32>,
+    /// Also send the newer `RateLimit-Limit`, `RateLimit-Remaining` and
+    /// `RateLimit-Reset` headers (of the window with the fewest requests left).
+    #[arg(long)]
+    pub ietf_headers: bool,
     /// Mean latency of admitted requests, in milliseconds.
     #[arg(long, default_value_t = 300.0)]
     pub latency_ms: f64,
@@ -83,6 +91,19 @@ impl Cli {
             "--jitter-ms must be >= 0"
         );
         Ok(())
+    }
+
+    /// The per-minute limit, if any (0 is taken as none).
+    pub fn limit_minute(&self) -> Option<std::num::NonZeroU32> {
+        self.limit_minute.and_then(std::num::NonZeroU32::new)
+    }
+
+    /// Which rate headers windowed answers carry.
+    pub fn header_style(&self) -> crate::limits::HeaderStyle {
+        crate::limits::HeaderStyle {
+            retry_after: self.retry_after,
+            ietf: self.ietf_headers,
+        }
     }
 
     /// The limiter model for each key, or `None` for `--limiter none`.

@@ -1,58 +1,145 @@
 //! One limiter per client key (models from `pacer_core::limiter`), and the
 //! headers a decision puts on the response: Kong's `X-RateLimit-*-Second`
-//! for fixed windows (plus `Retry-After` on 429s when asked), nothing for
-//! GCRA, as nginx.
+//! for fixed windows (and `-Minute` with a per-minute limit; plus
+//! `Retry-After` on 429s when asked; plus the newer `RateLimit-Limit`,
+//! `-Remaining` and `-Reset` when asked), nothing for GCRA, as nginx.
 
 use axum::http::{HeaderMap, HeaderValue};
-use pacer_core::api::headers::{LIMIT_SECOND, REMAINING_SECOND, RETRY_AFTER};
-use pacer_core::limiter::{Admission, Limiter, LimiterConfig};
+use pacer_core::api::headers::{
+    LIMIT, LIMIT_MINUTE, LIMIT_SECOND, REMAINING, REMAINING_MINUTE, REMAINING_SECOND, RESET,
+    RETRY_AFTER,
+};
+use pacer_core::limiter::{Admission, FixedWindow, Limiter, LimiterConfig, WindowQuota};
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// Which headers a windowed decision carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeaderStyle {
+    /// `Retry-After` on windowed 429s.
+    pub retry_after: bool,
+    /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (of the
+    /// tightest window) beside Kong's `X-RateLimit-*`.
+    pub ietf: bool,
+}
+
+/// A key's limiters: the configured one and, optionally, a per-minute window.
+struct KeyLimiters {
+    primary: Box<dyn Limiter + Send>,
+    minute: Option<FixedWindow>,
+}
+
+/// A decision with the state of each window it consulted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decision {
+    /// Admitted only if every limiter admitted.
+    pub admission: Admission,
+    /// The per-minute window's state, when there is one.
+    pub minute: Option<WindowQuota>,
+}
 
 /// The per-key limiters of a running emulator.
 pub struct Limits {
     config: Option<LimiterConfig>,
-    retry_after: bool,
-    per_key: Mutex<HashMap<String, Box<dyn Limiter + Send>>>,
+    per_minute: Option<NonZeroU32>,
+    style: HeaderStyle,
+    per_key: Mutex<HashMap<String, KeyLimiters>>,
 }
 
 impl Limits {
-    /// `config` `None` admits everything; `retry_after` adds `Retry-After`
-    /// to windowed 429s.
-    pub fn new(config: Option<LimiterConfig>, retry_after: bool) -> Limits {
+    /// `config` `None` admits everything (unless `per_minute`); `per_minute`
+    /// adds a Kong per-minute window to every key.
+    pub fn new(
+        config: Option<LimiterConfig>,
+        per_minute: Option<NonZeroU32>,
+        style: HeaderStyle,
+    ) -> Limits {
         Limits {
             config,
-            retry_after,
+            per_minute,
+            style,
             per_key: Mutex::new(HashMap::new()),
         }
     }
 
     /// Decides on a request of `key` that arrived at `arrival` (since the
     /// Unix epoch). Never awaits: the decision is made on the arrival time.
-    pub fn admit(&self, key: &str, arrival: Duration) -> Admission {
-        let Some(config) = self.config else {
-            return Admission::Allowed { quota: None };
-        };
+    pub fn admit(&self, key: &str, arrival: Duration) -> Decision {
         let mut map = self.per_key.lock().unwrap_or_else(|e| e.into_inner());
-        let limiter = map.entry(key.to_string()).or_insert_with(|| config.build());
-        limiter.admit(arrival)
+        let limiters = map.entry(key.to_string()).or_insert_with(|| KeyLimiters {
+            primary: match self.config {
+                Some(config) => config.build(),
+                None => Box::new(Unlimited),
+            },
+            minute: self
+                .per_minute
+                .map(|n| FixedWindow::new(n).per(Duration::from_secs(60))),
+        });
+        let primary = limiters.primary.admit(arrival);
+        // The minute window only counts what the per-second limit let through.
+        let minute = match (&mut limiters.minute, primary.is_allowed()) {
+            (Some(m), true) => Some(m.admit(arrival)),
+            _ => None,
+        };
+        let admission = match minute {
+            Some(Admission::Rejected { retry_after, .. }) => Admission::Rejected {
+                retry_after,
+                quota: primary.quota(),
+            },
+            _ => primary,
+        };
+        Decision {
+            admission,
+            minute: minute.and_then(|m| m.quota()),
+        }
     }
 
-    /// The rate headers for a decision: the window's limit and remaining
-    /// when the model has a window, and `Retry-After` on a windowed refusal
-    /// when enabled.
-    pub fn headers(&self, admission: &Admission) -> HeaderMap {
+    /// The rate headers for a decision: each window's limit and remaining,
+    /// `Retry-After` on a windowed refusal when enabled, and the IETF-style
+    /// headers (of the window with the fewest requests left) when enabled.
+    pub fn headers(&self, decision: &Decision) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let Some(quota) = admission.quota() else {
-            return headers;
-        };
-        headers.insert(LIMIT_SECOND, HeaderValue::from(quota.limit));
-        headers.insert(REMAINING_SECOND, HeaderValue::from(quota.remaining));
-        if self.retry_after && !admission.is_allowed() {
-            headers.insert(RETRY_AFTER, HeaderValue::from(ceil_secs(quota.reset)));
+        let second = decision.admission.quota();
+        if let Some(q) = second {
+            headers.insert(LIMIT_SECOND, HeaderValue::from(q.limit));
+            headers.insert(REMAINING_SECOND, HeaderValue::from(q.remaining));
+        }
+        if let Some(q) = decision.minute {
+            headers.insert(LIMIT_MINUTE, HeaderValue::from(q.limit));
+            headers.insert(REMAINING_MINUTE, HeaderValue::from(q.remaining));
+        }
+        let tightest = [second, decision.minute]
+            .into_iter()
+            .flatten()
+            .min_by_key(|q| q.remaining);
+        if let Some(q) = tightest {
+            if self.style.ietf {
+                headers.insert(LIMIT, HeaderValue::from(q.limit));
+                headers.insert(REMAINING, HeaderValue::from(q.remaining));
+                headers.insert(RESET, HeaderValue::from(ceil_secs(q.reset)));
+            }
+        }
+        if let Admission::Rejected {
+            retry_after: Some(wait),
+            ..
+        } = decision.admission
+        {
+            if self.style.retry_after && (second.is_some() || decision.minute.is_some()) {
+                headers.insert(RETRY_AFTER, HeaderValue::from(ceil_secs(wait)));
+            }
         }
         headers
+    }
+}
+
+/// Admits everything (`--limiter none`).
+struct Unlimited;
+
+impl Limiter for Unlimited {
+    fn admit(&mut self, _now: Duration) -> Admission {
+        Admission::Allowed { quota: None }
     }
 }
 
@@ -67,7 +154,11 @@ mod tests {
 
     #[test]
     fn fixed_window_headers_and_retry_after() {
-        let limits = Limits::new(Some(LimiterConfig::FixedWindow { limit: 1 }), true);
+        let style = HeaderStyle {
+            retry_after: true,
+            ietf: false,
+        };
+        let limits = Limits::new(Some(LimiterConfig::FixedWindow { limit: 1 }), None, style);
         let t = Duration::from_millis(5_300);
         let ok = limits.admit("k", t);
         let h = limits.headers(&ok);
@@ -77,27 +168,66 @@ mod tests {
         let no = limits.admit("k", t);
         assert_eq!(limits.headers(&no)[RETRY_AFTER], "1");
         assert!(
-            limits.admit("other", t).is_allowed(),
+            limits.admit("other", t).admission.is_allowed(),
             "keys are limited separately"
         );
     }
 
     #[test]
     fn gcra_and_none_send_no_headers() {
+        let style = HeaderStyle {
+            retry_after: true,
+            ietf: false,
+        };
         let limits = Limits::new(
             Some(LimiterConfig::Gcra {
                 rate: 1.0,
                 burst: 0,
             }),
-            true,
+            None,
+            style,
         );
         let t = Duration::from_secs(9);
-        assert!(limits.admit("k", t).is_allowed());
+        assert!(limits.admit("k", t).admission.is_allowed());
         let no = limits.admit("k", t);
-        assert!(!no.is_allowed());
+        assert!(!no.admission.is_allowed());
         assert!(limits.headers(&no).is_empty());
-        let none = Limits::new(None, true);
-        assert!((0..100).all(|_| none.admit("k", t).is_allowed()));
+        let none = Limits::new(None, None, style);
+        assert!((0..100).all(|_| none.admit("k", t).admission.is_allowed()));
+    }
+
+    #[test]
+    fn a_minute_limit_stacks_on_the_second_limit_with_its_headers() {
+        let style = HeaderStyle {
+            retry_after: true,
+            ietf: true,
+        };
+        let limits = Limits::new(
+            Some(LimiterConfig::FixedWindow { limit: 10 }),
+            NonZeroU32::new(3),
+            style,
+        );
+        let t = Duration::from_secs(1_700_000_085); // 45 s into its minute
+        let ok = limits.admit("k", t);
+        let h = limits.headers(&ok);
+        let got: Vec<&str> = [
+            LIMIT_SECOND,
+            REMAINING_SECOND,
+            LIMIT_MINUTE,
+            REMAINING_MINUTE,
+            LIMIT,
+            REMAINING,
+            RESET,
+        ]
+        .iter()
+        .map(|n| h[*n].to_str().unwrap())
+        .collect();
+        assert_eq!(got, ["10", "9", "3", "2", "3", "2", "15"]);
+        limits.admit("k", t + Duration::from_secs(1));
+        limits.admit("k", t + Duration::from_secs(2));
+        let no = limits.admit("k", t + Duration::from_secs(3));
+        assert!(!no.admission.is_allowed(), "the minute's 3 are used up");
+        assert_eq!(limits.headers(&no)[RETRY_AFTER], "12");
     }
 
     #[test]

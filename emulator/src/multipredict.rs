@@ -97,9 +97,9 @@ pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> R
         return finish(&state, &method, &params, arrival, HeaderMap::new(), res);
     }
 
-    let admission = state.limits.admit(&params.client_key, arrival);
-    let headers = state.limits.headers(&admission);
-    if let Admission::Rejected { .. } = admission {
+    let decision = state.limits.admit(&params.client_key, arrival);
+    let headers = state.limits.headers(&decision);
+    if let Admission::Rejected { .. } = decision.admission {
         let res = (
             StatusCode::TOO_MANY_REQUESTS,
             Json(json!({"message": "API rate limit exceeded"})),

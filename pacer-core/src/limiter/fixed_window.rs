@@ -16,7 +16,9 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct FixedWindow {
     limit: u32,
-    /// The whole second `now` fell in at the last request.
+    /// Window length in nanoseconds (1 s unless [`FixedWindow::per`]).
+    length: u64,
+    /// The window index `now` fell in at the last request.
     window: u64,
     /// Requests counted in `window` (strict mode).
     count: u32,
@@ -31,11 +33,24 @@ impl FixedWindow {
     pub fn new(limit_per_second: NonZeroU32) -> FixedWindow {
         FixedWindow {
             limit: limit_per_second.get(),
+            length: 1_000_000_000,
             window: 0,
             count: 0,
             sync_delay: None,
             pending: VecDeque::new(),
         }
+    }
+
+    /// The same limit per window of `length` (e.g. 60 s for Kong's
+    /// per-minute limit), windows aligned to whole multiples of it.
+    pub fn per(mut self, length: Duration) -> FixedWindow {
+        self.length = (length.as_nanos() as u64).max(1);
+        self
+    }
+
+    /// The window's length.
+    pub fn length(&self) -> Duration {
+        Duration::from_nanos(self.length)
     }
 
     /// Models Kong's loose counting under bursts: a request's increment is
@@ -55,13 +70,14 @@ impl FixedWindow {
 
 impl Limiter for FixedWindow {
     fn admit(&mut self, now: Duration) -> Admission {
-        let second = now.as_secs();
-        if second != self.window {
-            self.window = second;
+        let index = (now.as_nanos() / u128::from(self.length)) as u64;
+        if index != self.window {
+            self.window = index;
             self.count = 0;
             self.pending.clear();
         }
-        let reset = Duration::from_secs(second + 1).saturating_sub(now);
+        let end = Duration::from_nanos((index + 1).saturating_mul(self.length));
+        let reset = end.saturating_sub(now);
         let seen = match self.sync_delay {
             None => self.count,
             Some(_) => self
@@ -100,6 +116,21 @@ impl Limiter for FixedWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_minute_window_counts_per_aligned_minute() {
+        let mut l = FixedWindow::new(NonZeroU32::new(2).unwrap()).per(Duration::from_secs(60));
+        let t0 = Duration::from_secs(1_700_000_080); // 40 s into a minute
+        assert!(l.admit(t0).is_allowed());
+        assert!(l.admit(t0 + Duration::from_secs(10)).is_allowed());
+        let no = l.admit(t0 + Duration::from_secs(19));
+        assert_eq!(no.quota().unwrap().reset, Duration::from_secs(1));
+        assert!(!no.is_allowed());
+        assert!(
+            l.admit(t0 + Duration::from_secs(20)).is_allowed(),
+            "next minute"
+        );
+    }
 
     fn ms(v: u64) -> Duration {
         Duration::from_millis(v)
