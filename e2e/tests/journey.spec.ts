@@ -169,3 +169,33 @@ test('changing the rate mid-run takes effect at once, without a burst', async ({
   expect(median).toBeLessThan(140);
   expect(Math.min(...gaps)).toBeGreaterThan(100); // no burst at the change
 });
+
+test.describe('announced limits', () => {
+  let limited: Emulator;
+  test.beforeAll(async () => {
+    limited = await Emulator.start([
+      '--limiter', 'fixed-window', '--limit', '10', '--limit-minute', '300',
+      '--ietf-headers', '--retry-after', '--latency-ms', '200',
+    ]);
+  });
+  test.afterAll(async () => limited?.stop());
+
+  test('a per-second and a per-minute limit are both honoured and shown', async ({ page }) => {
+    const pacer = new PacerPage(page);
+    await pacer.open(limited.url, { rate: 10, concurrency: 6 });
+    await pacer.loadSamples(30);
+    await pacer.byId('start').click();
+    await expect(pacer.byId('notice')).toContainText('300/min', { timeout: 5_000 });
+    await expect(pacer.byId('notice')).toContainText('10/s');
+    await pacer.waitForState('done');
+    expect(await pacer.number('stat-done')).toBe(30);
+    const log = limited.log();
+    expect(log.filter((l) => l.status === 429)).toHaveLength(0);
+    // 300/min is 5/s: after the first answers, sends are ~200 ms apart.
+    const arrivals = log.map((l) => l.arrival_ms).sort((a, b) => a - b);
+    const late = arrivals.filter((t) => t > arrivals[0] + 1000);
+    const rate = (late.length - 1) / ((late[late.length - 1] - late[0]) / 1000);
+    expect(rate).toBeGreaterThan(4.7);
+    expect(rate).toBeLessThan(5.1);
+  });
+});

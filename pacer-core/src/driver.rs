@@ -184,7 +184,7 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
         let at = self.clock.now();
         let (announced, status) = {
             let mut scheduler = self.control.scheduler.borrow_mut();
-            let announced = hint.and_then(|h| scheduler.observe(h));
+            let announced = hint.and_then(|h| scheduler.observe(item, h, at));
             (announced, scheduler.complete(item, result, at).clone())
         };
         if let Some(limit) = announced {

@@ -275,10 +275,20 @@ impl Scheduler {
         }
     }
 
-    /// Takes in what an answer's headers said about the server's limit;
-    /// returns the announced limit when it is new.
-    pub fn observe(&mut self, hint: ServerHint) -> Option<AnnouncedLimit> {
-        self.pacing.on_hint(hint)
+    /// Takes in what the headers of the answer to `item` said about the
+    /// server's limits (call before [`Scheduler::complete`]); returns the
+    /// announced limits when they are new.
+    pub fn observe(
+        &mut self,
+        item: ItemId,
+        hint: ServerHint,
+        now: Duration,
+    ) -> Option<AnnouncedLimit> {
+        let sent_at = match self.status[item] {
+            ItemStatus::InFlight { sent_at } => sent_at,
+            _ => now,
+        };
+        self.pacing.on_hint(hint, sent_at)
     }
 
     /// Records the answer to `item`'s request at `now` and returns its new status.

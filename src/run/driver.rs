@@ -398,15 +398,22 @@ impl Observer for RowObserver {
     }
 
     fn on_announced(&self, limit: AnnouncedLimit) {
+        let mut announced = Vec::new();
+        if let Some(n) = limit.per_second {
+            announced.push(format!("{n}/s (X-RateLimit-Limit-Second: {n})"));
+        }
+        if let Some(n) = limit.per_minute {
+            announced.push(format!("{n}/min (X-RateLimit-Limit-Minute: {n})"));
+        }
+        let limits = announced.join(" and ");
         let text = if limit.lowered {
             format!(
-                "The server allows {n} requests/second (X-RateLimit-Limit-Second: {n}), less than the rate you set: pacing at {n}/s.",
-                n = limit.per_second
+                "The server allows {limits}, less than the rate you set: pacing at {rate}/s to honour it.",
+                rate = (limit.rate * 100.0).round() / 100.0
             )
         } else {
             format!(
-                "The server announces {n} requests/second per window (X-RateLimit-Limit-Second: {n}); sends are kept mid-way between its window edges.",
-                n = limit.per_second
+                "The server announces {limits}; Pacer keeps to it and sends mid-way between its window edges."
             )
         };
         self.handle.say(NoticeLevel::Info, &text);

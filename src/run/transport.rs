@@ -89,10 +89,7 @@ impl pacer_core::driver::Transport for SharedTransport {
                     let retry_after = a.headers.retry_after.as_deref();
                     let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
                     let result = to_attempt(&parsed);
-                    let hint = a.headers.limit_second.map(|n| ServerHint {
-                        per_second: Some(n),
-                        wall_offset: PerformanceClock.wall_offset(),
-                    });
+                    let hint = ServerHint::from_headers(&a.headers, PerformanceClock.wall_offset());
                     (result, Some(a.status), Some(parsed), hint)
                 }
                 Err(e) => (from_fetch_error(&e, this.timeout()), None, None, None),

@@ -17,22 +17,57 @@ pub struct Pause {
     pub until: Duration,
 }
 
-/// What an answer's headers said about the server's limit.
+/// What an answer's headers said about the server's limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServerHint {
     /// `X-RateLimit-Limit-Second`: requests per wall-clock second.
     pub per_second: Option<u32>,
+    /// `X-RateLimit-Limit-Minute`: requests per wall-clock minute.
+    pub per_minute: Option<u32>,
+    /// `X-RateLimit-Remaining-Second`.
+    pub remaining_second: Option<u32>,
+    /// `X-RateLimit-Remaining-Minute`.
+    pub remaining_minute: Option<u32>,
+    /// `RateLimit-Remaining` (the tightest window, IETF style).
+    pub remaining: Option<u32>,
+    /// `RateLimit-Reset`: time until that window resets.
+    pub reset: Option<Duration>,
     /// Wall-clock time minus the scheduler's clock, so window edges (whole
     /// seconds of wall-clock time) can be found on the scheduler's clock.
     pub wall_offset: Duration,
 }
 
-/// A limit the server announced and Pacer adopted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+impl ServerHint {
+    /// The hint in `headers`, or `None` when they say nothing about limits.
+    pub fn from_headers(h: &crate::api::RateHeaders, wall_offset: Duration) -> Option<Self> {
+        let hint = Self {
+            per_second: h.limit_second,
+            per_minute: h.limit_minute,
+            remaining_second: h.remaining_second,
+            remaining_minute: h.remaining_minute,
+            remaining: h.remaining,
+            reset: h.reset,
+            wall_offset,
+        };
+        (hint
+            != Self {
+                wall_offset,
+                ..Self::default()
+            })
+        .then_some(hint)
+    }
+}
+
+/// The limits the server announced, as Pacer follows them.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AnnouncedLimit {
-    /// Requests per second.
-    pub per_second: u32,
-    /// True when it is below the user's rate, so Pacer slowed down to it.
+    /// Requests per wall-clock second, if announced.
+    pub per_second: Option<u32>,
+    /// Requests per wall-clock minute, if announced.
+    pub per_minute: Option<u32>,
+    /// The rate Pacer now paces at.
+    pub rate: f64,
+    /// True when that is below the user's rate.
     pub lowered: bool,
 }
 
@@ -97,13 +132,17 @@ impl Pacing {
     }
 
     /// Changes the user's rate at once, keeping at least the new spacing from
-    /// the last send (a server's announced limit still caps it).
+    /// the last send (a server's announced limits still cap it).
     pub fn set_quota(&mut self, quota: Quota) {
         self.user = quota;
-        self.quota = match self.announced {
-            Some(a) => capped(quota, a.per_second),
-            None => quota,
-        };
+        self.quota = quota;
+        if let Some(mut a) = self.announced {
+            let rate = limited_rate(quota.rate(), a.per_second, a.per_minute);
+            a.rate = rate;
+            a.lowered = rate < quota.rate();
+            self.announced = Some(a);
+            self.quota = capped(quota, rate);
+        }
         self.apply();
     }
 
@@ -117,28 +156,62 @@ impl Pacing {
         self.gcra.check(now)
     }
 
-    /// An answer's headers. A per-second window limit is adopted when lower
-    /// than the user's rate; the margin is dropped (a window counts requests,
-    /// not their spacing); and sends are put mid-way between window edges so
-    /// that send-to-arrival jitter never carries one across an edge.
-    /// Returns the announced limit when it is new or changed.
-    pub fn on_hint(&mut self, hint: ServerHint) -> Option<AnnouncedLimit> {
-        let per_second = hint.per_second.filter(|n| *n > 0)?;
-        let lowered = f64::from(per_second) < self.user.rate();
+    /// An answer's headers, for a request sent at `sent_at`.
+    ///
+    /// Window limits (per second, per minute) are all honoured: Pacer paces
+    /// at the lowest of the user's rate, the per-second limit and the
+    /// per-minute limit ÷ 60. The margin is dropped (a window counts
+    /// requests, not their spacing), and sends are put mid-way between
+    /// window edges so that send-to-arrival jitter never carries one across
+    /// an edge. A window with nothing remaining holds every send until it
+    /// ends. Returns the announced limits when they are new or changed.
+    pub fn on_hint(&mut self, hint: ServerHint, sent_at: Duration) -> Option<AnnouncedLimit> {
+        self.hold_for_exhausted_windows(hint, sent_at);
+        let per_second = hint.per_second.filter(|n| *n > 0);
+        let per_minute = hint.per_minute.filter(|n| *n > 0);
+        if per_second.is_none() && per_minute.is_none() {
+            return None;
+        }
+        let rate = limited_rate(self.user.rate(), per_second, per_minute);
         let limit = AnnouncedLimit {
             per_second,
-            lowered,
+            per_minute,
+            rate,
+            lowered: rate < self.user.rate(),
         };
         if self.announced == Some(limit) && self.wall_offset == hint.wall_offset {
             return None;
         }
-        let changed = self.announced != Some(limit);
+        let changed =
+            self.announced.map(|a| (a.per_second, a.per_minute)) != Some((per_second, per_minute));
         self.announced = Some(limit);
         self.wall_offset = hint.wall_offset;
-        self.quota = capped(self.user, per_second);
+        self.quota = capped(self.user, rate);
         self.margin.disable();
         self.apply();
         changed.then_some(limit)
+    }
+
+    /// `Remaining: 0` holds sends until the window of the request ends.
+    fn hold_for_exhausted_windows(&mut self, hint: ServerHint, sent_at: Duration) {
+        let wall = sent_at + hint.wall_offset;
+        let window_end = |length: u64| {
+            let index = wall.as_secs() / length;
+            Duration::from_secs((index + 1) * length).saturating_sub(hint.wall_offset)
+        };
+        let mut until = None;
+        if hint.remaining_second == Some(0) {
+            until = until.max(Some(window_end(1)));
+        }
+        if hint.remaining_minute == Some(0) {
+            until = until.max(Some(window_end(60)));
+        }
+        if hint.remaining == Some(0) && until.is_none() {
+            until = hint.reset.map(|r| sent_at + r);
+        }
+        if let Some(until) = until {
+            self.gcra.hold_until(until);
+        }
     }
 
     /// A success: the margin may shrink a little.
@@ -191,9 +264,16 @@ impl Pacing {
     }
 }
 
-/// `quota` at no more than `per_second`.
-fn capped(quota: Quota, per_second: u32) -> Quota {
-    let rate = quota.rate().min(f64::from(per_second));
+/// The lowest of `user`, `per_second` and `per_minute` ÷ 60.
+fn limited_rate(user: f64, per_second: Option<u32>, per_minute: Option<u32>) -> f64 {
+    let second = per_second.map_or(f64::INFINITY, f64::from);
+    let minute = per_minute.map_or(f64::INFINITY, |n| f64::from(n) / 60.0);
+    user.min(second).min(minute)
+}
+
+/// `quota` at no more than `rate`.
+fn capped(quota: Quota, rate: f64) -> Quota {
+    let rate = quota.rate().min(rate);
     Quota::per_second(rate).map_or(quota, |q| q.with_burst(quota.burst()))
 }
 

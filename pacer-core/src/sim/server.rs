@@ -119,7 +119,9 @@ impl Transport for SimServer {
                 .admit(arrival + server.model.phase);
             let hint = admission.quota().map(|q| ServerHint {
                 per_second: Some(q.limit),
+                remaining_second: Some(q.remaining),
                 wall_offset: server.model.phase,
+                ..ServerHint::default()
             });
             let hint = hint.filter(|_| server.model.rate_headers);
             let (status, result) = match admission {

@@ -39,16 +39,18 @@ fn an_announced_lower_limit_is_adopted_and_the_margin_dropped() {
     assert!(p.margin() > Duration::ZERO);
     let hint = ServerHint {
         per_second: Some(4),
-        wall_offset: Duration::ZERO,
+        ..ServerHint::default()
     };
     assert_eq!(
-        p.on_hint(hint),
+        p.on_hint(hint, ms(0)),
         Some(AnnouncedLimit {
-            per_second: 4,
+            per_second: Some(4),
+            per_minute: None,
+            rate: 4.0,
             lowered: true
         })
     );
-    assert_eq!(p.on_hint(hint), None, "said once");
+    assert_eq!(p.on_hint(hint, ms(0)), None, "said once");
     assert_eq!(p.quota().rate(), 4.0);
     assert_eq!(p.margin(), Duration::ZERO);
     assert_eq!(p.interval(), ms(250));
@@ -61,8 +63,9 @@ fn under_a_window_limit_sends_sit_mid_slot_of_wall_clock_seconds() {
     let hint = ServerHint {
         per_second: Some(4),
         wall_offset: ms(10_300),
+        ..ServerHint::default()
     };
-    p.on_hint(hint);
+    p.on_hint(hint, ms(0));
     let mut now = ms(1000);
     let mut sends = Vec::new();
     while sends.len() < 8 {
@@ -89,4 +92,61 @@ fn margin_decays_on_successes() {
         p.on_success();
     }
     assert!(p.interval() < grown);
+}
+
+#[test]
+fn second_and_minute_limits_are_both_honoured() {
+    let mut p = pacing(10.0);
+    let hint = ServerHint {
+        per_second: Some(10),
+        per_minute: Some(300),
+        ..ServerHint::default()
+    };
+    let a = p.on_hint(hint, ms(0)).unwrap();
+    assert_eq!(
+        (a.per_second, a.per_minute, a.rate, a.lowered),
+        (Some(10), Some(300), 5.0, true)
+    );
+    assert_eq!(p.interval(), ms(200));
+    // A rate change keeps both caps.
+    p.set_quota(Quota::per_second(2.0).unwrap());
+    assert_eq!(p.interval(), ms(500));
+    p.set_quota(Quota::per_second(50.0).unwrap());
+    assert_eq!(p.interval(), ms(200));
+}
+
+#[test]
+fn remaining_zero_holds_until_the_window_of_the_request_ends() {
+    let mut p = pacing(100.0);
+    // Wall = clock + 0.25 s. A request sent at 2.5 s (wall 2.75 s) used the
+    // second's last request: nothing before wall 3.0 s = clock 2.75 s.
+    let hint = ServerHint {
+        per_second: Some(100),
+        remaining_second: Some(0),
+        wall_offset: ms(250),
+        ..ServerHint::default()
+    };
+    p.on_hint(hint, ms(2500));
+    assert!(p.check(ms(2600)).is_err());
+    assert!(p.earliest(ms(2600)) >= ms(2750));
+    // The minute: sent at 61 s wall, exhausted: nothing before wall 120 s.
+    let hint = ServerHint {
+        per_minute: Some(100),
+        remaining_minute: Some(0),
+        ..ServerHint::default()
+    };
+    p.on_hint(hint, ms(61_000));
+    assert!(p.earliest(ms(62_000)) >= ms(120_000));
+}
+
+#[test]
+fn ietf_remaining_zero_holds_for_reset() {
+    let mut p = pacing(10.0);
+    let hint = ServerHint {
+        remaining: Some(0),
+        reset: Some(ms(2000)),
+        ..ServerHint::default()
+    };
+    assert_eq!(p.on_hint(hint, ms(1000)), None, "no window limit announced");
+    assert!(p.earliest(ms(1500)) >= ms(3000));
 }
