@@ -7,10 +7,12 @@
 
 mod margin;
 mod pacing;
+mod probe;
 mod retry;
 
 pub use margin::{MarginPolicy, SafetyMargin};
 pub use pacing::{AnnouncedLimit, Pacing, Pause, ServerHint};
+pub use probe::{ProbePolicy, RateProbe};
 pub use retry::RetryPolicy;
 
 use std::cmp::Reverse;
@@ -165,6 +167,12 @@ impl Scheduler {
         self.pacing.set_quota(quota);
     }
 
+    /// Finds the server's limit by probing from the current rate (AIMD);
+    /// `None` goes back to the fixed rate.
+    pub fn set_probe(&mut self, policy: Option<ProbePolicy>) {
+        self.pacing.set_probe(policy);
+    }
+
     /// Where `item` is.
     pub fn status(&self, item: ItemId) -> &ItemStatus {
         &self.status[item]
@@ -300,7 +308,7 @@ impl Scheduler {
         self.counts.in_flight -= 1;
         let next = match result {
             AttemptResult::Success => {
-                self.pacing.on_success();
+                self.pacing.on_success(now);
                 self.counts.done += 1;
                 ItemStatus::Done
             }

@@ -10,7 +10,7 @@ mod report;
 mod server;
 
 pub use fake_time::{FakeSleep, FakeTime, TimerModel};
-pub use report::SimReport;
+pub use report::{Convergence, SimReport};
 pub use server::{LogEntry, ServerModel, SimServer};
 
 use std::time::Duration;
@@ -51,6 +51,8 @@ pub struct SimConfig {
     pub retry: RetryPolicy,
     /// Seed of the server's randomness.
     pub seed: u64,
+    /// Probe for the limit from `quota`'s rate ("auto" rate).
+    pub probe: Option<crate::schedule::ProbePolicy>,
 }
 
 impl SimConfig {
@@ -67,6 +69,7 @@ impl SimConfig {
             margin: MarginPolicy::default(),
             retry: RetryPolicy::default(),
             seed: 1,
+            probe: None,
         }
     }
 
@@ -78,7 +81,8 @@ impl SimConfig {
             None => Box::new(Unlimited),
         };
         let server = SimServer::new(&time, self.server, limiter, self.seed);
-        let scheduler = Scheduler::new(self.items, self.quota, self.retry, self.margin);
+        let mut scheduler = Scheduler::new(self.items, self.quota, self.retry, self.margin);
+        scheduler.set_probe(self.probe);
         let control = RunControl::new(scheduler);
         let pool = Pool::new(
             control.clone(),

@@ -362,3 +362,42 @@ impl SimConfigless {
         s
     }
 }
+
+#[test]
+fn auto_rate_finds_an_unannounced_limit_and_holds_it() {
+    use pacer_core::schedule::ProbePolicy;
+    // From 2/s against 10/s limits that announce nothing, at 1 s latency.
+    for limiter in [
+        LimiterConfig::FixedWindow { limit: 10 },
+        LimiterConfig::Gcra {
+            rate: 10.0,
+            burst: 4,
+        },
+    ] {
+        for seed in 0..5 {
+            let mut config = SimConfig::new(900, 2.0);
+            config.limiter = Some(limiter);
+            config.server.rate_headers = false;
+            config.server.latency = ms(1000);
+            config.server.arrival_jitter = ms(5);
+            config.concurrency = 40;
+            config.seed = seed;
+            config.probe = Some(ProbePolicy::default());
+            let report = config.run();
+            assert_eq!(report.successes(), 900);
+            let c = report.convergence(10.0);
+            let at = c.at.expect("converges");
+            assert!(
+                at < ms(30_000),
+                "{limiter:?}: within 10 % only after {at:?}"
+            );
+            assert!(
+                c.held >= 0.95,
+                "{limiter:?}: holds {:.3} of the limit",
+                c.held
+            );
+            let share = report.rejected() as f64 / report.log.len() as f64;
+            assert!(share < 0.05, "{limiter:?}: {:.1} % 429s", share * 100.0);
+        }
+    }
+}

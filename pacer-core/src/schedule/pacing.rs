@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::margin::{MarginPolicy, SafetyMargin};
+use super::probe::{ProbePolicy, RateProbe};
 use crate::gcra::{Gcra, NotUntil, Quota};
 
 /// A pool-wide pause after a 429.
@@ -82,6 +83,7 @@ pub struct Pacing {
     pauses: usize,
     announced: Option<AnnouncedLimit>,
     wall_offset: Duration,
+    probe: Option<RateProbe>,
 }
 
 impl Pacing {
@@ -96,6 +98,7 @@ impl Pacing {
             pauses: 0,
             announced: None,
             wall_offset: Duration::ZERO,
+            probe: None,
         };
         pacing.apply();
         pacing
@@ -214,10 +217,29 @@ impl Pacing {
         }
     }
 
-    /// A success: the margin may shrink a little.
-    pub fn on_success(&mut self) {
-        if self.margin.on_success(self.quota.emission_interval()) {
+    /// Probes for an unknown limit from the current rate (`None`: stop).
+    pub fn set_probe(&mut self, policy: Option<ProbePolicy>) {
+        self.probe = policy.map(|p| RateProbe::new(self.user.rate(), p));
+    }
+
+    /// The probe, when the rate is "auto".
+    pub fn probe(&self) -> Option<&RateProbe> {
+        self.probe.as_ref()
+    }
+
+    /// A success at `now`: the margin may shrink a little, a probing rate grows.
+    pub fn on_success(&mut self, now: Duration) {
+        if let Some(probe) = &mut self.probe {
+            let rate = probe.on_success(now);
+            self.set_user_rate(rate);
+        } else if self.margin.on_success(self.quota.emission_interval()) {
             self.apply();
+        }
+    }
+
+    fn set_user_rate(&mut self, rate: f64) {
+        if let Some(q) = Quota::per_second(rate) {
+            self.set_quota(q.with_burst(self.user.burst()));
         }
     }
 
@@ -234,8 +256,17 @@ impl Pacing {
         if self.pause.is_some_and(|p| sent_at < p.from) {
             return false;
         }
-        self.margin.on_rate_limited(self.quota.emission_interval());
-        self.apply();
+        match &mut self.probe {
+            // Probing: the 429 says the rate is too high, not the spacing too tight.
+            Some(probe) => {
+                let rate = probe.on_rate_limited();
+                self.set_user_rate(rate);
+            }
+            None => {
+                self.margin.on_rate_limited(self.quota.emission_interval());
+                self.apply();
+            }
+        }
         let until = now + retry_after.unwrap_or(self.gcra.interval());
         self.pause = Some(Pause { from: now, until });
         self.pauses += 1;

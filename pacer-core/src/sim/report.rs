@@ -73,6 +73,53 @@ impl SimReport {
     }
 }
 
+/// How an "auto" rate approached a limit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Convergence {
+    /// When the successes of the last 3 s first reached 90 % of the limit.
+    pub at: Option<Duration>,
+    /// From then on, the mean successes per second over the limit.
+    pub held: f64,
+}
+
+impl SimReport {
+    /// Successes per sliding 3 s window (sampled every 0.5 s) against `limit`.
+    pub fn convergence(&self, limit: f64) -> Convergence {
+        let window = Duration::from_secs(3);
+        let mut ok: Vec<_> = self
+            .log
+            .iter()
+            .filter(|e| e.status == 200)
+            .map(|e| e.arrival)
+            .collect();
+        ok.sort();
+        let Some(&end) = ok.last() else {
+            return Convergence {
+                at: None,
+                held: 0.0,
+            };
+        };
+        let (mut at, mut held) = (None, Vec::new());
+        let mut t = Duration::ZERO;
+        while t + window <= end {
+            let n = ok.iter().filter(|a| **a >= t && **a < t + window).count();
+            let rate = n as f64 / window.as_secs_f64();
+            if at.is_none() && rate >= 0.9 * limit {
+                at = Some(t + window);
+            }
+            if at.is_some() {
+                held.push(rate);
+            }
+            t += Duration::from_millis(500);
+        }
+        let mean = held.iter().sum::<f64>() / held.len().max(1) as f64;
+        Convergence {
+            at,
+            held: mean / limit,
+        }
+    }
+}
+
 /// The most of `sorted` instants within any half-open window `[t, t + w)`.
 pub fn max_in_window(sorted: &[Duration], window: Duration) -> usize {
     let mut best = 0;

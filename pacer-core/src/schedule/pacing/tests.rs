@@ -89,7 +89,7 @@ fn margin_decays_on_successes() {
     p.on_rate_limited(ms(0), ms(1), None);
     let grown = p.interval();
     for _ in 0..100 {
-        p.on_success();
+        p.on_success(ms(0));
     }
     assert!(p.interval() < grown);
 }
