@@ -76,6 +76,7 @@ fn apply_live_changes(run: RunHandle, form: FormState) {
             run.set_rate(rate);
         }
     });
+    Effect::new(move |_| run.set_auto_rate(form.auto_rate.get()));
     Effect::new(move |_| {
         if let Some(n) = validate::parse_concurrency(&form.concurrency.get()) {
             run.set_concurrency((n as usize).min(validate::MAX_CONCURRENCY));

@@ -146,8 +146,8 @@ async fn the_pool_paces_real_fetches_on_browser_time() {
     let interval = 1.0 / rate;
     for pair in sends.windows(2) {
         let gap = (pair[1] - pair[0]).as_secs_f64();
-        // Never closer than the interval less the 2 ms catch-up allowance.
-        assert!(gap >= interval - 0.0021, "gap {gap}");
+        // Never closer than the interval less the 3 ms catch-up allowance.
+        assert!(gap >= interval - 0.0031, "gap {gap}");
     }
     let span = (sends[n - 1] - sends[0]).as_secs_f64();
     let achieved = (n - 1) as f64 / span;

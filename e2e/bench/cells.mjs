@@ -24,17 +24,43 @@ export function concurrencyFor(rate, latencyMs) {
   return Math.ceil(rate * (latencyMs / 1000) * 1.5 + 2);
 }
 
+/**
+ * Cells beyond the matrix (issue 2/5): the page's own rate differs from the
+ * server's limit (`pageRate`), or the page probes for it (`query.auto`).
+ * Figures are always against `rate`, the server's limit.
+ */
+const EXTRA = [
+  {
+    id: 'aimd-fw-hidden-r10-n300',
+    limiter: { id: 'fw-hidden', label: 'fixed-window, headers hidden, page auto from 2/s', args: ['--limiter', 'fixed-window', '--no-expose-headers'], strict: false },
+    rate: 10, pageRate: 2, query: { auto: 1 }, latencyMs: 1000, images: 300,
+  },
+  {
+    id: 'announced-lower-r8-n200',
+    limiter: { id: 'fw', label: 'fixed-window 8/s, page set to 12/s', args: ['--limiter', 'fixed-window'], strict: false },
+    rate: 8, pageRate: 12, latencyMs: 1000, images: 200,
+  },
+  {
+    id: 'gcra-b4-r50-n500',
+    limiter: LIMITERS[1],
+    rate: 50, latencyMs: 100, images: 500,
+  },
+];
+
 /** Every cell, e.g. id `gcra-b0-r4-n60`. */
 export function allCells({ quick = false } = {}) {
   const shapes = quick ? QUICK : FULL;
-  return LIMITERS.flatMap((lim) =>
+  const matrix = LIMITERS.flatMap((lim) =>
     shapes.map((s) => ({
       id: `${lim.id}-r${s.rate}-n${s.images}`,
       limiter: lim,
       ...s,
-      concurrency: concurrencyFor(s.rate, s.latencyMs),
     })),
   );
+  return [...matrix, ...(quick ? [] : EXTRA)].map((c) => ({
+    ...c,
+    concurrency: concurrencyFor(Math.max(c.rate, c.pageRate ?? 0), c.latencyMs),
+  }));
 }
 
 /** Cells whose id contains any of the `--only` patterns (all when none). */

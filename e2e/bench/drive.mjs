@@ -21,7 +21,7 @@ const STATS = ['stat-done', 'stat-failed', 'stat-queued', 'stat-429',
  * returns what the page showed and exported. Never throws for a run that
  * goes wrong after the start: the error is returned beside what was read.
  */
-export async function drivePage({ origin, rate, concurrency, images, timeoutMs, downloadDir }) {
+export async function drivePage({ origin, rate, query = {}, concurrency, images, timeoutMs, downloadDir }) {
   const browser = await chromium.launch({ headless: true, executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const result = { browserVersion: browser.version(), errors: [], consoleErrors: [] };
   try {
@@ -31,7 +31,8 @@ export async function drivePage({ origin, rate, concurrency, images, timeoutMs, 
     page.on('pageerror', (e) => result.consoleErrors.push(String(e)));
     const id = (t) => page.getByTestId(t);
 
-    await page.goto(`${origin}/?rate=${rate}&concurrency=${concurrency}`);
+    const extra = Object.entries(query).map(([k, v]) => `&${k}=${encodeURIComponent(v)}`).join('');
+    await page.goto(`${origin}/?rate=${rate}&concurrency=${concurrency}${extra}`);
     await waitForState(page, 'idle', 15_000);
     result.endpoint = await id('endpoint').inputValue();
     await id('sample-count').fill(String(images));

@@ -75,7 +75,8 @@ async function runCell(cell, dist, rawDir) {
     result.emulatorArgs = emu.args;
     const expectedMs = (cell.images / cell.rate) * 1000 + cell.latencyMs;
     const page = await drivePage({
-      origin: emu.https, rate: cell.rate, concurrency: cell.concurrency, images: cell.images,
+      origin: emu.https, rate: cell.pageRate ?? cell.rate, query: cell.query ?? {},
+      concurrency: cell.concurrency, images: cell.images,
       timeoutMs: Math.max(60_000, 3 * expectedMs + 30_000), downloadDir: dir,
     });
     result.page = { ...page, export: page.export ? { filename: page.export.filename } : null };

@@ -199,3 +199,32 @@ test.describe('announced limits', () => {
     expect(rate).toBeLessThan(5.1);
   });
 });
+
+test.describe('auto rate', () => {
+  let hidden: Emulator;
+  test.beforeAll(async () => {
+    // A 8/s window whose headers the page cannot read: the limit is unannounced.
+    hidden = await Emulator.start([
+      '--limiter', 'fixed-window', '--limit', '8', '--no-expose-headers', '--latency-ms', '300',
+    ]);
+  });
+  test.afterAll(async () => hidden?.stop());
+
+  test('auto finds an unannounced limit from below with few 429s', async ({ page }) => {
+    const pacer = new PacerPage(page);
+    await pacer.open(hidden.url, { rate: 2, concurrency: 6, auto: 1 });
+    await expect(pacer.byId('rate-auto')).toBeChecked();
+    await pacer.loadSamples(120);
+    await pacer.byId('start').click();
+    await pacer.waitForState('done');
+    expect(await pacer.number('stat-done')).toBe(120);
+    const log = hidden.log();
+    const limited = log.filter((l) => l.status === 429).length;
+    expect(limited / log.length).toBeLessThan(0.05);
+    // Over the last 5 s of the run the successes come at ≥ 90 % of 8/s.
+    const ok = log.filter((l) => l.status === 200).map((l) => l.arrival_ms).sort((a, b) => a - b);
+    const end = ok[ok.length - 1];
+    const lastFive = ok.filter((t) => t > end - 5000).length;
+    expect(lastFive / 5).toBeGreaterThanOrEqual(0.9 * 8);
+  });
+});

@@ -118,6 +118,8 @@ pub struct Counts {
     pub sent: usize,
     /// 429 answers in all.
     pub rate_limited: usize,
+    /// Sends that were not an item's first (retries after 429s or errors).
+    pub retries: usize,
 }
 
 /// The run's scheduler.
@@ -277,6 +279,9 @@ impl Scheduler {
         self.counts.queued -= 1;
         self.counts.in_flight += 1;
         self.counts.sent += 1;
+        if self.attempts[item] > 1 {
+            self.counts.retries += 1;
+        }
         Decision::Send {
             item,
             attempt: self.attempts[item],

@@ -10,7 +10,7 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use pacer_core::driver::{Observer, Pool, RunControl};
 use pacer_core::schedule::{
-    AnnouncedLimit, ItemId, ItemStatus, MarginPolicy, RetryPolicy, Scheduler,
+    AnnouncedLimit, ItemId, ItemStatus, MarginPolicy, ProbePolicy, RetryPolicy, Scheduler,
 };
 use pacer_core::{Clock, Quota};
 use wasm_bindgen_futures::spawn_local;
@@ -77,12 +77,13 @@ impl RunHandle {
             .collect();
         let record = Rc::new(RefCell::new(RunRecord::new(sources.len())));
         let concurrency = settings.concurrency.max(1);
-        let scheduler = Scheduler::new(
+        let mut scheduler = Scheduler::new(
             sources.len(),
             quota,
             RetryPolicy::default(),
             MarginPolicy::default(),
         );
+        scheduler.set_probe(settings.auto_rate.then(ProbePolicy::default));
         let control = RunControl::new(scheduler);
         let transport = Rc::new(FetchTransport::new(
             settings,
@@ -146,6 +147,23 @@ impl RunHandle {
             RunState::Running | RunState::Paused
         ) {
             self.with_run(|run| run.control.update(|s| s.set_quota(quota)));
+        }
+    }
+
+    /// Switches the run in progress between its fixed rate and probing for
+    /// the server's limit.
+    pub fn set_auto_rate(&self, auto: bool) {
+        if matches!(
+            self.state.get_untracked(),
+            RunState::Running | RunState::Paused
+        ) {
+            self.with_run(|run| {
+                run.control.update(|s| {
+                    if s.pacing().probe().is_some() != auto {
+                        s.set_probe(auto.then(ProbePolicy::default));
+                    }
+                })
+            });
         }
     }
 
@@ -342,6 +360,7 @@ impl RunHandle {
         let view = self.active.with_value(|run| {
             let run = run.as_ref()?;
             let counts = run.control.read(|s| s.counts());
+            let pacing_rate = run.control.read(|s| s.pacing().quota().rate());
             let finished = run.finished.get() || run.control.read(Scheduler::is_finished);
             let mut stats = run.transport.stats.borrow_mut();
             Some(StatsView {
@@ -350,12 +369,14 @@ impl RunHandle {
                 queued: counts.queued,
                 in_flight: counts.in_flight,
                 rate_limited: counts.rate_limited,
+                retries: counts.retries,
                 sent: counts.sent,
                 throughput: stats.throughput(now, finished),
                 latency_avg_ms: stats.latency_avg_ms(),
                 latency_p95_ms: stats.latency_quantile_ms(0.95),
                 elapsed_s: stats.elapsed(now, finished).as_secs_f64(),
                 total,
+                pacing_rate,
             })
         });
         if let Some(view) = view {

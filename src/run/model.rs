@@ -16,6 +16,9 @@ pub struct Settings {
     pub rate: f64,
     /// Number of async fetch tasks.
     pub concurrency: usize,
+    /// Probe for the server's limit from `rate` upward (AIMD) instead of
+    /// keeping to `rate`.
+    pub auto_rate: bool,
     /// Per-request timeout in milliseconds.
     pub timeout_ms: u32,
 }
@@ -156,6 +159,8 @@ pub struct StatsView {
     pub in_flight: usize,
     /// 429 answers seen.
     pub rate_limited: usize,
+    /// Sends that were retries.
+    pub retries: usize,
     /// Requests sent in all.
     pub sent: usize,
     /// Successful requests per second since the first send.
@@ -168,4 +173,7 @@ pub struct StatsView {
     pub elapsed_s: f64,
     /// Total items in the run.
     pub total: usize,
+    /// The rate Pacer paces at now (the user's, an announced limit, or the
+    /// probe's), requests per second.
+    pub pacing_rate: f64,
 }

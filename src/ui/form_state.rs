@@ -29,6 +29,8 @@ pub struct FormState {
     pub rate: RwSignal<String>,
     /// `concurrency`, as typed.
     pub concurrency: RwSignal<String>,
+    /// `rate-auto`: probe for the server's limit from the rate upward.
+    pub auto_rate: RwSignal<bool>,
     /// `urls`.
     pub urls: RwSignal<String>,
     /// `sample-count`, as typed.
@@ -56,6 +58,7 @@ impl FormState {
             models: RwSignal::new(query.models.unwrap_or_else(|| DEFAULT_MODELS.to_owned())),
             rate: RwSignal::new(query.rate.unwrap_or_else(|| "4".to_owned())),
             concurrency: RwSignal::new(query.concurrency.unwrap_or_else(|| "6".to_owned())),
+            auto_rate: RwSignal::new(query.auto),
             urls,
             sample_count: RwSignal::new("40".to_owned()),
             sources: Memo::new(move |_| urls.with(|text| parse_sources(text))),
@@ -67,6 +70,7 @@ impl FormState {
     pub fn with_input<R>(&self, f: impl FnOnce(&FormInput) -> R) -> R {
         let (endpoint, key, models) = (self.endpoint.get(), self.key.get(), self.models.get());
         let (rate, concurrency) = (self.rate.get(), self.concurrency.get());
+        let auto_rate = self.auto_rate.get();
         self.sources.with(|sources| {
             f(&FormInput {
                 endpoint: &endpoint,
@@ -74,6 +78,7 @@ impl FormState {
                 models: &models,
                 rate: &rate,
                 concurrency: &concurrency,
+                auto_rate,
                 sources,
             })
         })

@@ -19,6 +19,8 @@ pub struct QuerySettings {
     pub concurrency: Option<String>,
     /// `models`, comma separated.
     pub models: Option<String>,
+    /// `auto=1`: find the server's limit from the rate upward.
+    pub auto: bool,
 }
 
 /// `window.location.origin`, e.g. `http://127.0.0.1:8080` (empty if unknown).
@@ -38,5 +40,6 @@ pub fn query_settings() -> QuerySettings {
         rate: get("rate"),
         concurrency: get("concurrency"),
         models: get("models"),
+        auto: get("auto").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "on")),
     }
 }

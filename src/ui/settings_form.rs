@@ -45,6 +45,15 @@ pub fn SettingsForm() -> impl IntoView {
                         />
                         <span class="unit">"req/s"</span>
                     </div>
+                    <label class="check" title="Start at the rate above, probe upward while answers succeed and back off on a 429 (AIMD)">
+                        <input
+                            type="checkbox"
+                            data-testid="rate-auto"
+                            prop:checked=move || form.auto_rate.get()
+                            on:change=move |ev| form.auto_rate.set(event_target_checked(&ev))
+                        />
+                        " Auto: find the limit"
+                    </label>
                 </div>
                 <div class="field">
                     <label for="concurrency">"Concurrency"</label>

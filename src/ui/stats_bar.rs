@@ -51,6 +51,7 @@ pub fn StatsBar() -> impl IntoView {
             <Stat label="In flight" testid=None unit="" value=fig(|s| s.in_flight.to_string()) />
             <Stat label="Sent" testid=None unit="" value=fig(|s| s.sent.to_string()) />
             <Stat label="429s" testid=Some("stat-429") unit="" value=fig(|s| s.rate_limited.to_string()) />
+            <Stat label="Retries" testid=Some("stat-retries") unit="" value=fig(|s| s.retries.to_string()) />
             <Stat
                 label="Throughput"
                 testid=Some("stat-throughput")
@@ -70,6 +71,12 @@ pub fn StatsBar() -> impl IntoView {
                 value=fig(|s| format!("{:.0}", s.latency_p95_ms))
             />
             <Stat label="Elapsed" testid=None unit="s" value=fig(|s| format!("{:.1}", s.elapsed_s)) />
+            <Stat
+                label="Pacing at"
+                testid=Some("stat-pacing-rate")
+                unit="req/s"
+                value=fig(|s| format!("{:.2}", s.pacing_rate))
+            />
         </div>
         <div class="progress-wrap">
             <div

@@ -25,6 +25,8 @@ pub struct FormInput<'a> {
     pub rate: &'a str,
     /// Fetch tasks.
     pub concurrency: &'a str,
+    /// Probe for the server's limit from the rate upward.
+    pub auto_rate: bool,
     /// The URL box, already parsed.
     pub sources: &'a ParsedSources,
 }
@@ -101,6 +103,7 @@ pub fn validate(input: &FormInput) -> Result<StartRequest, String> {
             models,
             rate,
             concurrency,
+            auto_rate: input.auto_rate,
             timeout_ms: TIMEOUT_MS,
         },
         sources: input.sources.valid.clone(),
@@ -128,6 +131,7 @@ mod tests {
             models,
             rate,
             concurrency: conc,
+            auto_rate: false,
             sources: &sources,
         })
     }

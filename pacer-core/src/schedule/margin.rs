@@ -35,14 +35,15 @@ impl Default for MarginPolicy {
     /// Starts at 1 ms (at most 0.4 % of the interval); a 429 raises it to at
     /// least 6 ms (about Chromium's send-to-arrival jitter on loopback) and
     /// doubles it, up to 10 % of the interval; every 20 successes in a row
-    /// take 5 % off. Timers may fire 2 ms late without costing rate.
+    /// take 5 % off. Timers may fire 3 ms late (at most 10 % of the
+    /// interval) without costing rate.
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(1),
             initial_fraction: 0.004,
             step: Duration::from_millis(6),
             max_fraction: 0.10,
-            catch_up: Duration::from_millis(2),
+            catch_up: Duration::from_millis(3),
             decay_every: 20,
             decay: 0.95,
         }

@@ -96,7 +96,11 @@ mod tests {
             now += Duration::from_millis(500);
             p.on_success(now);
         }
-        assert!((p.rate() - 2.0 * 1.1f64.powi(9)).abs() < 1e-9, "slow start: {}", p.rate());
+        assert!(
+            (p.rate() - 2.0 * 1.1f64.powi(9)).abs() < 1e-9,
+            "slow start: {}",
+            p.rate()
+        );
         let before = p.rate();
         assert_eq!(p.on_rate_limited(), before * 0.9);
         let after = p.rate();
