@@ -71,25 +71,10 @@ async fn serves_the_built_page_with_index_fallback() {
     let base = emulator(&["--dist", dist.to_str().unwrap()]).await;
     let c = client();
     assert_eq!(
-        c.get(format!("{base}/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
+        get_text(&format!("{base}/")).await,
         "<html>pacer page</html>"
     );
-    assert_eq!(
-        c.get(format!("{base}/app.js"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "console.log(1)"
-    );
+    assert_eq!(get_text(&format!("{base}/app.js")).await, "console.log(1)");
     let deep = c
         .get(format!("{base}/some/route"))
         .send()

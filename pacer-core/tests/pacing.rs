@@ -112,27 +112,24 @@ impl Limiter for Outage {
     }
 }
 
-#[test]
-fn a_429_pauses_the_whole_pool_once() {
+/// Runs `items` at `rate` with `workers` against `limiter` on fake time,
+/// with no initial margin; returns the server (its log) and the run's control.
+fn run_against(
+    limiter: Box<dyn Limiter>,
+    model: ServerModel,
+    items: usize,
+    rate: f64,
+    workers: usize,
+) -> (SimServer, RunControl) {
     let time = FakeTime::new();
-    let model = ServerModel {
-        reject_latency: ms(300),
-        retry_after: true,
-        ..ServerModel::default()
-    };
-    let outage = Outage {
-        from: ms(1000),
-        to: ms(1200),
-        retry_after: ms(1000),
-    };
-    let server = SimServer::new(&time, model, Box::new(outage), 7);
+    let server = SimServer::new(&time, model, limiter, 7);
     let margin = MarginPolicy {
         initial: Duration::ZERO,
         ..MarginPolicy::default()
     };
     let sched = Scheduler::new(
-        100,
-        Quota::per_second(20.0).unwrap(),
+        items,
+        Quota::per_second(rate).unwrap(),
         RetryPolicy::default(),
         margin,
     );
@@ -144,7 +141,23 @@ fn a_429_pauses_the_whole_pool_once() {
         server.clone(),
         (),
     );
-    time.block_on(pool.run(20));
+    time.block_on(pool.run(workers));
+    (server, control)
+}
+
+#[test]
+fn a_429_pauses_the_whole_pool_once() {
+    let model = ServerModel {
+        reject_latency: ms(300),
+        retry_after: true,
+        ..ServerModel::default()
+    };
+    let outage = Outage {
+        from: ms(1000),
+        to: ms(1200),
+        retry_after: ms(1000),
+    };
+    let (server, control) = run_against(Box::new(outage), model, 100, 20.0, 20);
 
     let log = server.log();
     let rejected: Vec<_> = log.iter().filter(|e| e.status == 429).collect();
@@ -170,33 +183,13 @@ fn a_429_pauses_the_whole_pool_once() {
 
 #[test]
 fn a_429_without_retry_after_pauses_one_interval() {
-    let time = FakeTime::new();
     let outage = Outage {
         from: ms(500),
         to: ms(501),
         retry_after: ms(5000),
     };
-    // retry_after: false — the server's hint is not sent.
-    let server = SimServer::new(&time, ServerModel::default(), Box::new(outage), 7);
-    let margin = MarginPolicy {
-        initial: Duration::ZERO,
-        ..MarginPolicy::default()
-    };
-    let sched = Scheduler::new(
-        20,
-        Quota::per_second(10.0).unwrap(),
-        RetryPolicy::default(),
-        margin,
-    );
-    let control = RunControl::new(sched);
-    let pool = Pool::new(
-        control.clone(),
-        time.clone(),
-        time.clone(),
-        server.clone(),
-        (),
-    );
-    time.block_on(pool.run(8));
+    // ServerModel's retry_after is false: the server's hint is not sent.
+    let (_, control) = run_against(Box::new(outage), ServerModel::default(), 20, 10.0, 8);
     let pause = control.read(|s| s.pacing().pause()).expect("one pause");
     // One interval: 1/rate plus the margin the 429 just grew to.
     assert_eq!(
