@@ -31,8 +31,10 @@ export function concurrencyFor(rate, latencyMs) {
  */
 const EXTRA = [
   {
-    id: 'aimd-fw-hidden-r10-n300',
-    limiter: { id: 'fw-hidden', label: 'fixed-window, headers hidden, page auto from 2/s', args: ['--limiter', 'fixed-window', '--no-expose-headers'], strict: false },
+    // The page and the API share an origin here, so CORS hides nothing: an
+    // unannounced limit needs a limiter that sends no headers at all.
+    id: 'aimd-gcra-b4-r10-n300',
+    limiter: { id: 'aimd-gcra-b4', label: 'gcra burst 4 (no headers), page auto from 2/s', args: ['--limiter', 'gcra', '--burst', '4'], strict: false },
     rate: 10, pageRate: 2, query: { auto: 1 }, latencyMs: 1000, images: 300,
   },
   {

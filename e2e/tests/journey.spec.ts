@@ -203,9 +203,11 @@ test.describe('announced limits', () => {
 test.describe('auto rate', () => {
   let hidden: Emulator;
   test.beforeAll(async () => {
-    // A 8/s window whose headers the page cannot read: the limit is unannounced.
+    // 8/s, nginx-like: no rate headers at all, the limit is unannounced.
+    // (A fixed window with unexposed headers would not do: the page shares
+    // the emulator's origin, and same-origin answers show every header.)
     hidden = await Emulator.start([
-      '--limiter', 'fixed-window', '--limit', '8', '--no-expose-headers', '--latency-ms', '300',
+      '--limiter', 'gcra', '--limit', '8', '--burst', '4', '--latency-ms', '300',
     ]);
   });
   test.afterAll(async () => hidden?.stop());

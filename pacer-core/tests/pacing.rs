@@ -394,3 +394,21 @@ fn auto_rate_finds_an_unannounced_limit_and_holds_it() {
         }
     }
 }
+
+#[test]
+fn auto_rate_ramps_at_full_speed_under_an_announced_window() {
+    // Regression: with a window limit announced, every rate change of the
+    // ramp re-anchored the mid-window grid and delayed the next send by up
+    // to a slot; the ramp from 2/s took twice as long as it should.
+    use pacer_core::schedule::ProbePolicy;
+    let mut config = SimConfig::new(300, 2.0);
+    config.limiter = Some(LimiterConfig::FixedWindow { limit: 10 });
+    config.server.latency = ms(1000);
+    config.concurrency = 17;
+    config.probe = Some(ProbePolicy::default());
+    let report = config.run();
+    let c = report.convergence(10.0);
+    // 10.5 s with the fix, 12 s before it (exact timers; worse in a browser).
+    assert!(c.at.expect("converges") < ms(11_500), "{:?}", c.at);
+    assert_eq!(report.rejected(), 0, "the announced limit caps the probe");
+}

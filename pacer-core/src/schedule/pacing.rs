@@ -279,9 +279,15 @@ impl Pacing {
         self.margin.rescale(interval);
         let spacing = interval + self.margin.value();
         self.gcra.set_interval(spacing, self.quota.burst());
-        let grid = self
+        // Edges matter only when the windows are full, i.e. when pacing at the
+        // per-second limit. Below it (a lower user rate, an auto rate still
+        // ramping up) there is slack, and re-anchoring the grid on every rate
+        // change would delay each send by up to a slot.
+        let at_window_limit = self
             .announced
-            .map(|_| mid_window_anchor(spacing, self.wall_offset));
+            .and_then(|a| a.per_second)
+            .is_some_and(|n| self.quota.rate() >= f64::from(n) * 0.999);
+        let grid = at_window_limit.then(|| mid_window_anchor(spacing, self.wall_offset));
         // On the grid, a late send keeps its slot for up to a quarter of the
         // spacing (still well inside its window). With only the bare catch-up
         // allowance, a timer firing 3 ms late snapped to the *next* slot,
