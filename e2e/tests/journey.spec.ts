@@ -54,16 +54,14 @@ test('cancel aborts in-flight requests and sends nothing more', async ({ page })
   const before = emu.log().length;
   await pacer.byId('start').click();
   await expect.poll(() => pacer.number('stat-done'), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+  const cancelledAt = Date.now();
   await pacer.byId('cancel').click();
   await pacer.waitForState('cancelled', 5_000);
-  const atCancel = emu.log().length;
   await page.waitForTimeout(1500);
-  // An aborted request may still be logged by the server as it finishes;
-  // nothing new may *arrive* after the cancel.
+  // Requests already on the wire may still be logged as the server finishes
+  // them; nothing new may *arrive* after the cancel (50 ms for the click).
   const after = emu.log().slice(before);
-  const cancelledAt = Date.now() - 1500;
   expect(after.filter((l) => l.arrival_ms > cancelledAt + 50)).toHaveLength(0);
-  expect(emu.log().length - atCancel).toBeLessThanOrEqual(4);
   await expect(page.locator('[data-testid="result-row"][data-state="cancelled"]').first()).toBeVisible();
   const done = await pacer.number('stat-done');
   expect(done).toBeLessThan(30);

@@ -20,12 +20,7 @@ async fn success_answer_parses_with_the_core_contract() {
         ],
         "http://127.0.0.1/samples/img-0001.jpg",
     );
-    let res = client()
-        .get(&url)
-        .header("Origin", ORIGIN)
-        .send()
-        .await
-        .unwrap();
+    let res = get_cross_origin(&url).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         header(&res, "access-control-allow-origin").as_deref(),
@@ -97,12 +92,7 @@ async fn errors_have_the_api_envelope_and_cors() {
         ),
     ];
     for (url, status, message) in cases {
-        let res = client()
-            .get(&url)
-            .header("Origin", ORIGIN)
-            .send()
-            .await
-            .unwrap();
+        let res = get_cross_origin(&url).await;
         assert_eq!(res.status(), status, "{url}");
         assert_eq!(
             header(&res, "access-control-allow-origin").as_deref(),

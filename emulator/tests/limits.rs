@@ -141,12 +141,7 @@ async fn no_cors_on_429_strips_cors_from_429s_only() {
 async fn no_expose_headers_omits_the_expose_list() {
     let base = emulator(&["--no-expose-headers"]).await;
     let url = predict_url(&base, "e", &["re_logo"], "http://x/a.jpg");
-    let res = client()
-        .get(&url)
-        .header("Origin", ORIGIN)
-        .send()
-        .await
-        .unwrap();
+    let res = get_cross_origin(&url).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         header(&res, "access-control-allow-origin").as_deref(),

@@ -10,12 +10,7 @@ use pacer_emulator::{start, Cli};
 #[tokio::test]
 async fn sample_images_are_decodable_jpegs_with_cors() {
     let base = emulator(&[]).await;
-    let res = client()
-        .get(format!("{base}/samples/img-0007.jpg"))
-        .header("Origin", ORIGIN)
-        .send()
-        .await
-        .unwrap();
+    let res = get_cross_origin(&format!("{base}/samples/img-0007.jpg")).await;
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "content-type").as_deref(), Some("image/jpeg"));
     assert_eq!(

@@ -112,15 +112,17 @@ impl Limiter for Outage {
     }
 }
 
-/// Runs `items` at `rate` with `workers` against `limiter` on fake time,
-/// with no initial margin; returns the server (its log) and the run's control.
-fn run_against(
+/// The Pool type the simulator drives (fake clock and sleep, model server).
+type SimPool = Pool<FakeTime, FakeTime, SimServer, ()>;
+
+/// A pool of `items` at `rate` against `limiter` on fake time, with no
+/// initial margin, ready to run.
+fn pool_against(
     limiter: Box<dyn Limiter>,
     model: ServerModel,
     items: usize,
     rate: f64,
-    workers: usize,
-) -> (SimServer, RunControl) {
+) -> (FakeTime, SimServer, RunControl, std::rc::Rc<SimPool>) {
     let time = FakeTime::new();
     let server = SimServer::new(&time, model, limiter, 7);
     let margin = MarginPolicy {
@@ -141,6 +143,18 @@ fn run_against(
         server.clone(),
         (),
     );
+    (time, server, control, pool)
+}
+
+/// Runs [`pool_against`] to the end with `workers`.
+fn run_against(
+    limiter: Box<dyn Limiter>,
+    model: ServerModel,
+    items: usize,
+    rate: f64,
+    workers: usize,
+) -> (SimServer, RunControl) {
+    let (time, server, control, pool) = pool_against(limiter, model, items, rate);
     time.block_on(pool.run(workers));
     (server, control)
 }
@@ -281,30 +295,12 @@ fn without_readable_headers_window_edges_do_cost_429s() {
 
 #[test]
 fn live_rate_and_concurrency_changes_take_effect_at_once_without_a_burst() {
-    let time = FakeTime::new();
     let model = ServerModel {
         latency: ms(1000),
         ..ServerModel::default()
     };
-    let server = SimServer::new(&time, model, Box::new(pacer_core::sim::Unlimited), 3);
-    let margin = MarginPolicy {
-        initial: Duration::ZERO,
-        ..MarginPolicy::default()
-    };
-    let sched = Scheduler::new(
-        400,
-        Quota::per_second(10.0).unwrap(),
-        RetryPolicy::default(),
-        margin,
-    );
-    let control = RunControl::new(sched);
-    let pool = Pool::new(
-        control.clone(),
-        time.clone(),
-        time.clone(),
-        server.clone(),
-        (),
-    );
+    let (time, server, control, pool) =
+        pool_against(Box::new(pacer_core::sim::Unlimited), model, 400, 10.0);
     let changes = {
         let (time, control, pool) = (time.clone(), control.clone(), pool.clone());
         async move {
@@ -318,7 +314,7 @@ fn live_rate_and_concurrency_changes_take_effect_at_once_without_a_burst() {
     };
     time.block_on(futures::future::join(pool.clone().run(60), changes));
 
-    let sends = SimConfigless::sends(&server);
+    let sends = sorted_sends(&server);
     let before: Vec<_> = sends.iter().copied().filter(|t| *t < ms(5_000)).collect();
     let fast: Vec<_> = sends
         .iter()
@@ -347,13 +343,10 @@ fn live_rate_and_concurrency_changes_take_effect_at_once_without_a_burst() {
 }
 
 /// Send instants from a server's log, sorted.
-struct SimConfigless;
-impl SimConfigless {
-    fn sends(server: &SimServer) -> Vec<Duration> {
-        let mut s: Vec<_> = server.log().iter().map(|e| e.sent).collect();
-        s.sort();
-        s
-    }
+fn sorted_sends(server: &SimServer) -> Vec<Duration> {
+    let mut s: Vec<_> = server.log().iter().map(|e| e.sent).collect();
+    s.sort();
+    s
 }
 
 #[test]

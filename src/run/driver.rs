@@ -62,14 +62,17 @@ impl RunHandle {
 
     /// Starts a run over `sources` (already validated http(s) URLs).
     pub fn start(&self, settings: Settings, sources: Vec<String>) {
-        if self.state.get_untracked() == RunState::Running {
+        if matches!(
+            self.state.get_untracked(),
+            RunState::Running | RunState::Paused
+        ) {
             return;
         }
         let Some(quota) = Quota::per_second(settings.rate) else {
             self.say(NoticeLevel::Error, "The rate must be a number above 0.");
             return;
         };
-        self.stop_ticker();
+        self.drop_run();
         let rows: Vec<ItemRow> = sources
             .iter()
             .enumerate()
@@ -286,17 +289,12 @@ impl RunHandle {
         ) {
             return;
         }
-        self.stop_ticker();
+        self.drop_run();
         self.items.set(Vec::new());
         self.stats.set(StatsView::default());
         self.state.set(RunState::Idle);
         self.notice.set(None);
         self.record.set_value(Rc::default());
-    }
-
-    /// The current run's per-item records.
-    pub fn record(&self) -> Rc<RefCell<RunRecord>> {
-        self.record.get_value()
     }
 
     /// Downloads the results as CSV (`csv`) or JSON (`json`); never the key.
@@ -333,7 +331,8 @@ impl RunHandle {
         }));
     }
 
-    fn stop_ticker(&self) {
+    /// Forgets the current run's browser-side objects (and so its ticker).
+    fn drop_run(&self) {
         self.active.set_value(None);
     }
 

@@ -37,6 +37,16 @@ pub fn client() -> reqwest::Client {
 }
 
 /// The GET URL for one sample image and the given models.
+/// GETs `url` as a cross-origin page would (with an `Origin` header).
+pub async fn get_cross_origin(url: &str) -> reqwest::Response {
+    client()
+        .get(url)
+        .header("Origin", ORIGIN)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// GETs `url` and returns the body as text (panics on a transport error).
 pub async fn get_text(url: &str) -> String {
     client()
