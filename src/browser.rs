@@ -1,6 +1,6 @@
 //! The only module that touches `web_sys`, `js_sys` and browser timers:
-//! the clock (`performance.now()`), the sleep (`setTimeout` through
-//! `gloo-timers`) and `fetch` with an `AbortController`.
+//! the clock (`performance.now()`), the sleep (`setTimeout` in a dedicated
+//! worker, so hidden tabs keep their pace) and `fetch` with an `AbortController`.
 //!
 //! Everything here is a thin adapter to a `pacer-core` trait or a plain
 //! Rust type; no decisions are made here.
@@ -8,9 +8,11 @@
 mod clock;
 mod download;
 mod fetch;
+mod lifecycle;
 mod timer;
 
 pub use clock::{unix_now, PerformanceClock};
 pub use download::download;
 pub use fetch::{FetchError, HttpAnswer, PendingFetch};
-pub use timer::TimerSleep;
+pub use lifecycle::{watch_lifecycle, Lifecycle};
+pub use timer::{take_timer_lateness, worker_timers, TimerSleep};

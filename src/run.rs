@@ -9,6 +9,7 @@ mod driver;
 mod export;
 mod model;
 mod record;
+mod tab;
 mod transport;
 
 pub use driver::{ExportFormat, RunHandle};

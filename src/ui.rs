@@ -38,6 +38,7 @@ use url_input::UrlInput;
 pub fn App() -> impl IntoView {
     let run = RunHandle::new();
     let form = FormState::from_page();
+    run.watch_tab();
     provide_context(run);
     provide_context(form);
     apply_live_changes(run, form);

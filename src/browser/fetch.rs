@@ -5,12 +5,14 @@
 use std::time::Duration;
 
 use futures::future::{select, Either};
-use gloo_timers::future::TimeoutFuture;
 use js_sys::Promise;
 use pacer_core::api::RateHeaders;
+use pacer_core::Sleep;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, RequestInit, Response};
+
+use super::TimerSleep;
 
 /// An HTTP answer, whatever its status.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,10 +85,8 @@ impl PendingFetch {
 
     /// Waits for the whole answer (status, headers and body) or the timeout.
     pub async fn finish(mut self) -> Result<HttpAnswer, FetchError> {
-        let ms = (self.timeout.as_secs_f64() * 1000.0)
-            .ceil()
-            .min(f64::from(u32::MAX)) as u32;
-        let deadline = TimeoutFuture::new(ms);
+        // On the worker's timers, so a hidden tab's timeouts are on time too.
+        let deadline = TimerSleep.sleep(self.timeout);
         let read = Box::pin(read_answer(self.promise.clone()));
         let out = match select(read, deadline).await {
             Either::Left((answer, _)) => answer,

@@ -1,21 +1,211 @@
-//! `setTimeout` (through `gloo-timers`) as a [`Sleep`].
+//! Timers as a [`Sleep`], run in a dedicated Web Worker so that a hidden tab
+//! keeps its pace.
+//!
+//! Chrome runs a hidden tab's `setTimeout` at most once a second, and after
+//! five minutes hidden once a minute. A dedicated worker's timers are not
+//! throttled, and its `postMessage` back to the page is delivered at once,
+//! so every sleep is a message to one small worker (`[id, ms]`) that answers
+//! with `id` when the time is up. Measured in headless Chromium 156 with the
+//! tab hidden behind a second one: a 100 ms main-thread chain ran 1/s, the
+//! worker's 10/s.
+//!
+//! When no worker can be started (a CSP without `worker-src blob:`, an old
+//! browser), sleeps fall back to the page's own `setTimeout` and
+//! [`worker_timers`] says so, for the page to warn when it is hidden.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::channel::oneshot;
 use gloo_timers::future::TimeoutFuture;
 use pacer_core::Sleep;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 
-/// Sleeps on the browser's timer. Delays are rounded *up* to whole
-/// milliseconds, so a wake-up is never early; the scheduler re-reads the
-/// clock on waking, so a late one costs nothing but the lateness.
+/// The worker: `[id, ms]` starts a timer that posts `id` back after `ms`;
+/// `[id, -1]` cancels it.
+const WORKER_JS: &str = "\
+const timers = new Map();
+onmessage = (e) => {
+  const [id, ms] = e.data;
+  if (ms < 0) { clearTimeout(timers.get(id)); timers.delete(id); return; }
+  timers.set(id, setTimeout(() => { timers.delete(id); postMessage(id); }, ms));
+};";
+
+/// Sleeps on the worker's timers (or the page's, when there is no worker).
+/// Delays are rounded *up* to whole milliseconds, so a wake-up is never
+/// early; the scheduler re-reads the clock on waking, so a late one costs
+/// nothing but the lateness.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TimerSleep;
 
 impl Sleep for TimerSleep {
-    type Fut = TimeoutFuture;
+    type Fut = SleepFuture;
 
-    fn sleep(&self, d: Duration) -> TimeoutFuture {
-        let ms = (d.as_secs_f64() * 1000.0).ceil().min(f64::from(u32::MAX)) as u32;
-        TimeoutFuture::new(ms)
+    fn sleep(&self, d: Duration) -> SleepFuture {
+        let ms = (d.as_secs_f64() * 1000.0).ceil().min(f64::from(i32::MAX)) as u32;
+        match WorkerTimers::get() {
+            Some(timers) => timers.start(ms),
+            None => SleepFuture(Inner::Page(TimeoutFuture::new(ms))),
+        }
+    }
+}
+
+/// Whether sleeps run on the worker's timers (and so keep their pace in a
+/// hidden tab).
+pub fn worker_timers() -> bool {
+    WorkerTimers::get().is_some()
+}
+
+/// The latest any sleep woke since the last call (zero when none was late),
+/// for the page to tell the user when even the worker's timers were held
+/// back (a frozen tab, a browser that throttles workers too).
+pub fn take_timer_lateness() -> Duration {
+    let ms = MAX_LATE_MS.with(|max| max.replace(0.0));
+    Duration::from_secs_f64(ms.max(0.0) / 1000.0)
+}
+
+pub(super) fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+/// A pending [`TimerSleep::sleep`]. Dropping it cancels the timer.
+pub struct SleepFuture(Inner);
+
+enum Inner {
+    Worker {
+        id: u32,
+        /// `performance.now()` (ms) at which the sleep is due.
+        due: f64,
+        done: oneshot::Receiver<()>,
+        timers: Rc<WorkerTimers>,
+    },
+    Page(TimeoutFuture),
+}
+
+impl Future for SleepFuture {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.0 {
+            // A dropped sender (the worker died) ends the sleep too: better
+            // an early re-check of the clock than a pool that never wakes.
+            Inner::Worker { done, due, .. } => Pin::new(done).poll(cx).map(|_| {
+                let late = now_ms() - *due;
+                MAX_LATE_MS.with(|max| max.set(max.get().max(late)));
+            }),
+            Inner::Page(timeout) => Pin::new(timeout).poll(cx),
+        }
+    }
+}
+
+impl Drop for SleepFuture {
+    fn drop(&mut self) {
+        if let Inner::Worker { id, timers, .. } = &self.0 {
+            timers.cancel(*id);
+        }
+    }
+}
+
+struct WorkerTimers {
+    worker: Worker,
+    next_id: Cell<u32>,
+    waiting: RefCell<HashMap<u32, oneshot::Sender<()>>>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+thread_local! {
+    static MAX_LATE_MS: Cell<f64> = const { Cell::new(0.0) };
+    /// Started on first use; `None` inside when no worker could be started.
+    static TIMERS: RefCell<Option<Option<Rc<WorkerTimers>>>> = const { RefCell::new(None) };
+}
+
+impl WorkerTimers {
+    fn get() -> Option<Rc<WorkerTimers>> {
+        TIMERS.with(|cell| {
+            cell.borrow_mut()
+                .get_or_insert_with(|| match WorkerTimers::start_worker() {
+                    Ok(timers) => Some(timers),
+                    Err(e) => {
+                        web_sys::console::warn_2(
+                            &"Pacer: no timer worker, falling back to page timers:".into(),
+                            &e,
+                        );
+                        None
+                    }
+                })
+                .clone()
+        })
+    }
+
+    fn start_worker() -> Result<Rc<WorkerTimers>, JsValue> {
+        let parts = js_sys::Array::of1(&JsValue::from_str(WORKER_JS));
+        let options = BlobPropertyBag::new();
+        options.set_type("text/javascript");
+        let blob = Blob::new_with_str_sequence_and_options(&parts, &options)?;
+        let url = Url::create_object_url_with_blob(&blob)?;
+        // The URL stays valid for the page's life (one small blob): a worker
+        // fetches its script after the constructor returns.
+        let worker = Worker::new(&url)?;
+        let timers = Rc::new_cyclic(|weak: &std::rc::Weak<WorkerTimers>| {
+            let weak = weak.clone();
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                let (Some(timers), Some(id)) = (weak.upgrade(), e.data().as_f64()) else {
+                    return;
+                };
+                let done = timers.waiting.borrow_mut().remove(&(id as u32));
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+            });
+            WorkerTimers {
+                worker: worker.clone(),
+                next_id: Cell::new(0),
+                waiting: RefCell::new(HashMap::new()),
+                _on_message: on_message,
+            }
+        });
+        timers
+            .worker
+            .set_onmessage(Some(timers._on_message.as_ref().unchecked_ref()));
+        Ok(timers)
+    }
+
+    fn start(self: Rc<Self>, ms: u32) -> SleepFuture {
+        let id = self.next_id.get().wrapping_add(1);
+        self.next_id.set(id);
+        let (tx, rx) = oneshot::channel();
+        self.waiting.borrow_mut().insert(id, tx);
+        if self.post(id, f64::from(ms)).is_err() {
+            // The worker is gone: wake at once rather than never.
+            self.waiting.borrow_mut().remove(&id);
+            return SleepFuture(Inner::Page(TimeoutFuture::new(ms)));
+        }
+        SleepFuture(Inner::Worker {
+            id,
+            due: now_ms() + f64::from(ms),
+            done: rx,
+            timers: self,
+        })
+    }
+
+    fn cancel(&self, id: u32) {
+        if self.waiting.borrow_mut().remove(&id).is_some() {
+            let _ = self.post(id, -1.0);
+        }
+    }
+
+    fn post(&self, id: u32, ms: f64) -> Result<(), JsValue> {
+        let msg = js_sys::Array::of2(&JsValue::from(id), &JsValue::from(ms));
+        self.worker.post_message(&msg)
     }
 }

@@ -1,5 +1,5 @@
 //! The run driver: binds the core scheduler and worker pool to the browser
-//! (a `spawn_local` task per worker, the `setTimeout` sleep, `fetch`) and
+//! (a `spawn_local` task per worker, the worker-timer sleep, `fetch`) and
 //! mirrors the run into the signals the UI reads.
 
 use std::cell::{Cell, RefCell};
@@ -185,7 +185,10 @@ impl RunHandle {
     }
 
     fn ticker(handle: RunHandle) -> Interval {
-        Interval::new(250, move || handle.refresh())
+        Interval::new(250, move || {
+            handle.refresh();
+            handle.check_timers();
+        })
     }
 
     /// Sends nothing new until [`RunHandle::resume`]; in-flight requests finish.
@@ -324,7 +327,7 @@ impl RunHandle {
         }
     }
 
-    fn say(&self, level: NoticeLevel, text: &str) {
+    pub(super) fn say(&self, level: NoticeLevel, text: &str) {
         self.notice.set(Some(Notice {
             level,
             text: text.into(),
