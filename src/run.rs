@@ -9,6 +9,7 @@ mod driver;
 mod export;
 mod model;
 mod record;
+mod rows;
 mod tab;
 mod transport;
 

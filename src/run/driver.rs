@@ -15,10 +15,9 @@ use pacer_core::schedule::{
 use pacer_core::{Clock, Quota};
 use wasm_bindgen_futures::spawn_local;
 
-use super::model::{
-    ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView,
-};
+use super::model::{ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView};
 use super::record::RunRecord;
+use super::rows::{self, DirtyRows, SharedDirty};
 use super::transport::{FetchTransport, SharedTransport};
 use crate::browser::{PerformanceClock, TimerSleep};
 
@@ -30,6 +29,7 @@ struct ActiveRun {
     ticker: Option<Interval>,
     spawn_workers: Rc<dyn Fn(usize)>,
     concurrency: Cell<usize>,
+    dirty: SharedDirty,
 }
 
 /// A run's live state and controls, shared through Leptos context.
@@ -93,9 +93,10 @@ impl RunHandle {
             Rc::new(sources),
             Rc::clone(&record),
         ));
+        let dirty: SharedDirty = Rc::new(RefCell::new(DirtyRows::new(rows.len())));
         let observer = RowObserver {
             handle: *self,
-            rows: rows.clone(),
+            dirty: Rc::clone(&dirty),
         };
         let pool = Pool::new(
             control.clone(),
@@ -135,6 +136,7 @@ impl RunHandle {
             ticker: Some(Self::ticker(handle)),
             spawn_workers: Rc::clone(&spawn_workers),
             concurrency: Cell::new(concurrency),
+            dirty,
         }));
         self.refresh();
         spawn_workers(concurrency);
@@ -355,8 +357,17 @@ impl RunHandle {
         });
     }
 
+    /// Brings the rows of items that changed since the last call up to date.
+    fn flush_rows(&self) {
+        let record = self.record.get_value();
+        self.items.with_untracked(|items| {
+            self.with_run(|run| rows::flush(&run.dirty, items, &run.control, &record));
+        });
+    }
+
     /// Recomputes the figures from the scheduler and the measurements.
     fn refresh(&self) {
+        self.flush_rows();
         let now = PerformanceClock.now();
         let total = self.items.with_untracked(Vec::len);
         let view = self.active.with_value(|run| {
@@ -402,17 +413,16 @@ impl Default for RunHandle {
     }
 }
 
-/// Mirrors the pool's events into per-row signals.
+/// Marks rows changed (drawn by the ticker, see [`rows`]) and feeds the
+/// send times to the figures.
 struct RowObserver {
     handle: RunHandle,
-    rows: Vec<ItemRow>,
+    dirty: SharedDirty,
 }
 
 impl Observer for RowObserver {
-    fn on_send(&self, item: ItemId, attempt: u32, at: Duration) {
-        let row = self.rows[item];
-        row.state.set(ItemState::InFlight);
-        row.attempts.set(attempt);
+    fn on_send(&self, item: ItemId, _attempt: u32, at: Duration) {
+        self.dirty.borrow_mut().mark(item);
         self.handle.active.with_value(|run| {
             if let Some(run) = run {
                 run.transport.stats.borrow_mut().on_send(at);
@@ -442,31 +452,10 @@ impl Observer for RowObserver {
         self.handle.say(NoticeLevel::Info, &text);
     }
 
-    fn on_complete(&self, item: ItemId, status: &ItemStatus, _at: Duration) {
-        let row = self.rows[item];
-        let record = self.handle.record.get_value();
-        let record = record.borrow();
-        if let Some(last) = record.attempts[item].last() {
-            row.latency_ms.set(Some(last.latency_ms));
-        }
-        let (state, result) = match status {
-            ItemStatus::Done => (
-                ItemState::Done,
-                record.predictions[item].clone().map(ItemResult::Ok),
-            ),
-            ItemStatus::Failed { reason } => {
-                (ItemState::Failed, Some(ItemResult::Err(reason.clone())))
-            }
-            ItemStatus::Retrying { .. } => (ItemState::Retrying, None),
-            ItemStatus::Cancelled => (ItemState::Cancelled, None),
-            ItemStatus::Queued | ItemStatus::InFlight { .. } => return,
-        };
-        row.state.set(state);
-        if result.is_some() {
-            row.result.set(result);
-        }
-        // The figures are refreshed by the run's 250 ms ticker and at its
-        // end, not per answer: p95 sorts every latency, which per answer
-        // would cost O(n² log n) over a large run on the page's one thread.
+    fn on_complete(&self, item: ItemId, _status: &ItemStatus, _at: Duration) {
+        // The row and the figures are redrawn by the run's 250 ms ticker
+        // and at its end, not per answer (see [`rows`]); p95 also sorts
+        // every latency, which per answer would cost O(n² log n).
+        self.dirty.borrow_mut().mark(item);
     }
 }

@@ -87,7 +87,7 @@ pub fn StatsBar() -> impl IntoView {
                 aria-valuemax="100"
                 aria-valuenow=move || format!("{:.0}", pct())
             >
-                <div class="progress-fill" style:width=move || format!("{:.1}%", pct())></div>
+                <div class="progress-fill" style:transform=move || format!("scaleX({:.4})", pct() / 100.0)></div>
             </div>
             <span class="progress-text">
                 {move || {
