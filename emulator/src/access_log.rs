@@ -1,5 +1,7 @@
 //! The access log benchmarks read as ground truth: one JSON line per API
-//! request, written and flushed as its response is produced.
+//! request, written and flushed as its response is produced (a request
+//! with an injected fault gets its line even when the client goes away
+//! first).
 
 use serde::Serialize;
 use std::fs::OpenOptions;
@@ -26,10 +28,20 @@ pub struct Entry<'a> {
     pub image: &'a str,
     /// The `model_id` parameter as sent.
     pub models: &'a str,
-    /// The HTTP status answered.
+    /// The HTTP status answered, or `0` when no answer was sent: the
+    /// connection was dropped (`fault` `"drop"`), or the client went away
+    /// before a faulted answer was ready (typically `"slow"`: its timeout
+    /// fired first). A `"bad-json"` answer is a 200 whose body is broken, so
+    /// count good answers as `status == 200 && fault != "bad-json"` (a
+    /// `"slow"` 200 is a good answer the client waited for).
     pub status: u16,
     /// `end_ms - arrival_ms`.
     pub latency_ms: f64,
+    /// The injected fault (`--fail-5xx` etc.): `"5xx"`, `"drop"`, `"slow"`,
+    /// `"bad-json"`, or `null` for an answer as the contract says (a 429, a
+    /// 400 and a 401 are never faulted). A `"slow"` answer is a correct one,
+    /// only late.
+    pub fault: Option<&'static str>,
 }
 
 impl AccessLog {

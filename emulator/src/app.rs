@@ -1,15 +1,17 @@
 //! The router and its shared state: the API route, sample images,
 //! `/healthz`, the built page (or a hint to build it), and the CORS layer
 //! that covers every response, error answers included (or, with
-//! `--no-cors-on-429`, every response except 429s).
+//! `--no-cors-on-429`, every response except 429s); with `--drop`, no
+//! HTTP/1.1 keep-alive.
 
 use crate::access_log::AccessLog;
 use crate::cli::Cli;
+use crate::faults::Faults;
 use crate::limits::Limits;
 use crate::multipredict::multipredict;
 use crate::samples::Samples;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -30,6 +32,8 @@ pub struct AppState {
     pub access_log: Option<AccessLog>,
     /// Generated sample images.
     pub samples: Samples,
+    /// The fault sequence (`--fail-5xx`, `--drop`, ...) and `--xss-labels`.
+    pub faults: Faults,
     latency_ms: f64,
     jitter_ms: f64,
     rng: Mutex<StdRng>,
@@ -49,6 +53,7 @@ impl AppState {
             limits: Limits::new(cli.limiter_config(), cli.limit_minute(), cli.header_style()),
             access_log,
             samples: Samples::default(),
+            faults: Faults::new(cli.faults()),
             latency_ms: cli.latency_ms,
             jitter_ms: cli.jitter_ms,
             rng: Mutex::new(StdRng::seed_from_u64(cli.seed)),
@@ -81,13 +86,32 @@ pub fn router(cli: &Cli, state: Arc<AppState>) -> Router {
         api.route("/", get(no_dist))
             .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
     };
-    let app = app.with_state(state).layer(cors(cli));
+    let mut app = app.with_state(state).layer(cors(cli));
     if cli.no_cors_on_429 {
         // Outside the CORS layer, so it sees (and strips) what that layer added.
-        app.layer(middleware::from_fn(strip_cors_on_429))
-    } else {
-        app
+        app = app.layer(middleware::from_fn(strip_cors_on_429));
     }
+    if cli.drop > 0.0 {
+        app = app.layer(middleware::from_fn(one_request_per_http1_connection));
+    }
+    app
+}
+
+/// With `--drop`, every HTTP/1.x answer says `Connection: close`, so that
+/// no request travels on a reused connection. Browsers (and many clients)
+/// silently resend a request whose reused keep-alive connection closes
+/// before any answer, taking it for an idle connection the server had just
+/// closed: the dropped answer would never reach the page, and the log would
+/// show one more request. On a fresh connection the drop is final. HTTP/2
+/// needs nothing: a reset stream is not resent.
+async fn one_request_per_http1_connection(req: Request, next: Next) -> Response {
+    let http1 = req.version() < Version::HTTP_2;
+    let mut res = next.run(req).await;
+    if http1 {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
 }
 
 /// Any origin, GET/POST/OPTIONS, and (unless `--no-expose-headers`) the

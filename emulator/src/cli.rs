@@ -1,10 +1,24 @@
 //! The command-line flags. [`Cli`] doubles as the emulator's configuration,
 //! so tests build it with `Cli::try_parse_from` and exercise the real flags.
 
+use crate::faults::FaultConfig;
 use clap::{Parser, ValueEnum};
 use pacer_core::limiter::LimiterConfig;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Parses a probability: a number from 0 to 1.
+fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number (a probability from 0 to 1)"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability (from 0 to 1)"))
+    }
+}
 
 /// Which server-side limiter guards each client key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -58,9 +72,42 @@ pub struct Cli {
     /// Uniform jitter added to the latency, ± this many milliseconds.
     #[arg(long, default_value_t = 0.0)]
     pub jitter_ms: f64,
-    /// Seed of the latency jitter.
+    /// Seed of the latency jitter (and of the faults, unless `--fault-seed`).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Fault injection: probability that an answer the limiter let through
+    /// (one that would be a 200) is a 500, 502 or 503 with a JSON error body.
+    /// The four fault probabilities are exclusive per request: their sum is at most 1.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub fail_5xx: f64,
+    /// Fault injection: probability that such a request gets no answer at all
+    /// (HTTP/1.1: the connection is closed; HTTP/2: the stream is reset), so a
+    /// page's fetch rejects with a network error. When P > 0, every HTTP/1.1
+    /// answer says `Connection: close`, lest browsers silently resend a
+    /// request dropped on a reused keep-alive connection.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub drop: f64,
+    /// Fault injection: probability that such a request is answered (correctly)
+    /// only after `--slow-ms`, past a client's timeout.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub slow: f64,
+    /// How long a `--slow` answer takes, in milliseconds (instead of the latency).
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    pub slow_ms: u64,
+    /// Fault injection: probability that such a request gets a 200 whose body
+    /// is not the contract's JSON (cut in half, an HTML page, or JSON without
+    /// `response.solutions`, equally likely).
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub bad_json: f64,
+    /// Seed of the fault sequence (default: `--seed`); the same seed gives the
+    /// same faults in the same request order.
+    #[arg(long, value_name = "N")]
+    pub fault_seed: Option<u64>,
+    /// Replace every prediction label by hostile HTML/JS strings
+    /// (`<script>alert(1)</script>`, `<img src=x onerror=alert(1)>`, ...), to
+    /// check that the page renders labels as text only.
+    #[arg(long)]
+    pub xss_labels: bool,
     /// Do not send `Access-Control-Expose-Headers` (pages then cannot read the rate headers).
     #[arg(long)]
     pub no_expose_headers: bool,
@@ -90,7 +137,20 @@ impl Cli {
             self.jitter_ms.is_finite() && self.jitter_ms >= 0.0,
             "--jitter-ms must be >= 0"
         );
-        Ok(())
+        self.faults().validate()
+    }
+
+    /// The fault-injection flags.
+    pub fn faults(&self) -> FaultConfig {
+        FaultConfig {
+            fail_5xx: self.fail_5xx,
+            drop: self.drop,
+            slow: self.slow,
+            bad_json: self.bad_json,
+            slow_after: Duration::from_millis(self.slow_ms),
+            seed: self.fault_seed.unwrap_or(self.seed),
+            xss_labels: self.xss_labels,
+        }
     }
 
     /// The per-minute limit, if any (0 is taken as none).

@@ -1,13 +1,14 @@
 //! A local stand-in for the vision v2 multipredict API (DESIGN.md §6):
 //! the contract of `pacer_core::api`, a real limiter per client key from
-//! `pacer_core::limiter`, latency, CORS, sample images, an access log, and
-//! the built page, over HTTP and optionally HTTPS with HTTP/2.
+//! `pacer_core::limiter`, latency, injected faults, CORS, sample images, an
+//! access log, and the built page, over HTTP and optionally HTTPS with HTTP/2.
 //!
 //! Tests start it in-process with [`start`] on port 0.
 
 pub mod access_log;
 pub mod app;
 pub mod cli;
+pub mod faults;
 pub mod limits;
 pub mod multipredict;
 pub mod predict;

@@ -7,11 +7,15 @@ use pacer_emulator::{start, Cli};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let faults = cli.faults().banner();
     let running = start(cli).await?;
     // The first stdout line is read by scripts and benchmarks: keep its shape.
     println!("pacer-emulator listening on http://{}", running.http);
     if let Some(https) = running.https {
         println!("pacer-emulator listening on https://{https}");
+    }
+    if let Some(faults) = faults {
+        println!("{faults}");
     }
     tokio::signal::ctrl_c().await?;
     Ok(())

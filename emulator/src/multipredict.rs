@@ -1,10 +1,12 @@
 //! `GET|POST /vision/v2/multipredict`: arrival time first, then the key
 //! (401), the key's limiter (429 at once), the parameters (400), the
-//! configured latency, and the deterministic answer; one access-log line
-//! per request. Answers follow `pacer_core::api`'s contract.
+//! injected fault if any (only for what would be a 200), the configured
+//! latency, and the deterministic answer; one access-log line per request.
+//! Answers follow `pacer_core::api`'s contract, faults aside.
 
 use crate::access_log::Entry;
 use crate::app::AppState;
+use crate::faults::{self, Fault};
 use crate::predict;
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
@@ -74,94 +76,161 @@ pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> R
     let method = req.method().clone();
     let mut params = Params::default();
     params.absorb(req.uri().query().unwrap_or("").as_bytes());
+    let mut too_large = false;
     if method == Method::POST {
         match to_bytes(req.into_body(), MAX_BODY).await {
             Ok(body) => params.absorb(&body),
-            Err(_) => {
-                let res = error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "The request body is too large",
-                );
-                return finish(&state, &method, &params, arrival, HeaderMap::new(), res);
-            }
+            Err(_) => too_large = true,
         }
     }
+    let seen = Seen {
+        state: &state,
+        method,
+        params,
+        arrival,
+    };
+    if too_large {
+        let res = error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is too large",
+        );
+        return seen.finish(HeaderMap::new(), res, None);
+    }
 
-    if params.client_key.is_empty() {
+    if seen.params.client_key.is_empty() {
         let res = error(
             StatusCode::UNAUTHORIZED,
             "invalid_client_key",
             "Invalid or missing client_key",
         );
-        return finish(&state, &method, &params, arrival, HeaderMap::new(), res);
+        return seen.finish(HeaderMap::new(), res, None);
     }
 
-    let decision = state.limits.admit(&params.client_key, arrival);
+    let decision = state.limits.admit(&seen.params.client_key, arrival);
     let headers = state.limits.headers(&decision);
     if let Admission::Rejected { .. } = decision.admission {
         let res = (
             StatusCode::TOO_MANY_REQUESTS,
             Json(json!({"message": "API rate limit exceeded"})),
         );
-        return finish(&state, &method, &params, arrival, headers, res);
+        return seen.finish(headers, res, None);
     }
 
-    let answer = answer(&params);
-    tokio::time::sleep(state.latency()).await;
-    finish(&state, &method, &params, arrival, headers, answer)
+    let answer = answer(&seen.params, state.faults.config().xss_labels);
+    let latency = state.latency();
+    let good = match answer {
+        Ok(good) => good,
+        Err((error_id, message)) => {
+            tokio::time::sleep(latency).await;
+            let res = error(StatusCode::BAD_REQUEST, error_id, &message);
+            return seen.finish(headers, res, None);
+        }
+    };
+    // Only what would be a 200 takes a step of the fault sequence.
+    let fault = state.faults.draw();
+    let delay = match fault {
+        Some(Fault::Slow) => state.faults.config().slow_after,
+        _ => latency,
+    };
+    let unanswered = Unanswered { seen: &seen, fault };
+    tokio::time::sleep(delay).await;
+    unanswered.disarm();
+    match fault {
+        None => seen.finish(headers, Json(good), None),
+        Some(fault) => seen.finish(headers, faults::answer(fault, good), Some(fault)),
+    }
 }
 
-/// Logs the request and builds the response with the rate headers.
-fn finish(
-    state: &AppState,
-    method: &Method,
-    params: &Params,
+/// A request as the access log shows it, known before its answer.
+struct Seen<'a> {
+    state: &'a AppState,
+    method: Method,
+    params: Params,
     arrival: Duration,
-    headers: HeaderMap,
-    res: impl IntoResponse,
-) -> Response {
-    let mut res = res.into_response();
-    res.headers_mut().extend(headers);
-    if let Some(log) = &state.access_log {
+}
+
+impl Seen<'_> {
+    /// Writes the request's access-log line, ending now.
+    fn log(&self, status: u16, fault: Option<Fault>) {
+        let Some(log) = &self.state.access_log else {
+            return;
+        };
         let end = since_epoch();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         log.write(&Entry {
-            arrival_ms: ms(arrival),
+            arrival_ms: ms(self.arrival),
             end_ms: ms(end),
-            method: method.as_str(),
-            key: &params.client_key,
-            image: &params.image_for_log(),
-            models: params.model_id.as_deref().unwrap_or(""),
-            status: res.status().as_u16(),
-            latency_ms: ms(end.saturating_sub(arrival)),
+            method: self.method.as_str(),
+            key: &self.params.client_key,
+            image: &self.params.image_for_log(),
+            models: self.params.model_id.as_deref().unwrap_or(""),
+            status,
+            latency_ms: ms(end.saturating_sub(self.arrival)),
+            fault: fault.map(Fault::name),
         });
     }
-    res
+
+    /// Logs the request and builds the response with the rate headers (a
+    /// dropped one is logged with status 0: nothing is sent).
+    fn finish(&self, headers: HeaderMap, res: impl IntoResponse, fault: Option<Fault>) -> Response {
+        let mut res = res.into_response();
+        res.headers_mut().extend(headers);
+        let status = match fault {
+            Some(Fault::Drop) => 0,
+            _ => res.status().as_u16(),
+        };
+        self.log(status, fault);
+        res
+    }
 }
 
-/// The answer to an admitted request: 400 for bad parameters, else 200.
-fn answer(params: &Params) -> Response {
-    let models = match models(params.model_id.as_deref()) {
-        Ok(models) => models,
-        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_model_id", &message),
-    };
-    if let Err(message) = check_image(params) {
-        return error(StatusCode::BAD_REQUEST, "invalid_image", &message);
+/// Logs a faulted request with status 0 if it is dropped while waiting for
+/// its answer (the client went away: its timeout fired, or it navigated
+/// off), so that every fault shows in the log. Requests without a fault are
+/// logged only when answered, as before fault injection existed.
+struct Unanswered<'a> {
+    seen: &'a Seen<'a>,
+    fault: Option<Fault>,
+}
+
+impl Unanswered<'_> {
+    /// The answer is ready: nothing to log here.
+    fn disarm(mut self) {
+        self.fault = None;
     }
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if let Some(fault) = self.fault {
+            self.seen.log(0, Some(fault));
+        }
+    }
+}
+
+/// The body of an admitted request's 200 (with `xss_labels`, every label
+/// replaced by a hostile string), or the `error_id` and message of its 400.
+fn answer(params: &Params, xss_labels: bool) -> Result<Value, (&'static str, String)> {
+    let models = models(params.model_id.as_deref()).map_err(|m| ("invalid_model_id", m))?;
+    check_image(params).map_err(|m| ("invalid_image", m))?;
     let image = params.image();
-    let solutions: Map<String, Value> = models
-        .into_iter()
-        .filter_map(|m| predict::solution(&m, image).map(|s| (m, s)))
-        .collect();
-    let body = json!({
+    let mut solutions = Value::Object(
+        models
+            .into_iter()
+            .filter_map(|m| predict::solution(&m, image).map(|s| (m, s)))
+            .collect::<Map<String, Value>>(),
+    );
+    if xss_labels {
+        faults::hostile_labels(&mut solutions);
+    }
+    Ok(json!({
         "error": "false",
         "response": {"solutions": solutions},
         "time": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         "correlation_id": uuid::Uuid::new_v4().to_string(),
         "version": "2",
-    });
-    (StatusCode::OK, Json(body)).into_response()
+    }))
 }
 
 /// The requested models, in order, without repeats; every one must be known.
@@ -208,7 +277,7 @@ fn check_image(params: &Params) -> Result<(), String> {
 }
 
 /// The API's error envelope.
-fn error(status: StatusCode, error_id: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, error_id: &str, message: &str) -> Response {
     let body = json!({
         "error": "true",
         "error_id": error_id,

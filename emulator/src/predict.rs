@@ -16,10 +16,17 @@ pub fn base64_tag(image_base64: &str) -> String {
     format!("base64:{:016x}", stable_hash(image_base64.as_bytes()))
 }
 
-/// A tiny deterministic generator (SplitMix64) seeded from a hash.
-struct Draws(u64);
+/// A tiny deterministic generator (SplitMix64) seeded from a hash (or, for
+/// the fault sequence, from a seed): stable across runs, platforms and
+/// dependency upgrades.
+pub(crate) struct Draws(u64);
 
 impl Draws {
+    /// The generator of `seed`.
+    pub(crate) fn from_seed(seed: u64) -> Draws {
+        Draws(seed)
+    }
+
     fn new(image: &str, model: &str) -> Draws {
         let mut key = Vec::with_capacity(image.len() + model.len() + 1);
         key.extend_from_slice(model.as_bytes());
@@ -37,11 +44,12 @@ impl Draws {
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    /// Uniform in `0..n` (`n` > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 

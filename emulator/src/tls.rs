@@ -2,6 +2,7 @@
 //! made at start (rcgen), rustls on the ring provider (builds without
 //! cmake), ALPN h2 + http/1.1 so browsers multiplex over HTTP/2.
 
+use crate::server::MakeDropAware;
 use anyhow::Context;
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
@@ -34,7 +35,8 @@ pub fn self_signed_config() -> anyhow::Result<rustls::ServerConfig> {
 }
 
 /// Binds `addr` (port 0 picks one), starts serving `app` over TLS in the
-/// background, and returns the bound address.
+/// background (through `server::DropAware`, as plain HTTP), and returns the
+/// bound address.
 pub fn spawn(addr: SocketAddr, app: Router) -> anyhow::Result<SocketAddr> {
     let config = RustlsConfig::from_config(Arc::new(self_signed_config()?));
     let listener =
@@ -42,7 +44,7 @@ pub fn spawn(addr: SocketAddr, app: Router) -> anyhow::Result<SocketAddr> {
     let bound = listener.local_addr()?;
     let server = axum_server::from_tcp_rustls(listener, config)?;
     tokio::spawn(async move {
-        if let Err(e) = server.serve(app.into_make_service()).await {
+        if let Err(e) = server.serve(MakeDropAware(app)).await {
             eprintln!("pacer-emulator: https server stopped: {e}");
         }
     });

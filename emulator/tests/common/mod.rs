@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 use clap::Parser;
-use pacer_emulator::{start, Cli};
+use pacer_emulator::{start, Cli, Running};
+use serde_json::Value;
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The page origin the tests pretend to be.
@@ -12,6 +14,11 @@ pub const ORIGIN: &str = "http://127.0.0.1:9999";
 
 /// A running emulator's base URL, e.g. `http://127.0.0.1:41234`.
 pub async fn emulator(flags: &[&str]) -> String {
+    format!("http://{}", start_emulator(flags).await.http)
+}
+
+/// Starts an emulator on port 0 without latency or page, with `flags` on top.
+pub async fn start_emulator(flags: &[&str]) -> Running {
     let mut args = vec![
         "pacer-emulator",
         "--port",
@@ -22,10 +29,9 @@ pub async fn emulator(flags: &[&str]) -> String {
         "/nonexistent-dist",
     ];
     args.extend_from_slice(flags);
-    let running = start(Cli::try_parse_from(args).expect("flags parse"))
+    start(Cli::try_parse_from(args).expect("flags parse"))
         .await
-        .expect("emulator starts");
-    format!("http://{}", running.http)
+        .expect("emulator starts")
 }
 
 /// A plain reqwest client.
@@ -89,4 +95,13 @@ pub fn temp_path(tag: &str) -> std::path::PathBuf {
         "pacer-emulator-{tag}-{}-{nanos}",
         std::process::id()
     ))
+}
+
+/// The access log at `path`, one JSON value per line (empty if missing).
+pub fn read_log(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
