@@ -9,10 +9,12 @@ mod clock;
 mod download;
 mod fetch;
 mod lifecycle;
+mod store;
 mod timer;
 
 pub use clock::{unix_now, PerformanceClock};
 pub use download::download;
 pub use fetch::{FetchError, HttpAnswer, PendingFetch};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
+pub use store::{RunStore, StoreError};
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};

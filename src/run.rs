@@ -8,8 +8,10 @@
 mod driver;
 mod export;
 mod model;
+mod persist;
 mod record;
 mod rows;
+mod saved;
 mod tab;
 mod transport;
 
@@ -18,3 +20,4 @@ pub use model::{
     ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView,
 };
 pub use record::{AttemptRecord, RunRecord};
+pub use saved::SavedSettings;

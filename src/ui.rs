@@ -39,6 +39,7 @@ pub fn App() -> impl IntoView {
     let run = RunHandle::new();
     let form = FormState::from_page();
     run.watch_tab();
+    run.load_saved(move |settings, sources| form.apply_saved(settings, sources));
     provide_context(run);
     provide_context(form);
     apply_live_changes(run, form);

@@ -232,6 +232,33 @@ impl Scheduler {
         n
     }
 
+    /// Before the first poll: takes over items that ended in an earlier
+    /// session of the same run (a run saved before a reload). Each
+    /// `(item, status, attempts)` with a terminal status leaves the queue
+    /// and keeps its status and attempt count; other statuses are ignored,
+    /// so those items are sent again.
+    pub fn restore(&mut self, ended: impl IntoIterator<Item = (ItemId, ItemStatus, u32)>) {
+        for (item, status, attempts) in ended {
+            if item >= self.status.len()
+                || !status.is_terminal()
+                || self.status[item] != ItemStatus::Queued
+            {
+                continue;
+            }
+            match status {
+                ItemStatus::Done => self.counts.done += 1,
+                ItemStatus::Failed { .. } => self.counts.failed += 1,
+                _ => self.counts.cancelled += 1,
+            }
+            self.counts.queued -= 1;
+            self.status[item] = status;
+            self.attempts[item] = attempts;
+        }
+        let status = &self.status;
+        self.ready
+            .retain(|&item| status[item] == ItemStatus::Queued);
+    }
+
     /// Ends the run: every item not done or failed becomes cancelled
     /// (in-flight ones too — their answers, if any, are ignored).
     pub fn cancel(&mut self) {

@@ -17,6 +17,9 @@ pub enum Lifecycle {
     Hidden,
     /// The tab is shown again.
     Visible,
+    /// The page is being left (reload, navigation, tab closed):
+    /// `beforeunload` (the earliest word of it) or `pagehide`.
+    Leaving,
     /// The browser froze the tab (nothing ran) and has now let it go on.
     Resumed {
         /// How long nothing ran.
@@ -50,6 +53,12 @@ pub fn watch_lifecycle(on_event: impl Fn(Lifecycle) + 'static) {
                 })
             }),
         );
+    }
+    {
+        let on_event = Rc::clone(&on_event);
+        let again = Rc::clone(&on_event);
+        listen("beforeunload", Box::new(move || again(Lifecycle::Leaving)));
+        listen("pagehide", Box::new(move || on_event(Lifecycle::Leaving)));
     }
     {
         let frozen_at = Rc::clone(&frozen_at);

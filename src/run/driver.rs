@@ -16,10 +16,11 @@ use pacer_core::{Clock, Quota};
 use wasm_bindgen_futures::spawn_local;
 
 use super::model::{ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView};
+use super::persist::Interrupted;
 use super::record::RunRecord;
 use super::rows::{self, DirtyRows, SharedDirty};
 use super::transport::{FetchTransport, SharedTransport};
-use crate::browser::{PerformanceClock, TimerSleep};
+use crate::browser::{PerformanceClock, RunStore, TimerSleep};
 
 /// The browser-side objects of the current run (not `Send`, kept locally).
 struct ActiveRun {
@@ -29,7 +30,10 @@ struct ActiveRun {
     ticker: Option<Interval>,
     spawn_workers: Rc<dyn Fn(usize)>,
     concurrency: Cell<usize>,
+    /// Rows to redraw on the next tick.
     dirty: SharedDirty,
+    /// Items to save (see `persist`).
+    unsaved: SharedDirty,
 }
 
 /// A run's live state and controls, shared through Leptos context.
@@ -44,7 +48,11 @@ pub struct RunHandle {
     /// The page's current message.
     pub notice: RwSignal<Option<Notice>>,
     active: StoredValue<Option<ActiveRun>, LocalStorage>,
-    record: StoredValue<Rc<RefCell<RunRecord>>, LocalStorage>,
+    pub(super) record: StoredValue<Rc<RefCell<RunRecord>>, LocalStorage>,
+    /// The saved-run database, once open (see `persist`).
+    pub(super) store: StoredValue<Option<Rc<RunStore>>, LocalStorage>,
+    /// A run found saved at load, waiting for Resume.
+    pub(super) interrupted: StoredValue<Option<Interrupted>, LocalStorage>,
 }
 
 impl RunHandle {
@@ -57,6 +65,8 @@ impl RunHandle {
             notice: RwSignal::new(None),
             active: StoredValue::new_local(None),
             record: StoredValue::new_local(Rc::default()),
+            store: StoredValue::new_local(None),
+            interrupted: StoredValue::new_local(None),
         }
     }
 
@@ -68,17 +78,38 @@ impl RunHandle {
         ) {
             return;
         }
-        let Some(quota) = Quota::per_second(settings.rate) else {
+        if Quota::per_second(settings.rate).is_none() {
             self.say(NoticeLevel::Error, "The rate must be a number above 0.");
             return;
-        };
+        }
         self.drop_run();
+        self.interrupted.set_value(None);
         let rows: Vec<ItemRow> = sources
             .iter()
             .enumerate()
             .map(|(id, s)| ItemRow::queued(id, s))
             .collect();
-        let record = Rc::new(RefCell::new(RunRecord::new(sources.len())));
+        self.save_begin(&settings, &sources);
+        let record = RunRecord::new(sources.len());
+        self.launch(settings, Rc::new(sources), rows, record, Vec::new());
+    }
+
+    /// Runs `rows` (with `record` so far), sending every item not in
+    /// `ended`: a new run, or a saved one resumed.
+    pub(super) fn launch(
+        &self,
+        settings: Settings,
+        sources: Rc<Vec<String>>,
+        rows: Vec<ItemRow>,
+        record: RunRecord,
+        ended: Vec<(ItemId, ItemStatus, u32)>,
+    ) {
+        let Some(quota) = Quota::per_second(settings.rate) else {
+            self.say(NoticeLevel::Error, "The rate must be a number above 0.");
+            return;
+        };
+        self.drop_run();
+        let record = Rc::new(RefCell::new(record));
         let concurrency = settings.concurrency.max(1);
         let mut scheduler = Scheduler::new(
             sources.len(),
@@ -87,16 +118,15 @@ impl RunHandle {
             MarginPolicy::default(),
         );
         scheduler.set_probe(settings.auto_rate.then(ProbePolicy::default));
+        scheduler.restore(ended);
         let control = RunControl::new(scheduler);
-        let transport = Rc::new(FetchTransport::new(
-            settings,
-            Rc::new(sources),
-            Rc::clone(&record),
-        ));
+        let transport = Rc::new(FetchTransport::new(settings, sources, Rc::clone(&record)));
         let dirty: SharedDirty = Rc::new(RefCell::new(DirtyRows::new(rows.len())));
+        let unsaved: SharedDirty = Rc::new(RefCell::new(DirtyRows::new(rows.len())));
         let observer = RowObserver {
             handle: *self,
             dirty: Rc::clone(&dirty),
+            unsaved: Rc::clone(&unsaved),
         };
         let pool = Pool::new(
             control.clone(),
@@ -137,6 +167,7 @@ impl RunHandle {
             spawn_workers: Rc::clone(&spawn_workers),
             concurrency: Cell::new(concurrency),
             dirty,
+            unsaved,
         }));
         self.refresh();
         spawn_workers(concurrency);
@@ -229,12 +260,9 @@ impl RunHandle {
         if requeued == 0 {
             return;
         }
-        for row in self.items.get_untracked() {
-            if row.state.get_untracked() == ItemState::Failed {
-                row.state.set(ItemState::Queued);
-                row.result.set(None);
-            }
-        }
+        self.mark_rows(|s| s == ItemState::Failed);
+        self.flush_rows();
+        self.save_changed();
         self.state.set(RunState::Running);
         self.say(
             NoticeLevel::Info,
@@ -256,6 +284,26 @@ impl RunHandle {
         });
     }
 
+    /// The page is being left: sends nothing more and aborts the requests
+    /// on the wire as "send again"; if the page is still here a moment
+    /// later (the leaving was called off), goes on.
+    pub(super) fn abort_in_flight(&self) {
+        self.with_run(|run| {
+            run.control.update(Scheduler::hold);
+            run.transport.abort_for_leaving();
+        });
+        let handle = *self;
+        gloo_timers::callback::Timeout::new(2_000, move || {
+            handle.with_run(|run| {
+                run.transport.stay();
+                if handle.state.get_untracked() == RunState::Running {
+                    run.control.update(Scheduler::resume);
+                }
+            });
+        })
+        .forget();
+    }
+
     /// Aborts in-flight requests and sends nothing more.
     pub fn cancel(&self) {
         self.active.with_value(|run| {
@@ -264,15 +312,14 @@ impl RunHandle {
                 run.transport.abort_all();
             }
         });
-        for row in self.items.get_untracked() {
-            let s = row.state.get_untracked();
-            if !matches!(
+        self.mark_rows(|s| {
+            !matches!(
                 s,
                 ItemState::Done | ItemState::Failed | ItemState::Cancelled
-            ) {
-                row.state.set(ItemState::Cancelled);
-            }
-        }
+            )
+        });
+        self.flush_rows();
+        self.save_changed();
         if matches!(
             self.state.get_untracked(),
             RunState::Running | RunState::Paused
@@ -300,6 +347,8 @@ impl RunHandle {
         self.state.set(RunState::Idle);
         self.notice.set(None);
         self.record.set_value(Rc::default());
+        self.interrupted.set_value(None);
+        self.save_clear();
     }
 
     /// Downloads the results as CSV (`csv`) or JSON (`json`); never the key.
@@ -365,6 +414,28 @@ impl RunHandle {
         });
     }
 
+    /// Saves the items that changed since the last call.
+    pub(super) fn save_changed(&self) {
+        let record = self.record.get_value();
+        let mut saved = Vec::new();
+        self.with_run(|run| saved = rows::take_saved(&run.unsaved, &run.control, &record));
+        self.save_items(saved);
+    }
+
+    /// Marks changed the rows whose shown state `pick` selects (after the
+    /// scheduler changed many items at once).
+    fn mark_rows(&self, pick: impl Fn(ItemState) -> bool) {
+        self.with_run(|run| {
+            let (mut dirty, mut unsaved) = (run.dirty.borrow_mut(), run.unsaved.borrow_mut());
+            self.items.with_untracked(|rows| {
+                for row in rows.iter().filter(|r| pick(r.state.get_untracked())) {
+                    dirty.mark(row.id);
+                    unsaved.mark(row.id);
+                }
+            });
+        });
+    }
+
     /// Recomputes the figures from the scheduler and the measurements.
     fn refresh(&self) {
         self.flush_rows();
@@ -418,6 +489,7 @@ impl Default for RunHandle {
 struct RowObserver {
     handle: RunHandle,
     dirty: SharedDirty,
+    unsaved: SharedDirty,
 }
 
 impl Observer for RowObserver {
@@ -457,5 +529,13 @@ impl Observer for RowObserver {
         // and at its end, not per answer (see [`rows`]); p95 also sorts
         // every latency, which per answer would cost O(n² log n).
         self.dirty.borrow_mut().mark(item);
+        // Saved at once, though: an answer not saved before a reload would
+        // be sent again. Answers that land together share one transaction.
+        let first = self.unsaved.borrow().is_empty();
+        self.unsaved.borrow_mut().mark(item);
+        if first {
+            let handle = self.handle;
+            spawn_local(async move { handle.save_changed() });
+        }
     }
 }

@@ -55,7 +55,8 @@ impl RunState {
 }
 
 /// One item's state, as `data-state` of its `result-row`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ItemState {
     /// Waiting for its turn.
     Queued,

@@ -3,10 +3,10 @@
 //! key is never part of it.
 
 use pacer_core::api::Prediction;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One request of one item.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRecord {
     /// 1 for the first send.
     pub attempt: u32,

@@ -18,6 +18,10 @@ impl RunHandle {
     pub fn watch_tab(&self) {
         let handle = *self;
         watch_lifecycle(move |event| {
+            if event == Lifecycle::Leaving {
+                handle.leave();
+                return;
+            }
             if !handle.is_running() {
                 return;
             }

@@ -1,7 +1,7 @@
 //! The browser transport: one multipredict `fetch` per send, its outcome
 //! classified for the scheduler and kept (predictions, timings) for the UI.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -24,6 +24,9 @@ pub struct FetchTransport {
     settings: Settings,
     sources: Rc<Vec<String>>,
     in_flight: RefCell<HashMap<ItemId, AbortController>>,
+    /// Set when the page is being left: aborts then mean "send again
+    /// later", not "cancelled".
+    leaving: Cell<bool>,
     /// Shared with the UI: figures and per-item records.
     pub stats: Rc<RefCell<RunStats>>,
     /// Per-item attempts, results and timings.
@@ -41,9 +44,23 @@ impl FetchTransport {
             settings,
             sources,
             in_flight: RefCell::default(),
+            leaving: Cell::new(false),
             stats: Rc::default(),
             record,
         }
+    }
+
+    /// Aborts every request on the wire because the page is being left;
+    /// each is answered as retryable, so it is sent again on resume (or
+    /// after [`FetchTransport::stay`] if the page was not left after all).
+    pub fn abort_for_leaving(&self) {
+        self.leaving.set(true);
+        self.abort_all();
+    }
+
+    /// The page was not left after all.
+    pub fn stay(&self) {
+        self.leaving.set(false);
     }
 
     /// Aborts every request on the wire (cancel).
@@ -91,6 +108,10 @@ impl pacer_core::driver::Transport for SharedTransport {
                     let result = to_attempt(&parsed);
                     let hint = ServerHint::from_headers(&a.headers, PerformanceClock.wall_offset());
                     (result, Some(a.status), Some(parsed), hint)
+                }
+                Err(FetchError::Aborted) if this.leaving.get() => {
+                    let reason = "aborted while the page was being left".to_owned();
+                    (AttemptResult::Retryable { reason }, None, None, None)
                 }
                 Err(e) => (from_fetch_error(&e, this.timeout()), None, None, None),
             };

@@ -15,7 +15,7 @@ pub fn Controls() -> impl IntoView {
     let startable_state = move || {
         matches!(
             state.get(),
-            RunState::Idle | RunState::Done | RunState::Cancelled
+            RunState::Idle | RunState::Done | RunState::Cancelled | RunState::Interrupted
         )
     };
     let blocker = Memo::new(move |_| form.with_input(missing));
@@ -39,6 +39,22 @@ pub fn Controls() -> impl IntoView {
             text,
         })),
     };
+    // Resume lifts a pause, or sends what a saved run had left (with the
+    // form's settings, so a key typed after the reload applies).
+    let on_resume = move |_| {
+        if state.get_untracked() != RunState::Interrupted {
+            run.resume();
+            return;
+        }
+        match form.start_request() {
+            Ok(request) => run.resume_saved(request.settings),
+            Err(text) => run.notice.set(Some(Notice {
+                level: NoticeLevel::Error,
+                text,
+            })),
+        }
+    };
+    let resumable = move || matches!(state.get(), RunState::Paused | RunState::Interrupted);
     let running = move || state.get() == RunState::Running;
     let busy = move || matches!(state.get(), RunState::Running | RunState::Paused);
     let has_rows = move || run.items.with(|rows| !rows.is_empty());
@@ -78,9 +94,9 @@ pub fn Controls() -> impl IntoView {
                     type="button"
                     class="btn"
                     data-testid="resume"
-                    disabled=move || state.get() != RunState::Paused
-                    title="Go on sending"
-                    on:click=move |_| run.resume()
+                    disabled=move || !resumable()
+                    title="Go on sending (after a reload: send what the saved run had left)"
+                    on:click=on_resume
                 >
                     "Resume"
                 </button>

@@ -8,6 +8,7 @@ use pacer_core::input::{parse_sources, ParsedSources};
 
 use super::page_location::{page_origin, query_settings};
 use super::validate::{FormInput, StartRequest};
+use crate::run::SavedSettings;
 
 /// Default model ids.
 pub const DEFAULT_MODELS: &str = "re_roomtype_global_v2,re_features_v4";
@@ -82,6 +83,17 @@ impl FormState {
                 sources,
             })
         })
+    }
+
+    /// Puts a saved run's settings and URLs back (the key stays as typed:
+    /// it is never saved).
+    pub fn apply_saved(&self, settings: &SavedSettings, sources: &[String]) {
+        self.endpoint.set(settings.endpoint.clone());
+        self.models.set(settings.models.join(","));
+        self.rate.set(settings.rate.to_string());
+        self.concurrency.set(settings.concurrency.to_string());
+        self.auto_rate.set(settings.auto_rate);
+        self.urls.set(sources.join("\n"));
     }
 
     /// Validates the form for a press of Start.

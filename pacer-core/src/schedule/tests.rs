@@ -186,3 +186,32 @@ fn retry_failed_requeues_only_failed_items_with_a_fresh_budget() {
         }
     );
 }
+
+#[test]
+fn restore_sends_only_what_had_not_ended() {
+    let mut s = exact(5, 1000.0);
+    s.restore([
+        (0, ItemStatus::Done, 1),
+        (
+            2,
+            ItemStatus::Failed {
+                reason: "HTTP 400".into(),
+            },
+            1,
+        ),
+        // Not ended: sent again.
+        (3, ItemStatus::InFlight { sent_at: ms(0) }, 2),
+        // Out of range: ignored.
+        (9, ItemStatus::Done, 1),
+    ]);
+    let c = s.counts();
+    assert_eq!((c.done, c.failed, c.queued, c.sent), (1, 1, 3, 0));
+    assert_eq!(s.attempts(0), 1);
+    let sent: Vec<ItemId> = (0..3).map(|i| send(&mut s, ms(i))).collect();
+    assert_eq!(sent, vec![1, 3, 4]);
+    for item in sent {
+        s.complete(item, AttemptResult::Success, ms(5));
+    }
+    assert!(s.is_finished());
+    assert_eq!(s.counts().done, 4);
+}

@@ -1,0 +1,256 @@
+//! Keeping the run in IndexedDB as it goes, and offering to resume it after
+//! a reload: the settings (never the key), the item list once at the start,
+//! then each item whenever its row is redrawn (a few times a second, in one
+//! transaction).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use pacer_core::schedule::{ItemId, ItemStatus};
+use wasm_bindgen_futures::spawn_local;
+
+use super::driver::RunHandle;
+use super::model::{ItemRow, ItemState, NoticeLevel, RunState, Settings, StatsView};
+use super::saved::{restore, SavedItem, SavedRun, SavedSettings, SAVE_VERSION};
+use crate::browser::{unix_now, RunStore};
+
+/// A saved run found at load, until it is resumed or cleared.
+pub struct Interrupted {
+    sources: Rc<Vec<String>>,
+    ended: Vec<(ItemId, ItemStatus, u32)>,
+}
+
+impl RunHandle {
+    /// Opens the saved-run store and, if the last run was saved, shows it:
+    /// interrupted (Resume sends what is left) or finished. `on_settings`
+    /// puts its settings and URLs back into the form.
+    pub fn load_saved(&self, on_settings: impl FnOnce(&SavedSettings, &[String]) + 'static) {
+        let handle = *self;
+        spawn_local(async move {
+            let store = match RunStore::open().await {
+                Ok(store) => Rc::new(store),
+                Err(e) => {
+                    handle.say(
+                        NoticeLevel::Warning,
+                        &format!("Runs cannot be saved in this browser, so a reload loses the run ({e})."),
+                    );
+                    return;
+                }
+            };
+            handle.store.set_value(Some(Rc::clone(&store)));
+            let loaded = match store.load().await {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    handle.say(
+                        NoticeLevel::Warning,
+                        &format!("The saved run could not be read ({e})."),
+                    );
+                    return;
+                }
+            };
+            let Some((run, items)) = loaded else { return };
+            let Ok(run) = serde_json::from_str::<SavedRun>(&run) else {
+                return;
+            };
+            // Only while nothing else was started meanwhile.
+            if run.version != SAVE_VERSION || handle.state.get_untracked() != RunState::Idle {
+                return;
+            }
+            let items = items.into_iter().filter_map(|(id, json)| {
+                Some((id, serde_json::from_str::<SavedItem>(&json).ok()?))
+            });
+            handle.show_saved(run, items, on_settings);
+        });
+    }
+
+    fn show_saved(
+        &self,
+        run: SavedRun,
+        items: impl Iterator<Item = (usize, SavedItem)>,
+        on_settings: impl FnOnce(&SavedSettings, &[String]),
+    ) {
+        let total = run.sources.len();
+        let restored = restore(total, items);
+        let rows: Vec<ItemRow> = run
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(id, source)| {
+                let row = ItemRow::queued(id, source);
+                let (state, result) = restored.rows[id].clone();
+                row.state.set(state);
+                row.result.set(result);
+                let attempts = &restored.record.attempts[id];
+                row.attempts
+                    .set(u32::try_from(attempts.len()).unwrap_or(u32::MAX));
+                row.latency_ms.set(attempts.last().map(|a| a.latency_ms));
+                row
+            })
+            .collect();
+        let count = |s: ItemState| restored.rows.iter().filter(|r| r.0 == s).count();
+        let (done, failed, cancelled) = (
+            count(ItemState::Done),
+            count(ItemState::Failed),
+            count(ItemState::Cancelled),
+        );
+        let pending = restored.pending();
+        self.stats.set(StatsView {
+            done,
+            failed,
+            queued: pending,
+            sent: restored.record.attempts.iter().map(Vec::len).sum(),
+            total,
+            pacing_rate: run.settings.rate,
+            ..StatsView::default()
+        });
+        self.items.set(rows);
+        on_settings(&run.settings, &run.sources);
+        let when = when_text(run.started_unix_ms, unix_now().as_secs_f64() * 1000.0);
+        if pending > 0 {
+            self.state.set(RunState::Interrupted);
+            self.say(
+                NoticeLevel::Warning,
+                &format!(
+                    "A run started {when} was interrupted with {done} of {total} done. \
+                     Resume sends the {pending} left (nothing that succeeded is sent again); \
+                     Clear forgets it."
+                ),
+            );
+        } else {
+            self.state.set(if cancelled > 0 {
+                RunState::Cancelled
+            } else {
+                RunState::Done
+            });
+            self.say(
+                NoticeLevel::Info,
+                &format!(
+                    "The results of the last run (started {when}) are shown; Clear forgets them."
+                ),
+            );
+        }
+        self.record
+            .set_value(Rc::new(RefCell::new(restored.record)));
+        self.interrupted.set_value(Some(Interrupted {
+            sources: Rc::new(run.sources),
+            ended: restored.ended,
+        }));
+    }
+
+    /// Resumes the run found saved at load with `settings` (the form's, so
+    /// the key and any changed rate apply): sends only what had not ended.
+    pub fn resume_saved(&self, settings: Settings) {
+        if self.state.get_untracked() != RunState::Interrupted {
+            return;
+        }
+        let Some(saved) = self.interrupted.try_update_value(Option::take).flatten() else {
+            return;
+        };
+        let record = self.record.get_value().borrow().clone();
+        let rows = self.items.get_untracked();
+        self.save_run(&settings, &saved.sources, false);
+        self.notice.set(None);
+        self.launch(settings, saved.sources, rows, record, saved.ended);
+    }
+
+    /// The page is going away mid-run (`beforeunload`, `pagehide`): save
+    /// what is answered and abort the requests on the wire, so that the
+    /// server drops what it has not answered yet rather than answer a page
+    /// that can no longer hear it. Resuming sends those items again.
+    pub(super) fn leave(&self) {
+        if !matches!(
+            self.state.get_untracked(),
+            RunState::Running | RunState::Paused
+        ) {
+            return;
+        }
+        self.save_changed();
+        self.abort_in_flight();
+    }
+
+    /// Saves a new run's fixed part (and forgets the last run's items).
+    pub(super) fn save_begin(&self, settings: &Settings, sources: &[String]) {
+        self.save_run(settings, sources, true);
+    }
+
+    fn save_run(&self, settings: &Settings, sources: &[String], fresh: bool) {
+        let Some(store) = self.store.get_value() else {
+            return;
+        };
+        let run = SavedRun {
+            version: SAVE_VERSION,
+            started_unix_ms: unix_now().as_secs_f64() * 1000.0,
+            settings: SavedSettings::from(settings),
+            sources: sources.to_vec(),
+        };
+        let Ok(json) = serde_json::to_string(&run) else {
+            return;
+        };
+        let handle = *self;
+        spawn_local(async move {
+            if let Err(e) = store.begin(&json, fresh).await {
+                handle.say(
+                    NoticeLevel::Warning,
+                    &format!("The run could not be saved ({e})."),
+                );
+            }
+        });
+    }
+
+    /// Saves items whose rows were just redrawn.
+    pub(super) fn save_items(&self, items: Vec<(usize, String)>) {
+        if items.is_empty() {
+            return;
+        }
+        let Some(store) = self.store.get_value() else {
+            return;
+        };
+        let handle = *self;
+        spawn_local(async move {
+            if let Err(e) = store.save_items(&items).await {
+                handle.say(
+                    NoticeLevel::Warning,
+                    &format!("Progress could not be saved ({e})."),
+                );
+            }
+        });
+    }
+
+    /// Forgets the saved run.
+    pub(super) fn save_clear(&self) {
+        let Some(store) = self.store.get_value() else {
+            return;
+        };
+        spawn_local(async move {
+            let _ = store.clear().await;
+        });
+    }
+}
+
+/// "12 min ago", "3 h ago", "2 days ago" for a run's start.
+fn when_text(started_ms: f64, now_ms: f64) -> String {
+    let s = ((now_ms - started_ms) / 1000.0).max(0.0);
+    if s < 90.0 {
+        "moments ago".to_owned()
+    } else if s < 90.0 * 60.0 {
+        format!("{:.0} min ago", s / 60.0)
+    } else if s < 36.0 * 3600.0 {
+        format!("{:.0} h ago", s / 3600.0)
+    } else {
+        format!("{:.0} days ago", s / 86_400.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when_text;
+
+    #[test]
+    fn when_reads_naturally() {
+        assert_eq!(when_text(0.0, 30_000.0), "moments ago");
+        assert_eq!(when_text(0.0, 12.0 * 60_000.0), "12 min ago");
+        assert_eq!(when_text(0.0, 5.0 * 3_600_000.0), "5 h ago");
+        assert_eq!(when_text(0.0, 3.0 * 86_400_000.0), "3 days ago");
+    }
+}

@@ -1,0 +1,251 @@
+//! A run as saved in the browser's IndexedDB, so that a reload (or closing
+//! the tab) loses nothing: the settings without the key, the item list, and
+//! per item its state, attempts and result.
+//!
+//! Pure data and conversions; the store itself is `browser::RunStore`.
+
+use pacer_core::api::Prediction;
+use pacer_core::schedule::{ItemId, ItemStatus};
+use serde::{Deserialize, Serialize};
+
+use super::model::{ItemResult, ItemState, Settings};
+use super::record::{AttemptRecord, RunRecord};
+
+/// Bumped when the saved shape changes; older saves are ignored.
+pub const SAVE_VERSION: u32 = 1;
+
+/// A run's fixed part, saved once at its start.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedRun {
+    /// [`SAVE_VERSION`] when written.
+    pub version: u32,
+    /// When the run started, ms since the Unix epoch.
+    pub started_unix_ms: f64,
+    /// The settings, without the key.
+    pub settings: SavedSettings,
+    /// The image URLs, in order.
+    pub sources: Vec<String>,
+}
+
+/// [`Settings`] minus the client key: there is deliberately no field for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedSettings {
+    /// API base URL.
+    pub endpoint: String,
+    /// Model ids.
+    pub models: Vec<String>,
+    /// Requests per second.
+    pub rate: f64,
+    /// Fetch tasks.
+    pub concurrency: usize,
+    /// Auto rate (AIMD).
+    pub auto_rate: bool,
+    /// Per-request timeout, ms.
+    pub timeout_ms: u32,
+}
+
+impl From<&Settings> for SavedSettings {
+    fn from(s: &Settings) -> Self {
+        Self {
+            endpoint: s.endpoint.clone(),
+            models: s.models.clone(),
+            rate: s.rate,
+            concurrency: s.concurrency,
+            auto_rate: s.auto_rate,
+            timeout_ms: s.timeout_ms,
+        }
+    }
+}
+
+/// One item's changing part, saved whenever it changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedItem {
+    /// Its state when saved.
+    pub state: ItemState,
+    /// Every request sent for it.
+    pub attempts: Vec<AttemptRecord>,
+    /// The predictions, once done.
+    pub prediction: Option<Prediction>,
+    /// Why it failed, once failed.
+    pub reason: Option<String>,
+}
+
+impl SavedItem {
+    /// The item `id` as the run knows it now.
+    pub fn capture(
+        state: ItemState,
+        result: Option<&ItemResult>,
+        attempts: &[AttemptRecord],
+    ) -> Self {
+        let (prediction, reason) = match result {
+            Some(ItemResult::Ok(p)) => (Some(p.clone()), None),
+            Some(ItemResult::Err(r)) => (None, Some(r.clone())),
+            None => (None, None),
+        };
+        Self {
+            state,
+            attempts: attempts.to_vec(),
+            prediction,
+            reason,
+        }
+    }
+}
+
+/// A saved run put back together: rows' states and results, the record
+/// for exports, and what the scheduler must not send again.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// Per item: state and result (requests that were on the wire or
+    /// waiting come back as queued).
+    pub rows: Vec<(ItemState, Option<ItemResult>)>,
+    /// Attempts and predictions, as the run had them.
+    pub record: RunRecord,
+    /// Items that had ended, for `Scheduler::restore`.
+    pub ended: Vec<(ItemId, ItemStatus, u32)>,
+}
+
+impl Restored {
+    /// Items that had not ended and are sent on resume.
+    pub fn pending(&self) -> usize {
+        self.rows.len() - self.ended.len()
+    }
+}
+
+/// Rebuilds a run of `len` items from its saved items (any order; unknown
+/// ids ignored; items never saved were still queued).
+pub fn restore(len: usize, items: impl IntoIterator<Item = (usize, SavedItem)>) -> Restored {
+    let mut out = Restored {
+        rows: vec![(ItemState::Queued, None); len],
+        record: RunRecord::new(len),
+        ended: Vec::new(),
+    };
+    for (id, item) in items {
+        if id >= len {
+            continue;
+        }
+        let tries = u32::try_from(item.attempts.len()).unwrap_or(u32::MAX);
+        let (state, result, status) = match item.state {
+            ItemState::Done => match item.prediction.clone() {
+                Some(p) => (
+                    ItemState::Done,
+                    Some(ItemResult::Ok(p)),
+                    Some(ItemStatus::Done),
+                ),
+                // Done without its predictions cannot be shown: send again.
+                None => (ItemState::Queued, None, None),
+            },
+            ItemState::Failed => {
+                let reason = item.reason.clone().unwrap_or_else(|| "failed".into());
+                (
+                    ItemState::Failed,
+                    Some(ItemResult::Err(reason.clone())),
+                    Some(ItemStatus::Failed { reason }),
+                )
+            }
+            ItemState::Cancelled => (ItemState::Cancelled, None, Some(ItemStatus::Cancelled)),
+            ItemState::Queued | ItemState::InFlight | ItemState::Retrying => {
+                (ItemState::Queued, None, None)
+            }
+        };
+        if let Some(status) = status {
+            out.ended.push((id, status, tries));
+        }
+        out.rows[id] = (state, result);
+        out.record.attempts[id] = item.attempts;
+        if state == ItemState::Done {
+            out.record.predictions[id] = item.prediction;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(n: u32, status: Option<u16>) -> AttemptRecord {
+        AttemptRecord {
+            attempt: n,
+            sent_unix_ms: 1.0e12,
+            latency_ms: 300.0,
+            status,
+            error: None,
+        }
+    }
+
+    fn prediction() -> Prediction {
+        Prediction {
+            solutions: Vec::new(),
+            correlation_id: Some("c-1".into()),
+        }
+    }
+
+    #[test]
+    fn settings_are_saved_without_the_key() {
+        let s = Settings {
+            endpoint: "https://api.example".into(),
+            key: "s3cret-key".into(),
+            models: vec!["re_logo".into()],
+            rate: 4.0,
+            concurrency: 6,
+            auto_rate: false,
+            timeout_ms: 30_000,
+        };
+        let json = serde_json::to_string(&SavedSettings::from(&s)).unwrap();
+        assert!(!json.contains("s3cret-key"), "{json}");
+        assert!(json.contains("api.example"));
+    }
+
+    #[test]
+    fn restore_keeps_ended_items_and_requeues_the_rest() {
+        let items = vec![
+            (
+                0,
+                SavedItem::capture(
+                    ItemState::Done,
+                    Some(&ItemResult::Ok(prediction())),
+                    &[attempt(1, Some(200))],
+                ),
+            ),
+            (
+                1,
+                SavedItem::capture(ItemState::InFlight, None, &[attempt(1, None)]),
+            ),
+            (
+                3,
+                SavedItem::capture(
+                    ItemState::Failed,
+                    Some(&ItemResult::Err("HTTP 400: bad image".into())),
+                    &[attempt(1, Some(400))],
+                ),
+            ),
+            (9, SavedItem::capture(ItemState::Done, None, &[])),
+        ];
+        // Through JSON, as the store keeps them.
+        let items = items.into_iter().map(|(id, item)| {
+            let json = serde_json::to_string(&item).unwrap();
+            (id, serde_json::from_str::<SavedItem>(&json).unwrap())
+        });
+        let r = restore(4, items);
+        assert_eq!(r.rows[0].0, ItemState::Done);
+        assert_eq!(r.rows[1].0, ItemState::Queued);
+        assert_eq!(r.rows[2].0, ItemState::Queued);
+        assert_eq!(r.rows[3].0, ItemState::Failed);
+        assert_eq!(r.pending(), 2);
+        assert_eq!(r.ended.len(), 2);
+        assert_eq!(r.ended[0], (0, ItemStatus::Done, 1));
+        assert_eq!(
+            r.record.attempts[1].len(),
+            1,
+            "the lost attempt stays on record"
+        );
+        assert_eq!(r.record.predictions[0], Some(prediction()));
+    }
+
+    #[test]
+    fn done_without_predictions_is_sent_again() {
+        let r = restore(1, [(0, SavedItem::capture(ItemState::Done, None, &[]))]);
+        assert_eq!(r.rows[0].0, ItemState::Queued);
+        assert_eq!(r.pending(), 1);
+    }
+}
