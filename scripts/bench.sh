@@ -3,7 +3,8 @@
 # and the emulator, then runs e2e/bench/run.mjs (every cell, or the ones
 # selected). Results land in bench-results/ (latest.md, bench-<UTC>.md/.json).
 #
-#   scripts/bench.sh                  # the full matrix (~6 minutes)
+#   scripts/bench.sh                  # every cell (~14 minutes: the hidden-tab
+#                                     # cell alone is ~7, it must cross 5 min hidden)
 #   scripts/bench.sh --only gcra-b0   # cells whose id contains gcra-b0
 #   scripts/bench.sh --quick          # short cells, about a minute
 #   scripts/bench.sh --list           # cell ids

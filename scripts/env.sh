@@ -5,6 +5,6 @@ EMULATOR="$ROOT/target/release/pacer-emulator"
 
 # Builds the page (release, size-optimised) and the emulator.
 build_all() {
-  (cd "$ROOT" && trunk build --release)
-  (cd "$ROOT" && cargo build --release -p pacer-emulator)
+  (cd "$ROOT" && trunk build --release) || return 1
+  (cd "$ROOT" && cargo build --release -p pacer-emulator) || return 1
 }

@@ -36,8 +36,10 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
 fi
 
 # Node tools: binaryen's wasm-opt (Debian's is too old and silently breaks the
-# release build) and Playwright (driving the system Chromium).
-if [ ! -x "$ROOT/e2e/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/e2e/node_modules/@playwright/test" ]; then
+# release build), Playwright (driving the system Chromium) and ws (raw CDP for
+# the hidden-tab spec and bench cell).
+if [ ! -x "$ROOT/e2e/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/e2e/node_modules/@playwright/test" ] \
+  || [ ! -d "$ROOT/e2e/node_modules/ws" ]; then
   log "installing npm packages in e2e/"
   (cd "$ROOT/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -27,13 +27,16 @@ export function concurrencyFor(rate, latencyMs) {
 /**
  * Cells beyond the matrix (issue 2/5): the page's own rate differs from the
  * server's limit (`pageRate`), or the page probes for it (`query.auto`).
- * Figures are always against `rate`, the server's limit.
+ * Figures are always against `rate`, the server's limit. A cell's `kind`
+ * picks its own criteria and verdict (figures.mjs): `aimd` (convergence,
+ * held share), `hidden` (the tab hidden behind a second one, hidden-tab.mjs).
  */
 const EXTRA = [
   {
     // The page and the API share an origin here, so CORS hides nothing: an
     // unannounced limit needs a limiter that sends no headers at all.
     id: 'aimd-gcra-b4-r10-n300',
+    kind: 'aimd',
     limiter: { id: 'aimd-gcra-b4', label: 'gcra burst 4 (no headers), page auto from 2/s', args: ['--limiter', 'gcra', '--burst', '4'], strict: false },
     rate: 10, pageRate: 2, query: { auto: 1 }, latencyMs: 1000, images: 300,
   },
@@ -46,6 +49,15 @@ const EXTRA = [
     id: 'gcra-b4-r50-n500',
     limiter: LIMITERS[1],
     rate: 50, latencyMs: 100, images: 500,
+  },
+  {
+    // Hidden after 5 s for 6¼ min: past Chrome's 5 minutes, after which a
+    // hidden tab's timers run once a minute. 1600 images at 4/s keep the page
+    // busy for 400 s, so it still has work when it is shown again.
+    id: 'hidden-gcra-b4-r4-n1600',
+    kind: 'hidden',
+    limiter: { id: 'hidden-gcra-b4', label: 'gcra burst 4, tab hidden 6¼ min', args: ['--limiter', 'gcra', '--burst', '4'], strict: false },
+    rate: 4, latencyMs: 1000, images: 1600, hideAfterMs: 5_000, hiddenMs: 375_000,
   },
 ];
 

@@ -1,9 +1,12 @@
 // Drives one run of the page in a fresh headless Chromium through the
 // data-testid interface (DESIGN.md §5): open, load samples, start, wait for
-// `done`, read the stats, export the JSON.
+// `done`, read the stats, export the JSON. `drivePage` uses Playwright;
+// `driveHiddenPage` hides the tab for part of the run, so it launches
+// Chromium itself and drives it over raw CDP (support/hidden-tab.mjs).
 import { chromium } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HiddenTab } from '../support/hidden-tab.mjs';
 
 /** The launch flags of e2e/playwright.config.ts (keep in step with it). */
 export const CHROMIUM_ARGS = [
@@ -94,4 +97,69 @@ async function exportJson(page, dir, errors) {
     errors.push(`export-json failed: ${String(e?.message ?? e).split('\n')[0]}`);
     return null;
   }
+}
+
+const sleepUntil = (t) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+
+/**
+ * Like `drivePage`, but `hideAfterMs` after the start the tab is hidden
+ * behind a second tab for `hiddenMs`, then shown again to finish. Proves
+ * the hiding with a plain 100 ms setTimeout chain in the page: its rate
+ * before hiding, in the first 10 s hidden and over 60 s from 5 min hidden
+ * on (when `hiddenMs` allows). Returns drivePage's fields plus `hidden`.
+ */
+export async function driveHiddenPage({ origin, rate, query = {}, concurrency, images, timeoutMs, downloadDir, hideAfterMs, hiddenMs }) {
+  const extra = Object.entries(query).map(([k, v]) => `&${k}=${encodeURIComponent(v)}`).join('');
+  const tab = await HiddenTab.open(`${origin}/?rate=${rate}&concurrency=${concurrency}${extra}`);
+  const result = { browserVersion: tab.version, errors: [], consoleErrors: tab.consoleErrors, hidden: {} };
+  const h = result.hidden;
+  try {
+    await tab.waitForState('idle', 15_000);
+    // Room for every request's resource timing (the default buffer keeps 250), for `protocols`.
+    await tab.evaluate(`performance.setResourceTimingBufferSize(${images * 2 + 100})`);
+    result.endpoint = await tab.evaluate(`document.querySelector('[data-testid="endpoint"]')?.value ?? ''`);
+    await tab.loadSamples(images);
+    const t0 = Date.now();
+    await tab.start();
+    h.plainVisible = await tab.plainTimerRate(Math.min(3_000, hideAfterMs - 1_000));
+    await sleepUntil(t0 + hideAfterMs);
+    h.hiddenAt = await tab.hide();
+    h.plainHidden = await tab.plainTimerRate(10_000);
+    const lateFrom = h.hiddenAt + 305_000;
+    if (lateFrom + 60_000 <= h.hiddenAt + hiddenMs) {
+      await sleepUntil(lateFrom);
+      h.plainLate = await tab.plainTimerRate(60_000);
+      h.plainLate.fromHiddenS = (lateFrom - h.hiddenAt) / 1000;
+    }
+    await sleepUntil(h.hiddenAt + hiddenMs);
+    h.stateBeforeShow = await tab.runState();
+    h.visibilityBeforeShow = await tab.visibility();
+    h.shownAt = await tab.show();
+    h.visibilityChanges = await tab.visibilityChanges();
+    try {
+      await tab.waitForState('done', Math.max(30_000, timeoutMs - (Date.now() - t0)));
+    } catch {
+      result.errors.push(`run did not reach done within ${Math.round(timeoutMs / 1000)} s (state ${await tab.runState()})`);
+    }
+    result.wallMs = Date.now() - t0;
+    result.state = await tab.runState();
+    result.stats = await tab.stats();
+    result.notice = await tab.notice();
+    result.protocols = await tab.evaluate(`(() => { const seen = {};
+      for (const e of performance.getEntriesByType('resource')) {
+        if (e.name.includes('/vision/v2/')) seen[e.nextHopProtocol || '?'] = (seen[e.nextHopProtocol || '?'] ?? 0) + 1;
+      }
+      return seen; })()`);
+    try {
+      if (await tab.isEnabled('export-json')) result.export = await tab.exportJson(downloadDir);
+      else result.errors.push('export-json is missing or disabled');
+    } catch (e) {
+      result.errors.push(`export-json failed: ${String(e?.message ?? e).split('\n')[0]}`);
+    }
+  } catch (e) {
+    result.errors.push(String(e?.message ?? e).split('\n')[0]);
+  } finally {
+    await tab.close();
+  }
+  return result;
 }

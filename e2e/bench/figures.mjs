@@ -26,6 +26,64 @@ export function maxInWindow(timesMs, widthMs = 1000) {
   return best;
 }
 
+/** Successful arrivals per second in [fromMs, toMs), ÷ `rate`. */
+export function spanRatio(okArrivals, fromMs, toMs, rate) {
+  const n = okArrivals.filter((t) => t >= fromMs && t < toMs).length;
+  return toMs > fromMs ? n / ((toMs - fromMs) / 1000) / rate : NaN;
+}
+
+/**
+ * AIMD convergence: the first successful arrival t (at least `windowMs`
+ * after `firstSendMs`) such that the successes in (t − windowMs, t] come to
+ * within `tol` of `rate`; null when never. Windows end on arrivals.
+ */
+export function convergence(okArrivals, firstSendMs, rate, windowMs = 3000, tol = 0.1) {
+  const t = [...okArrivals].sort((a, b) => a - b);
+  for (let i = 0, j = 0; i < t.length; i++) {
+    while (t[j] <= t[i] - windowMs) j++;
+    if (t[i] - windowMs < firstSendMs) continue;
+    const perSecond = (i - j + 1) / (windowMs / 1000);
+    if (Math.abs(perSecond - rate) <= tol * rate) return { atMs: t[i], perSecond };
+  }
+  return null;
+}
+
+/** The AIMD cell's own figures (issue 5's criteria), from the sorted successful arrivals. */
+function aimdFigures(f, okArrivals, firstSendMs, rate) {
+  const c = convergence(okArrivals, firstSendMs, rate);
+  f.convergeS = c ? (c.atMs - firstSendMs) / 1000 : NaN;
+  f.convergeWindowRate = c?.perSecond ?? NaN;
+  if (c) {
+    const after = okArrivals.filter((t) => t >= c.atMs);
+    const last = after[after.length - 1];
+    f.heldRatio = after.length > 1 ? (after.length - 1) / ((last - c.atMs) / 1000) / rate : NaN;
+  } else f.heldRatio = NaN;
+}
+
+/** The hidden-tab cell's own figures: the send rate while hidden, and the proof it was hidden. */
+function hiddenFigures(f, api, okArrivals, rate, h) {
+  if (!h?.hiddenAt || !h?.shownAt) return;
+  // A page done before it is shown again is measured up to its last send.
+  const lastOk = okArrivals[okArrivals.length - 1];
+  const to = f.doneImages === f.total && lastOk < h.shownAt ? Math.min(h.shownAt, lastOk + 1000 / rate) : h.shownAt;
+  const inSpan = api.filter((l) => l.arrival_ms >= h.hiddenAt && l.arrival_ms < to);
+  f.hiddenS = (to - h.hiddenAt) / 1000;
+  f.hiddenOk = inSpan.filter((l) => l.status === 200).length;
+  f.hidden429 = inSpan.filter((l) => l.status === 429).length;
+  f.hiddenRatio = spanRatio(okArrivals, h.hiddenAt, to, rate);
+  f.hiddenMaxPerSecond = maxInWindow(inSpan.map((l) => l.arrival_ms));
+  const late = h.hiddenAt + 300_000;
+  f.lateHiddenRatio = to > late + 10_000 ? spanRatio(okArrivals, late, to, rate) : NaN;
+  f.plainVisible = h.plainVisible?.perSecond ?? NaN;
+  f.plainHidden = h.plainHidden?.perSecond ?? NaN;
+  f.plainLate = h.plainLate?.perSecond ?? NaN;
+  f.plainLateFromS = h.plainLate?.fromHiddenS ?? NaN;
+  f.stateBeforeShow = h.stateBeforeShow;
+  // Any `visible` between hiding and showing would void the proof.
+  f.unhiddenWhileHidden = (h.visibilityChanges ?? []).filter(([t, v]) => v === 'visible' && t > h.hiddenAt && t < h.shownAt).length;
+  f.stayedHidden = h.visibilityBeforeShow === 'hidden' && f.unhiddenWhileHidden === 0;
+}
+
 /**
  * Pairs export attempts with log lines: per image, the k-th attempt (by
  * send time) with the k-th log line (by arrival). Offsets arrival − sent.
@@ -57,7 +115,7 @@ export function matchAttempts(items, log) {
 }
 
 /** Every figure of one cell. `exported` is the parsed pacer-results.json or null. */
-export function cellFigures({ rate, latencyMs, images, strict }, log, page, exported) {
+export function cellFigures({ rate, latencyMs, images, strict, kind }, log, page, exported) {
   const api = log.filter((l) => l.method === 'GET' || l.method === 'POST');
   const ok = api.filter((l) => l.status === 200);
   const s = ok.length;
@@ -124,9 +182,42 @@ export function cellFigures({ rate, latencyMs, images, strict }, log, page, expo
     f.jitterBound = 1 / (1 + (f.jMs / 1000) * rate);
     f.ratioOfBound = f.ratio / f.jitterBound;
   }
-  f.verdict = verdict(f, strict);
+  const okArrivals = ok.map((l) => l.arrival_ms).sort((a, b) => a - b);
+  if (kind === 'aimd') aimdFigures(f, okArrivals, arrivals[0], rate);
+  if (kind === 'hidden') hiddenFigures(f, api, okArrivals, rate, page?.hidden);
+  f.verdict = kind === 'aimd' ? aimdVerdict(f) : kind === 'hidden' ? hiddenVerdict(f) : verdict(f, strict);
   return f;
 }
+
+/** The AIMD cell's targets: converged within 30 s, held ≥ 0.95 of the limit after, 429s < 5 %, every image done. */
+export const AIMD_TARGETS = { convergeS: 30, held: 0.95, pct429: 5 };
+
+function aimdVerdict(f) {
+  const why = [];
+  if (f.doneImages !== f.total) why.push(`done ${f.doneImages}/${f.total}`);
+  if (!(f.convergeS < AIMD_TARGETS.convergeS)) why.push(Number.isFinite(f.convergeS) ? `converged at ${f.convergeS.toFixed(1)} s ≥ ${AIMD_TARGETS.convergeS} s` : 'never within 10 % of the limit');
+  if (Number.isFinite(f.convergeS) && !(f.heldRatio >= AIMD_TARGETS.held)) why.push(`held ${f.heldRatio.toFixed(3)} < ${AIMD_TARGETS.held}`);
+  if (!(f.pct429 < AIMD_TARGETS.pct429)) why.push(`429s ${f.pct429.toFixed(1)}% ≥ ${AIMD_TARGETS.pct429}%`);
+  return { pass: why.length === 0, label: why.length === 0 ? 'PASS' : 'FAIL', why };
+}
+
+/** The hidden-tab cell's targets: ratio while hidden ≥ 0.95, 429s < 1 %, every image done; n/a without proof of hiding. */
+export const HIDDEN_TARGETS = { ratio: 0.95, pct429: 1, plainMax: 2 };
+
+function hiddenVerdict(f) {
+  if (!Number.isFinite(f.hiddenRatio)) return { pass: false, label: 'n/a', why: ['the tab was never hidden'] };
+  const proof = [];
+  if (!f.stayedHidden) proof.push('the tab did not stay hidden');
+  if (!(f.plainHidden <= HIDDEN_TARGETS.plainMax)) proof.push(`a plain setTimeout chain ran ${fx2(f.plainHidden)}/s while hidden: not throttled`);
+  if (proof.length) return { pass: false, label: 'n/a', why: proof };
+  const why = [];
+  if (f.doneImages !== f.total) why.push(`done ${f.doneImages}/${f.total}`);
+  if (!(f.hiddenRatio >= HIDDEN_TARGETS.ratio)) why.push(`hidden ratio ${f.hiddenRatio.toFixed(3)} < ${HIDDEN_TARGETS.ratio}`);
+  if (!(f.pct429 < HIDDEN_TARGETS.pct429)) why.push(`429s ${f.pct429.toFixed(1)}% ≥ ${HIDDEN_TARGETS.pct429}%`);
+  return { pass: why.length === 0, label: why.length === 0 ? 'PASS' : 'FAIL', why };
+}
+
+const fx2 = (v) => (Number.isFinite(v) ? v.toFixed(2) : '–');
 
 /** PASS/FAIL against the issue's targets (plus: every image done). */
 function verdict(f, strict) {

@@ -8,7 +8,20 @@ const pair = (a, b, d = 0) => `${fx(a, d)} / ${fx(b, d)}`;
 
 const HEADER = ['cell', 'limiter', 'rate', 'conc', 'done', 'send-rate ratio', 'tutorial tput (ideal)',
   '429s', 'sends', '429 %', 'lat avg/p95 page ms', 'lat avg/p95 client ms', 'max/1 s', 'min gap ms',
-  'J ms (p99−p1)', 'jitter bound', 'ratio/bound', 'page tput vs log', 'verdict'];
+  'J ms (p99−p1)', 'jitter bound', 'ratio/bound', 'page tput vs log', 'cell criteria', 'verdict'];
+
+/** The figures a cell's own verdict rests on (AIMD, hidden tab); empty for the others. */
+export function criteria(cell, f) {
+  if (cell.kind === 'aimd') {
+    return `converged ${Number.isFinite(f.convergeS) ? `${fx(f.convergeS, 1)} s` : 'never'}, held ${fx(f.heldRatio, 3)}, 429 ${fx(f.pct429, 1)} %`;
+  }
+  if (cell.kind === 'hidden') {
+    if (!Number.isFinite(f.hiddenRatio)) return 'never hidden';
+    return `hidden ${fx(f.hiddenS, 0)} s: ratio ${fx(f.hiddenRatio, 3)} (after 5 min ${fx(f.lateHiddenRatio, 3)}); ` +
+      `plain timer ${fx(f.plainVisible, 1)} → ${fx(f.plainHidden, 2)} → ${fx(f.plainLate, 3)} ticks/s`;
+  }
+  return '';
+}
 
 /** One table row of a finished cell. */
 export function row(cell, f) {
@@ -25,6 +38,7 @@ export function row(cell, f) {
     cell.limiter.strict ? fx(f.jitterBound, 3) : '',
     cell.limiter.strict ? fx(f.ratioOfBound, 3) : '',
     Number.isFinite(f.pageTputDeltaPct) ? `${f.pageTput.toFixed(2)} (${f.pageTputDeltaPct >= 0 ? '+' : ''}${f.pageTputDeltaPct.toFixed(1)} %)` : '–',
+    criteria(cell, f),
     f.verdict.label + (f.verdict.why.length ? `: ${f.verdict.why.join('; ')}` : ''),
   ];
 }
@@ -55,6 +69,17 @@ export function markdown(meta, results) {
       if (f.n429) bits.push(`429 arrivals at t = ${f.t429RelS.slice(0, 12).map((t) => t.toFixed(2)).join(', ')}${f.n429 > 12 ? ', …' : ''} s`);
       if (f.duplicateSuccesses) bits.push(`${f.duplicateSuccesses} duplicate successes (an image answered 200 twice)`);
       bits.push(`page: done ${f.pageDone}, failed ${f.pageFailed}, 429 ${f.page429}`);
+      if (r.cell.kind === 'aimd') {
+        bits.push(`AIMD: first 3 s window of successes within 10 % of ${r.cell.rate}/s ends ${Number.isFinite(f.convergeS) ? `${fx(f.convergeS, 1)} s after the first send (${fx(f.convergeWindowRate, 2)}/s)` : 'never'}; ` +
+          `send-rate ratio from there to the end ${fx(f.heldRatio, 3)}; 429s ${f.n429} of ${f.sends} sends (${fx(f.pct429, 1)} %); whole-run ratio ${fx(f.ratio, 3)}`);
+      }
+      if (r.cell.kind === 'hidden' && Number.isFinite(f.hiddenRatio)) {
+        bits.push(`hidden tab: ${fx(f.hiddenS, 1)} s hidden, ${f.hiddenOk} successes (${fx(f.hiddenOk / f.hiddenS, 2)}/s, ratio ${fx(f.hiddenRatio, 3)}; from 5 min hidden on ${fx(f.lateHiddenRatio, 3)}), ` +
+          `${f.hidden429} × 429, max ${f.hiddenMaxPerSecond} in 1 s; whole-run ratio ${fx(f.ratio, 3)}; page state before show "${f.stateBeforeShow}"; ` +
+          `plain 100 ms setTimeout chain: ${fx(f.plainVisible, 2)}/s visible, ${fx(f.plainHidden, 2)}/s in the first 10 s hidden, ` +
+          `${Number.isFinite(f.plainLate) ? `${fx(f.plainLate, 3)}/s over 60 s from ${fx(f.plainLateFromS, 0)} s hidden` : 'not measured after 5 min'}; ` +
+          `${f.stayedHidden ? 'stayed hidden throughout' : `⚠ did not stay hidden (${f.unhiddenWhileHidden} visible events)`}`);
+      }
       if (Number.isFinite(f.jMs)) bits.push(`matched ${f.matched} attempts, median send→arrival ${fx(f.offsetMedianMs, 1)} ms, unmatched attempts ${f.unmatchedAttempts} / log lines ${f.unmatchedLines}; largest offset at t = ${fx(f.maxOffsetAtS, 2)} s; J after the first second of sends ${fx(f.jSteadyMs, 1)} ms${f.sentWholeMs ? '; page send stamps are whole ms' : ''}`);
     }
     if (r.page) {
@@ -71,7 +96,11 @@ export function markdown(meta, results) {
   return lines.join('\n') + '\n';
 }
 
-const FOOTNOTE = `Figures: send-rate ratio = (successes − 1) ÷ (last − first successful arrival) ÷ rate; tutorial throughput = successes ÷ (last success end − first success arrival), ideal = N ÷ ((N − 1)/rate + latency); 429 % of all sends; max/1 s = most arrivals (any status) in a sliding 1 s window; min gap = smallest gap between consecutive arrivals; J = max − min of (log arrival − page send) over matched attempts (k-th attempt of an image ↔ k-th log line of it); jitter bound = 1 ÷ (1 + J × rate) (gcra burst 0 only). Targets: ratio ≥ 0.98 (gcra burst 0: ≥ 0.98 × bound), 429s < 1 % of sends, every image done. Client latency is from the export's successful attempts (p95 by linear interpolation).`;
+const FOOTNOTE = `Figures: send-rate ratio = (successes − 1) ÷ (last − first successful arrival) ÷ rate; tutorial throughput = successes ÷ (last success end − first success arrival), ideal = N ÷ ((N − 1)/rate + latency); 429 % of all sends; max/1 s = most arrivals (any status) in a sliding 1 s window; min gap = smallest gap between consecutive arrivals; J = max − min of (log arrival − page send) over matched attempts (k-th attempt of an image ↔ k-th log line of it); jitter bound = 1 ÷ (1 + J × rate) (gcra burst 0 only). Targets: ratio ≥ 0.98 (gcra burst 0: ≥ 0.98 × bound), 429s < 1 % of sends, every image done. Client latency is from the export's successful attempts (p95 by linear interpolation).
+
+AIMD cell (own verdict): convergence = end of the first sliding 3 s window (ending on a successful arrival, starting after the first send) whose successes are within 10 % of the limit, from the first send; held = send-rate ratio from convergence to the last success. Targets: converged < 30 s, held ≥ 0.95, 429s < 5 % of sends, every image done.
+
+Hidden-tab cell (own verdict): Chromium launched directly and driven over raw CDP (e2e/support/hidden-tab.mjs); the page is hidden behind a second tab (document.visibilityState 'hidden') from 5 s after the start for the cell's span, then shown to finish. Hidden ratio = successful arrivals per second while hidden ÷ rate (also from 5 min hidden on, when Chrome's intensive throttling applies). Proof of throttling: a plain 100 ms setTimeout chain in the page, ticks/s visible → first 10 s hidden → 60 s from 5 min 5 s hidden; the verdict is n/a if it ran > 2/s hidden or the page was ever visible in between. Targets: hidden ratio ≥ 0.95, 429s < 1 % of sends, every image done.`;
 
 /** Writes bench-<stamp>.md/.json and latest.md into `dir`. */
 export function writeReports(dir, stamp, md, json) {

@@ -13,7 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allCells, selectCells } from './cells.mjs';
-import { drivePage } from './drive.mjs';
+import { driveHiddenPage, drivePage } from './drive.mjs';
 import { startEmulator } from './emulator.mjs';
 import { cellFigures } from './figures.mjs';
 import { markdown, row, writeReports } from './report.mjs';
@@ -21,7 +21,8 @@ import { markdown, row, writeReports } from './report.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage: node e2e/bench/run.mjs [options]
   --only P[,P…]  run the cells whose id contains any P (repeatable), e.g. --only gcra-b0 or --only fw-r4-n60
-  --quick        short cells (rate 4 × 20 images, rate 10 × 40 images)
+  --quick        short cells (rate 4 × 20 images, rate 10 × 40 images); no extra cells
+                 (the hidden-tab cell alone takes ~7 minutes: --only hidden)
   --list         print the cell ids and exit
   --keep-raw     copy each cell's access log and export to bench-results/raw-<stamp>/
   --out DIR      results folder (default bench-results/ at the repo root)
@@ -74,10 +75,12 @@ async function runCell(cell, dist, rawDir) {
     });
     result.emulatorArgs = emu.args;
     const expectedMs = (cell.images / cell.rate) * 1000 + cell.latencyMs;
-    const page = await drivePage({
+    const drive = cell.kind === 'hidden' ? driveHiddenPage : drivePage;
+    const page = await drive({
       origin: emu.https, rate: cell.pageRate ?? cell.rate, query: cell.query ?? {},
       concurrency: cell.concurrency, images: cell.images,
       timeoutMs: Math.max(60_000, 3 * expectedMs + 30_000), downloadDir: dir,
+      hideAfterMs: cell.hideAfterMs, hiddenMs: cell.hiddenMs,
     });
     result.page = { ...page, export: page.export ? { filename: page.export.filename } : null };
     await new Promise((r) => setTimeout(r, 300)); // let the last log lines land

@@ -1,5 +1,6 @@
 // Starts a real pacer-emulator on a free loopback port for one spec, with
 // its access log in a temp file, and reads that log back as ground truth.
+// It serves dist/ (or PACER_DIST, e.g. a saved build to compare against).
 import { spawn, ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,9 +16,15 @@ export interface LogLine {
   key: string;
   image: string;
   models: string;
+  /** 0 when nothing was sent (a dropped or abandoned answer). */
   status: number;
   latency_ms: number;
+  /** The injected fault, if any: "5xx", "drop", "slow", "bad-json". */
+  fault?: string | null;
 }
+
+/** A real success: a 200 whose body was the contract's JSON. */
+export const isGood = (l: LogLine): boolean => l.status === 200 && l.fault !== 'bad-json';
 
 export class Emulator {
   private constructor(
@@ -34,7 +41,7 @@ export class Emulator {
     if (!existsSync(BINARY)) throw new Error(`build the emulator first: ${BINARY} is missing`);
     const dir = mkdtempSync(join(tmpdir(), 'pacer-e2e-'));
     const logPath = join(dir, 'access.jsonl');
-    const full = ['--port', '0', '--dist', join(ROOT, 'dist'), '--access-log', logPath, ...args];
+    const full = ['--port', '0', '--dist', process.env.PACER_DIST ?? join(ROOT, 'dist'), '--access-log', logPath, ...args];
     if (opts.tls) full.push('--tls-port', '0');
     const proc = spawn(BINARY, full, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -75,7 +82,7 @@ export class Emulator {
 
 /** The original client's throughput: successes ÷ (last success end − first success send). */
 export function logThroughput(lines: LogLine[]): number {
-  const ok = lines.filter((l) => l.status === 200);
+  const ok = lines.filter(isGood);
   if (ok.length === 0) return 0;
   const first = Math.min(...ok.map((l) => l.arrival_ms));
   const last = Math.max(...ok.map((l) => l.end_ms));
