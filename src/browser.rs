@@ -9,6 +9,7 @@ mod clock;
 mod download;
 mod fetch;
 mod lifecycle;
+mod local;
 mod store;
 mod timer;
 
@@ -16,5 +17,6 @@ pub use clock::{unix_now, PerformanceClock};
 pub use download::download;
 pub use fetch::{FetchError, HttpAnswer, PendingFetch};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
+pub use local::{remember_key, remembered_key};
 pub use store::{RunStore, StoreError};
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};

@@ -40,6 +40,7 @@ pub fn App() -> impl IntoView {
     let form = FormState::from_page();
     run.watch_tab();
     run.load_saved(move |settings, sources| form.apply_saved(settings, sources));
+    form.keep_remembered_key();
     provide_context(run);
     provide_context(form);
     apply_live_changes(run, form);

@@ -114,7 +114,10 @@ impl RunHandle {
         let mut scheduler = Scheduler::new(
             sources.len(),
             quota,
-            RetryPolicy::default(),
+            RetryPolicy {
+                max_attempts: settings.max_attempts.max(1),
+                ..RetryPolicy::default()
+            },
             MarginPolicy::default(),
         );
         scheduler.set_probe(settings.auto_rate.then(ProbePolicy::default));

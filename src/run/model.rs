@@ -21,6 +21,9 @@ pub struct Settings {
     pub auto_rate: bool,
     /// Per-request timeout in milliseconds.
     pub timeout_ms: u32,
+    /// Sends per item before a retryable failure (5xx, network, timeout,
+    /// bad answer) becomes final.
+    pub max_attempts: u32,
 }
 
 /// Where a run is, as shown by `data-testid="run-state"`.

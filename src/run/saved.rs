@@ -42,6 +42,13 @@ pub struct SavedSettings {
     pub auto_rate: bool,
     /// Per-request timeout, ms.
     pub timeout_ms: u32,
+    /// Sends per item before a retryable failure is final.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_attempts() -> u32 {
+    pacer_core::schedule::RetryPolicy::default().max_attempts
 }
 
 impl From<&Settings> for SavedSettings {
@@ -53,6 +60,7 @@ impl From<&Settings> for SavedSettings {
             concurrency: s.concurrency,
             auto_rate: s.auto_rate,
             timeout_ms: s.timeout_ms,
+            max_attempts: s.max_attempts,
         }
     }
 }
@@ -190,6 +198,7 @@ mod tests {
             concurrency: 6,
             auto_rate: false,
             timeout_ms: 30_000,
+            max_attempts: 5,
         };
         let json = serde_json::to_string(&SavedSettings::from(&s)).unwrap();
         assert!(!json.contains("s3cret-key"), "{json}");

@@ -8,6 +8,7 @@ use pacer_core::input::{parse_sources, ParsedSources};
 
 use super::page_location::{page_origin, query_settings};
 use super::validate::{FormInput, StartRequest};
+use crate::browser::{remember_key as browser_remember_key, remembered_key};
 use crate::run::SavedSettings;
 
 /// Default model ids.
@@ -32,6 +33,12 @@ pub struct FormState {
     pub concurrency: RwSignal<String>,
     /// `rate-auto`: probe for the server's limit from the rate upward.
     pub auto_rate: RwSignal<bool>,
+    /// `timeout`, seconds, as typed.
+    pub timeout: RwSignal<String>,
+    /// `max-attempts`, as typed.
+    pub attempts: RwSignal<String>,
+    /// `remember-key`: keep the key in this browser's storage (opt-in).
+    pub remember_key: RwSignal<bool>,
     /// `urls`.
     pub urls: RwSignal<String>,
     /// `sample-count`, as typed.
@@ -46,10 +53,11 @@ impl FormState {
         let origin = page_origin();
         let query = query_settings();
         let endpoint = query.endpoint.unwrap_or_else(|| origin.clone());
-        let key = if same_endpoint(&endpoint, &origin) {
-            DEMO_KEY
-        } else {
-            ""
+        let remembered = remembered_key();
+        let key = match &remembered {
+            Some(key) => key.as_str(),
+            None if same_endpoint(&endpoint, &origin) => DEMO_KEY,
+            None => "",
         };
         let urls = RwSignal::new(String::new());
         Self {
@@ -60,6 +68,9 @@ impl FormState {
             rate: RwSignal::new(query.rate.unwrap_or_else(|| "4".to_owned())),
             concurrency: RwSignal::new(query.concurrency.unwrap_or_else(|| "6".to_owned())),
             auto_rate: RwSignal::new(query.auto),
+            timeout: RwSignal::new(query.timeout.unwrap_or_else(|| "30".to_owned())),
+            attempts: RwSignal::new(query.attempts.unwrap_or_else(|| "5".to_owned())),
+            remember_key: RwSignal::new(remembered.is_some()),
             urls,
             sample_count: RwSignal::new("40".to_owned()),
             sources: Memo::new(move |_| urls.with(|text| parse_sources(text))),
@@ -72,6 +83,7 @@ impl FormState {
         let (endpoint, key, models) = (self.endpoint.get(), self.key.get(), self.models.get());
         let (rate, concurrency) = (self.rate.get(), self.concurrency.get());
         let auto_rate = self.auto_rate.get();
+        let (timeout, attempts) = (self.timeout.get(), self.attempts.get());
         self.sources.with(|sources| {
             f(&FormInput {
                 endpoint: &endpoint,
@@ -80,6 +92,8 @@ impl FormState {
                 rate: &rate,
                 concurrency: &concurrency,
                 auto_rate,
+                timeout: &timeout,
+                attempts: &attempts,
                 sources,
             })
         })
@@ -93,7 +107,23 @@ impl FormState {
         self.rate.set(settings.rate.to_string());
         self.concurrency.set(settings.concurrency.to_string());
         self.auto_rate.set(settings.auto_rate);
+        self.timeout
+            .set((f64::from(settings.timeout_ms) / 1000.0).to_string());
+        self.attempts.set(settings.max_attempts.to_string());
         self.urls.set(sources.join("\n"));
+    }
+
+    /// Keeps the key in this browser's storage while "remember" is ticked,
+    /// and forgets it when unticked. Call once, in a reactive owner.
+    pub fn keep_remembered_key(&self) {
+        let (key, remember) = (self.key, self.remember_key);
+        Effect::new(move |_| {
+            if remember.get() {
+                key.with(|k| browser_remember_key(Some(k.trim())));
+            } else {
+                browser_remember_key(None);
+            }
+        });
     }
 
     /// Validates the form for a press of Start.

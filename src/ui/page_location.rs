@@ -7,7 +7,8 @@
 
 use leptos::prelude::window;
 
-/// Settings given in the query string (`?endpoint=&rate=&concurrency=&models=`).
+/// Settings given in the query string
+/// (`?endpoint=&rate=&concurrency=&models=&auto=&timeout=&attempts=`).
 /// The key is never read from the URL.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct QuerySettings {
@@ -21,6 +22,10 @@ pub struct QuerySettings {
     pub models: Option<String>,
     /// `auto=1`: find the server's limit from the rate upward.
     pub auto: bool,
+    /// `timeout`, seconds, as text.
+    pub timeout: Option<String>,
+    /// `attempts`, as text.
+    pub attempts: Option<String>,
 }
 
 /// `window.location.origin`, e.g. `http://127.0.0.1:8080` (empty if unknown).
@@ -41,5 +46,7 @@ pub fn query_settings() -> QuerySettings {
         concurrency: get("concurrency"),
         models: get("models"),
         auto: get("auto").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "on")),
+        timeout: get("timeout"),
+        attempts: get("attempts"),
     }
 }

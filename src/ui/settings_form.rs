@@ -1,4 +1,5 @@
-//! The settings card: endpoint, key, models, rate and concurrency.
+//! The settings card: endpoint, key (remembered only on request), models,
+//! rate, concurrency, timeout and attempts.
 
 use leptos::prelude::*;
 
@@ -27,7 +28,22 @@ pub fn SettingsForm() -> impl IntoView {
                         prop:value=move || form.key.get()
                         on:input=move |ev| form.key.set(event_target_value(&ev))
                     />
-                    <p class="hint">"Kept in memory only: never in the URL or storage."</p>
+                    <label class="check" title="Keep the key in this browser's local storage, so it is filled in next time">
+                        <input
+                            type="checkbox"
+                            data-testid="remember-key"
+                            prop:checked=move || form.remember_key.get()
+                            on:change=move |ev| form.remember_key.set(event_target_checked(&ev))
+                        />
+                        " Remember on this device"
+                    </label>
+                    <p class="hint">
+                        {move || if form.remember_key.get() {
+                            "Kept in this browser's storage until you untick the box; never in the URL, exports or saved runs."
+                        } else {
+                            "Kept in memory only: never in the URL, exports, logs or storage."
+                        }}
+                    </p>
                 </div>
                 <ModelsField />
                 <div class="field">
@@ -69,6 +85,42 @@ pub fn SettingsForm() -> impl IntoView {
                             on:input=move |ev| form.concurrency.set(event_target_value(&ev))
                         />
                         <span class="unit">"tasks"</span>
+                    </div>
+                </div>
+                <div class="field">
+                    <label for="timeout">"Timeout"</label>
+                    <div class="input-unit">
+                        <input
+                            id="timeout"
+                            data-testid="timeout"
+                            type="number"
+                            step="any"
+                            min="0.1"
+                            max="600"
+                            inputmode="decimal"
+                            title="A request with no complete answer by then is aborted and retried"
+                            prop:value=move || form.timeout.get()
+                            on:input=move |ev| form.timeout.set(event_target_value(&ev))
+                        />
+                        <span class="unit">"s"</span>
+                    </div>
+                </div>
+                <div class="field">
+                    <label for="max-attempts">"Attempts"</label>
+                    <div class="input-unit">
+                        <input
+                            id="max-attempts"
+                            data-testid="max-attempts"
+                            type="number"
+                            step="1"
+                            min="1"
+                            max="20"
+                            inputmode="numeric"
+                            title="Sends per image before a 5xx, network error, timeout or bad answer fails it (429s have their own budget)"
+                            prop:value=move || form.attempts.get()
+                            on:input=move |ev| form.attempts.set(event_target_value(&ev))
+                        />
+                        <span class="unit">"per image"</span>
                     </div>
                 </div>
             </div>

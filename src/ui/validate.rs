@@ -9,8 +9,10 @@ use crate::run::{Notice, NoticeLevel, Settings};
 
 /// The most fetch tasks a run may use.
 pub const MAX_CONCURRENCY: usize = 256;
-/// Per-request timeout sent with every run (no field for it yet).
-pub const TIMEOUT_MS: u32 = 30_000;
+/// The longest per-request timeout, seconds.
+pub const MAX_TIMEOUT_S: f64 = 600.0;
+/// The most sends per item.
+pub const MAX_ATTEMPTS: u64 = 20;
 
 /// The form's fields as typed.
 #[derive(Clone, Copy, Debug)]
@@ -27,6 +29,10 @@ pub struct FormInput<'a> {
     pub concurrency: &'a str,
     /// Probe for the server's limit from the rate upward.
     pub auto_rate: bool,
+    /// Per-request timeout, seconds.
+    pub timeout: &'a str,
+    /// Sends per item before a retryable failure is final.
+    pub attempts: &'a str,
     /// The URL box, already parsed.
     pub sources: &'a ParsedSources,
 }
@@ -57,6 +63,18 @@ pub fn parse_concurrency(text: &str) -> Option<u64> {
     (value.is_finite() && value >= 1.0 && value.fract() == 0.0).then_some(value.min(1e12) as u64)
 }
 
+/// The timeout as typed, in ms, if it is a number of seconds in
+/// `0.1..=MAX_TIMEOUT_S`.
+pub fn parse_timeout_ms(text: &str) -> Option<u32> {
+    let s = text.trim().parse::<f64>().ok()?;
+    (s.is_finite() && (0.1..=MAX_TIMEOUT_S).contains(&s)).then(|| (s * 1000.0).round() as u32)
+}
+
+/// The attempts as typed, if a whole number of at least 1 (not yet clamped).
+pub fn parse_attempts(text: &str) -> Option<u64> {
+    parse_concurrency(text)
+}
+
 /// The first thing that keeps Start disabled, in words, or `None` when the
 /// form is complete enough to press it (the endpoint is checked on press).
 pub fn missing(input: &FormInput) -> Option<&'static str> {
@@ -70,6 +88,10 @@ pub fn missing(input: &FormInput) -> Option<&'static str> {
         Some("Set a rate above 0 requests/second")
     } else if parse_concurrency(input.concurrency).is_none() {
         Some("Set a concurrency of at least 1")
+    } else if parse_timeout_ms(input.timeout).is_none() {
+        Some("Set a timeout between 0.1 and 600 seconds")
+    } else if parse_attempts(input.attempts).is_none() {
+        Some("Set at least 1 attempt per image")
     } else {
         None
     }
@@ -92,9 +114,23 @@ pub fn validate(input: &FormInput) -> Result<StartRequest, String> {
     let rate = parse_rate(input.rate).unwrap_or(1.0);
     let asked = parse_concurrency(input.concurrency).unwrap_or(1);
     let concurrency = asked.clamp(1, MAX_CONCURRENCY as u64) as usize;
-    let notice = (asked as usize != concurrency).then(|| Notice {
+    let timeout_ms = parse_timeout_ms(input.timeout).unwrap_or(30_000);
+    let asked_attempts = parse_attempts(input.attempts).unwrap_or(5);
+    let max_attempts = asked_attempts.clamp(1, MAX_ATTEMPTS) as u32;
+    let mut notes = Vec::new();
+    if asked as usize != concurrency {
+        notes.push(format!(
+            "Concurrency {asked} is more than Pacer runs at once; using {concurrency}."
+        ));
+    }
+    if u64::from(max_attempts) != asked_attempts {
+        notes.push(format!(
+            "{asked_attempts} attempts per image is more than Pacer makes; using {max_attempts}."
+        ));
+    }
+    let notice = (!notes.is_empty()).then(|| Notice {
         level: NoticeLevel::Info,
-        text: format!("Concurrency {asked} is more than Pacer runs at once; using {concurrency}."),
+        text: notes.join(" "),
     });
     Ok(StartRequest {
         settings: Settings {
@@ -104,7 +140,8 @@ pub fn validate(input: &FormInput) -> Result<StartRequest, String> {
             rate,
             concurrency,
             auto_rate: input.auto_rate,
-            timeout_ms: TIMEOUT_MS,
+            timeout_ms,
+            max_attempts,
         },
         sources: input.sources.valid.clone(),
         notice,
@@ -132,6 +169,8 @@ mod tests {
             rate,
             concurrency: conc,
             auto_rate: false,
+            timeout: "30",
+            attempts: "5",
             sources: &sources,
         })
     }
@@ -197,5 +236,37 @@ mod tests {
             let err = run(e, k, m, r, c, u).unwrap_err();
             assert!(err.contains(want), "{err:?} should mention {want}");
         }
+    }
+
+    fn with(timeout: &str, attempts: &str) -> Result<StartRequest, String> {
+        let sources = parse_sources("http://x/1");
+        validate(&FormInput {
+            endpoint: "http://e",
+            key: "k",
+            models: "m",
+            rate: "4",
+            concurrency: "8",
+            auto_rate: false,
+            timeout,
+            attempts,
+            sources: &sources,
+        })
+    }
+
+    #[test]
+    fn timeout_and_attempts_are_checked_and_clamped() {
+        let req = with("2.5", "3").unwrap();
+        assert_eq!(req.settings.timeout_ms, 2500);
+        assert_eq!(req.settings.max_attempts, 3);
+        assert_eq!(req.notice, None);
+        for bad in ["0", "-1", "abc", "601", "inf"] {
+            assert!(with(bad, "5").unwrap_err().contains("timeout"), "{bad}");
+        }
+        for bad in ["0", "1.5", "x"] {
+            assert!(with("30", bad).unwrap_err().contains("attempt"), "{bad}");
+        }
+        let req = with("30", "1000").unwrap();
+        assert_eq!(req.settings.max_attempts, 20);
+        assert!(req.notice.unwrap().text.contains("1000 attempts"));
     }
 }
