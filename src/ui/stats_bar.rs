@@ -48,8 +48,8 @@ pub fn StatsBar() -> impl IntoView {
             <Stat label="Done" testid=Some("stat-done") unit="" value=fig(|s| s.done.to_string()) />
             <Stat label="Failed" testid=Some("stat-failed") unit="" value=fig(|s| s.failed.to_string()) />
             <Stat label="Queued" testid=Some("stat-queued") unit="" value=fig(|s| s.queued.to_string()) />
-            <Stat label="In flight" testid=None unit="" value=fig(|s| s.in_flight.to_string()) />
-            <Stat label="Sent" testid=None unit="" value=fig(|s| s.sent.to_string()) />
+            <Stat label="In flight" testid=Some("stat-in-flight") unit="" value=fig(|s| s.in_flight.to_string()) />
+            <Stat label="Sent" testid=Some("stat-sent") unit="" value=fig(|s| s.sent.to_string()) />
             <Stat label="429s" testid=Some("stat-429") unit="" value=fig(|s| s.rate_limited.to_string()) />
             <Stat label="Retries" testid=Some("stat-retries") unit="" value=fig(|s| s.retries.to_string()) />
             <Stat
