@@ -160,7 +160,9 @@ test('changing the rate mid-run takes effect at once, without a burst', async ({
   const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]);
   const slow = gaps.filter((_, i) => arrivals[i + 1] < changedAt - 50);
   const fast = gaps.filter((_, i) => arrivals[i] > changedAt + 600);
-  expect(Math.min(...slow)).toBeGreaterThan(480); // 2/s
+  // 2/s: 500 ms apart on the schedule; a send that woke late (a busy
+  // machine) shortens the gap after it, never the schedule.
+  expect(Math.min(...slow)).toBeGreaterThan(400);
   expect(fast.length).toBeGreaterThan(10);
   const median = fast.sort((a, b) => a - b)[Math.floor(fast.length / 2)];
   expect(median).toBeGreaterThan(115); // 8/s = 125 ms

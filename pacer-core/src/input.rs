@@ -15,7 +15,8 @@ pub struct ParsedSources {
     pub valid: Vec<String>,
     /// Entries that will not be sent, in input order.
     pub invalid: Vec<InvalidEntry>,
-    /// Valid entries skipped because an equal one came earlier.
+    /// Valid entries equal to an earlier one: skipped, or kept in `valid`
+    /// when asked for ([`parse_sources_keeping_duplicates`]).
     pub duplicates: usize,
 }
 
@@ -31,8 +32,19 @@ pub struct InvalidEntry {
 }
 
 /// Splits `text` into entries (newlines, then commas and whitespace), drops
-/// blanks, keeps the first of equal valid URLs and lists the rest as invalid.
+/// blanks, keeps the first of equal valid URLs (counting the others) and
+/// lists the rest as invalid.
 pub fn parse_sources(text: &str) -> ParsedSources {
+    parse(text, false)
+}
+
+/// [`parse_sources`], but an image listed twice is sent twice (still
+/// counted in `duplicates`).
+pub fn parse_sources_keeping_duplicates(text: &str) -> ParsedSources {
+    parse(text, true)
+}
+
+fn parse(text: &str, keep_duplicates: bool) -> ParsedSources {
     let mut out = ParsedSources::default();
     let mut seen: HashSet<&str> = HashSet::new();
     for (index, line) in text.split('\n').enumerate() {
@@ -43,6 +55,9 @@ pub fn parse_sources(text: &str) -> ParsedSources {
                         out.valid.push(entry.to_owned());
                     } else {
                         out.duplicates += 1;
+                        if keep_duplicates {
+                            out.valid.push(entry.to_owned());
+                        }
                     }
                 }
                 Err(reason) => out.invalid.push(InvalidEntry {
@@ -246,6 +261,17 @@ mod tests {
             ]
         );
         assert_eq!(parse_sources(text).valid, ["http://a/1", "http://a/2"]);
+    }
+
+    #[test]
+    fn duplicates_can_be_kept() {
+        let parsed =
+            parse_sources_keeping_duplicates("http://a/1\nhttp://a/1 http://a/2\nhttp://a/1");
+        assert_eq!(
+            parsed.valid,
+            ["http://a/1", "http://a/1", "http://a/2", "http://a/1"]
+        );
+        assert_eq!(parsed.duplicates, 2);
     }
 
     #[test]

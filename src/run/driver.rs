@@ -47,6 +47,10 @@ pub struct RunHandle {
     pub stats: RwSignal<StatsView>,
     /// The page's current message.
     pub notice: RwSignal<Option<Notice>>,
+    /// What was adjusted in the form at the last start (e.g. a clamped
+    /// concurrency): shown beside the notice until the next start, so that
+    /// later messages of the run do not hide it.
+    pub input_note: RwSignal<Option<String>>,
     active: StoredValue<Option<ActiveRun>, LocalStorage>,
     pub(super) record: StoredValue<Rc<RefCell<RunRecord>>, LocalStorage>,
     /// The saved-run database, once open (see `persist`).
@@ -63,6 +67,7 @@ impl RunHandle {
             items: RwSignal::new(Vec::new()),
             stats: RwSignal::new(StatsView::default()),
             notice: RwSignal::new(None),
+            input_note: RwSignal::new(None),
             active: StoredValue::new_local(None),
             record: StoredValue::new_local(Rc::default()),
             store: StoredValue::new_local(None),
@@ -349,6 +354,7 @@ impl RunHandle {
         self.stats.set(StatsView::default());
         self.state.set(RunState::Idle);
         self.notice.set(None);
+        self.input_note.set(None);
         self.record.set_value(Rc::default());
         self.interrupted.set_value(None);
         self.save_clear();

@@ -19,7 +19,9 @@ pub fn Controls() -> impl IntoView {
         )
     };
     let blocker = Memo::new(move |_| form.with_input(missing));
-    let can_start = move || startable_state() && blocker.get().is_none();
+    // Start stays pressable while the form is incomplete: pressing it says
+    // what is missing in the notice (a disabled button explains nothing).
+    let can_start = startable_state;
     let start_title = move || match blocker.get() {
         Some(why) if startable_state() => why.to_owned(),
         _ => "Start sending at the allotted rate".to_owned(),
@@ -27,12 +29,8 @@ pub fn Controls() -> impl IntoView {
     let on_start = move |_| match form.start_request() {
         Ok(request) => {
             run.notice.set(None);
+            run.input_note.set(request.notice.map(|n| n.text));
             run.start(request.settings, request.sources);
-            if let Some(notice) = request.notice {
-                if run.notice.with_untracked(Option::is_none) {
-                    run.notice.set(Some(notice));
-                }
-            }
         }
         Err(text) => run.notice.set(Some(Notice {
             level: NoticeLevel::Error,
@@ -68,6 +66,11 @@ pub fn Controls() -> impl IntoView {
                 >
                     {move || state.get().as_str()}
                 </span>
+                <Show when=move || startable_state() && blocker.get().is_some()>
+                    <span class="start-hint" data-testid="start-hint">
+                        {move || blocker.get().map(|why| format!("Before starting: {why}."))}
+                    </span>
+                </Show>
             </div>
             <div class="controls" role="toolbar" aria-label="Run controls">
                 <button

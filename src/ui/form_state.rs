@@ -4,7 +4,7 @@
 //! means. It owns no run state: Start hands a validated copy to the run.
 
 use leptos::prelude::*;
-use pacer_core::input::{parse_sources, ParsedSources};
+use pacer_core::input::{parse_sources, parse_sources_keeping_duplicates, ParsedSources};
 
 use super::page_location::{page_origin, query_settings};
 use super::validate::{FormInput, StartRequest};
@@ -41,6 +41,8 @@ pub struct FormState {
     pub remember_key: RwSignal<bool>,
     /// `urls`.
     pub urls: RwSignal<String>,
+    /// `allow-duplicates`: send an image listed twice twice.
+    pub allow_duplicates: RwSignal<bool>,
     /// `sample-count`, as typed.
     pub sample_count: RwSignal<String>,
     /// The URL box, parsed.
@@ -60,6 +62,7 @@ impl FormState {
             None => "",
         };
         let urls = RwSignal::new(String::new());
+        let allow_duplicates = RwSignal::new(false);
         Self {
             origin: StoredValue::new(origin),
             endpoint: RwSignal::new(endpoint),
@@ -73,7 +76,17 @@ impl FormState {
             remember_key: RwSignal::new(remembered.is_some()),
             urls,
             sample_count: RwSignal::new("40".to_owned()),
-            sources: Memo::new(move |_| urls.with(|text| parse_sources(text))),
+            allow_duplicates,
+            sources: Memo::new(move |_| {
+                let keep = allow_duplicates.get();
+                urls.with(|text| {
+                    if keep {
+                        parse_sources_keeping_duplicates(text)
+                    } else {
+                        parse_sources(text)
+                    }
+                })
+            }),
         }
     }
 

@@ -19,25 +19,36 @@ fn level_class(level: NoticeLevel) -> &'static str {
 /// The notice line: its text, styled by level, with a dismiss button.
 #[component]
 pub fn NoticeBar() -> impl IntoView {
-    let notice = expect_context::<RunHandle>().notice;
+    let run = expect_context::<RunHandle>();
+    let (notice, note) = (run.notice, run.input_note);
     let class = move || {
         notice.with(|n| match n {
             Some(n) => format!("notice {}", level_class(n.level)),
+            None if note.with(Option::is_some) => "notice notice-info".to_owned(),
             None => "notice notice-empty".to_owned(),
         })
     };
+    let shown = move || notice.with(Option::is_some) || note.with(Option::is_some);
     view! {
         <div class=class>
             <div class="notice-text" data-testid="notice" role="status" aria-live="polite">
                 {move || notice.with(|n| n.as_ref().map(|n| n.text.clone()).unwrap_or_default())}
+                <Show when=move || note.with(Option::is_some)>
+                    <span class="notice-note">
+                        {move || note.get().map(|t| format!(" {t}")).unwrap_or_default()}
+                    </span>
+                </Show>
             </div>
-            <Show when=move || notice.with(Option::is_some)>
+            <Show when=shown>
                 <button
                     type="button"
                     class="notice-close"
                     aria-label="Dismiss message"
                     title="Dismiss"
-                    on:click=move |_| notice.set(None)
+                    on:click=move |_| {
+                        notice.set(None);
+                        note.set(None);
+                    }
                 >
                     "×"
                 </button>

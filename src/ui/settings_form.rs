@@ -52,9 +52,7 @@ pub fn SettingsForm() -> impl IntoView {
                         <input
                             id="rate"
                             data-testid="rate"
-                            type="number"
-                            step="any"
-                            min="0"
+                            type="text"
                             inputmode="decimal"
                             prop:value=move || form.rate.get()
                             on:input=move |ev| form.rate.set(event_target_value(&ev))
@@ -77,9 +75,7 @@ pub fn SettingsForm() -> impl IntoView {
                         <input
                             id="concurrency"
                             data-testid="concurrency"
-                            type="number"
-                            step="1"
-                            min="1"
+                            type="text"
                             inputmode="numeric"
                             prop:value=move || form.concurrency.get()
                             on:input=move |ev| form.concurrency.set(event_target_value(&ev))
@@ -93,10 +89,7 @@ pub fn SettingsForm() -> impl IntoView {
                         <input
                             id="timeout"
                             data-testid="timeout"
-                            type="number"
-                            step="any"
-                            min="0.1"
-                            max="600"
+                            type="text"
                             inputmode="decimal"
                             title="A request with no complete answer by then is aborted and retried"
                             prop:value=move || form.timeout.get()
@@ -111,10 +104,7 @@ pub fn SettingsForm() -> impl IntoView {
                         <input
                             id="max-attempts"
                             data-testid="max-attempts"
-                            type="number"
-                            step="1"
-                            min="1"
-                            max="20"
+                            type="text"
                             inputmode="numeric"
                             title="Sends per image before a 5xx, network error, timeout or bad answer fails it (429s have their own budget)"
                             prop:value=move || form.attempts.get()

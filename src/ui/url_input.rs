@@ -95,7 +95,12 @@ fn SourceSummary() -> impl IntoView {
         sources.with(|s| {
             let mut text = format!("{} valid · {} invalid", s.valid.len(), s.invalid.len());
             if s.duplicates > 0 {
-                text.push_str(&format!(" · {} duplicate(s) skipped", s.duplicates));
+                let fate = if form.allow_duplicates.get() {
+                    "kept"
+                } else {
+                    "skipped"
+                };
+                text.push_str(&format!(" · {} duplicate(s) {fate}", s.duplicates));
             }
             text
         })
@@ -138,6 +143,17 @@ fn SourceSummary() -> impl IntoView {
         >
             {counts}
         </p>
+        <Show when=move || sources.with(|s| s.duplicates > 0) || form.allow_duplicates.get()>
+            <label class="check" title="An image listed more than once is sent once per listing">
+                <input
+                    type="checkbox"
+                    data-testid="allow-duplicates"
+                    prop:checked=move || form.allow_duplicates.get()
+                    on:change=move |ev| form.allow_duplicates.set(event_target_checked(&ev))
+                />
+                " Send duplicates too"
+            </label>
+        </Show>
         {invalid_list}
     }
 }

@@ -56,11 +56,11 @@ pub fn parse_rate(text: &str) -> Option<f64> {
         .filter(|r| r.is_finite() && *r > 0.0)
 }
 
-/// The concurrency as typed, if it is a whole number of at least 1
-/// (not yet clamped).
-pub fn parse_concurrency(text: &str) -> Option<u64> {
+/// The concurrency as typed, if it is a whole number (not yet clamped:
+/// 0 or less becomes 1, with a notice).
+pub fn parse_concurrency(text: &str) -> Option<i64> {
     let value = text.trim().parse::<f64>().ok()?;
-    (value.is_finite() && value >= 1.0 && value.fract() == 0.0).then_some(value.min(1e12) as u64)
+    (value.is_finite() && value.fract() == 0.0).then_some(value.clamp(-1e12, 1e12) as i64)
 }
 
 /// The timeout as typed, in ms, if it is a number of seconds in
@@ -73,6 +73,8 @@ pub fn parse_timeout_ms(text: &str) -> Option<u32> {
 /// The attempts as typed, if a whole number of at least 1 (not yet clamped).
 pub fn parse_attempts(text: &str) -> Option<u64> {
     parse_concurrency(text)
+        .filter(|n| *n >= 1)
+        .map(|n| n as u64)
 }
 
 /// The first thing that keeps Start disabled, in words, or `None` when the
@@ -87,7 +89,7 @@ pub fn missing(input: &FormInput) -> Option<&'static str> {
     } else if parse_rate(input.rate).is_none() {
         Some("Set a rate above 0 requests/second")
     } else if parse_concurrency(input.concurrency).is_none() {
-        Some("Set a concurrency of at least 1")
+        Some("Set the concurrency to a whole number of tasks")
     } else if parse_timeout_ms(input.timeout).is_none() {
         Some("Set a timeout between 0.1 and 600 seconds")
     } else if parse_attempts(input.attempts).is_none() {
@@ -113,12 +115,16 @@ pub fn validate(input: &FormInput) -> Result<StartRequest, String> {
     let models = parse_models(input.models);
     let rate = parse_rate(input.rate).unwrap_or(1.0);
     let asked = parse_concurrency(input.concurrency).unwrap_or(1);
-    let concurrency = asked.clamp(1, MAX_CONCURRENCY as u64) as usize;
+    let concurrency = asked.clamp(1, MAX_CONCURRENCY as i64) as usize;
     let timeout_ms = parse_timeout_ms(input.timeout).unwrap_or(30_000);
     let asked_attempts = parse_attempts(input.attempts).unwrap_or(5);
     let max_attempts = asked_attempts.clamp(1, MAX_ATTEMPTS) as u32;
     let mut notes = Vec::new();
-    if asked as usize != concurrency {
+    if asked < 1 {
+        notes.push(format!(
+            "Concurrency {asked} would send nothing; using {concurrency} task."
+        ));
+    } else if asked as usize != concurrency {
         notes.push(format!(
             "Concurrency {asked} is more than Pacer runs at once; using {concurrency}."
         ));
@@ -196,6 +202,15 @@ mod tests {
     }
 
     #[test]
+    fn concurrency_below_one_is_clamped_with_a_notice() {
+        for asked in ["0", "-3"] {
+            let req = run("http://e", "k", "m", "4", asked, "http://x/1").unwrap();
+            assert_eq!(req.settings.concurrency, 1);
+            assert!(req.notice.unwrap().text.contains("using 1"), "{asked}");
+        }
+    }
+
+    #[test]
     fn concurrency_is_clamped_with_a_notice() {
         let req = run(
             "https://api-us.restb.ai",
@@ -220,7 +235,6 @@ mod tests {
             ("http://e", "k", "m", "0", "8", "http://x/1", "rate"),
             ("http://e", "k", "m", "inf", "8", "http://x/1", "rate"),
             ("http://e", "k", "m", "abc", "8", "http://x/1", "rate"),
-            ("http://e", "k", "m", "4", "0", "http://x/1", "concurrency"),
             (
                 "http://e",
                 "k",
