@@ -121,6 +121,7 @@ struct WorkerTimers {
     next_id: Cell<u32>,
     waiting: RefCell<HashMap<u32, oneshot::Sender<()>>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 thread_local! {
@@ -157,6 +158,7 @@ impl WorkerTimers {
         // fetches its script after the constructor returns.
         let worker = Worker::new(&url)?;
         let timers = Rc::new_cyclic(|weak: &std::rc::Weak<WorkerTimers>| {
+            let dead = weak.clone();
             let weak = weak.clone();
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
                 let (Some(timers), Some(id)) = (weak.upgrade(), e.data().as_f64()) else {
@@ -167,16 +169,38 @@ impl WorkerTimers {
                     let _ = done.send(());
                 }
             });
+            // A worker the page's CSP forbids is not refused by the
+            // constructor: it fails later with an `error` event. Then every
+            // sleep falls back to page timers, and those pending now wake
+            // (their senders dropped) to be slept again there.
+            let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                web_sys::console::warn_1(
+                    &"Pacer: the timer worker failed (a CSP without worker-src blob:?); \
+                      falling back to page timers"
+                        .into(),
+                );
+                let old = TIMERS.with(|cell| cell.replace(Some(None)));
+                if let Some(timers) = dead.upgrade() {
+                    timers.waiting.borrow_mut().clear();
+                    timers.worker.terminate();
+                }
+                // Not dropped here: this closure belongs to it.
+                std::mem::forget(old);
+            });
             WorkerTimers {
                 worker: worker.clone(),
                 next_id: Cell::new(0),
                 waiting: RefCell::new(HashMap::new()),
                 _on_message: on_message,
+                _on_error: on_error,
             }
         });
         timers
             .worker
             .set_onmessage(Some(timers._on_message.as_ref().unchecked_ref()));
+        timers
+            .worker
+            .set_onerror(Some(timers._on_error.as_ref().unchecked_ref()));
         Ok(timers)
     }
 
