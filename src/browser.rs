@@ -15,7 +15,7 @@ mod timer;
 
 pub use clock::{unix_now, PerformanceClock};
 pub use download::download;
-pub use fetch::{FetchError, HttpAnswer, PendingFetch};
+pub use fetch::{answers_at_all, FetchError, HttpAnswer, PendingFetch};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{remember_key, remembered_key};
 pub use store::{RunStore, StoreError};

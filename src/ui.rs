@@ -82,7 +82,7 @@ fn apply_live_changes(run: RunHandle, form: FormState) {
     Effect::new(move |_| run.set_auto_rate(form.auto_rate.get()));
     Effect::new(move |_| {
         if let Some(n) = validate::parse_concurrency(&form.concurrency.get()) {
-            run.set_concurrency((n as usize).min(validate::MAX_CONCURRENCY));
+            run.set_concurrency(n.clamp(1, validate::MAX_CONCURRENCY as i64) as usize);
         }
     });
 }

@@ -86,7 +86,10 @@ pub fn router(cli: &Cli, state: Arc<AppState>) -> Router {
         api.route("/", get(no_dist))
             .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
     };
-    let mut app = app.with_state(state).layer(cors(cli));
+    let mut app = app.with_state(state);
+    if !cli.no_cors {
+        app = app.layer(cors(cli));
+    }
     if cli.no_cors_on_429 {
         // Outside the CORS layer, so it sees (and strips) what that layer added.
         app = app.layer(middleware::from_fn(strip_cors_on_429));

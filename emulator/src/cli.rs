@@ -114,6 +114,11 @@ pub struct Cli {
     /// Send 429s without any CORS headers (browsers then see an opaque network error).
     #[arg(long)]
     pub no_cors_on_429: bool,
+    /// Send no CORS headers at all, as an API that does not allow pages on
+    /// other origins (their requests fail as opaque network errors; pages on
+    /// the emulator's own origin are unaffected).
+    #[arg(long)]
+    pub no_cors: bool,
     /// Append one JSON line per API request to this file (`-` for stdout).
     #[arg(long)]
     pub access_log: Option<String>,

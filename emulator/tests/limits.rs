@@ -179,3 +179,20 @@ async fn preflight_allows_get_and_post_from_any_origin() {
         "{methods}"
     );
 }
+
+#[tokio::test]
+async fn no_cors_sends_no_cors_headers_at_all() {
+    let base = emulator(&["--no-cors"]).await;
+    let url = predict_url(&base, "c", &["re_logo"], "http://x/a.jpg");
+    let res = get_cross_origin(&url).await;
+    assert_eq!(res.status(), 200, "the answer itself is unchanged");
+    assert_eq!(header(&res, "access-control-allow-origin"), None);
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("Origin", ORIGIN)
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&preflight, "access-control-allow-origin"), None);
+}

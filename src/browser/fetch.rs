@@ -10,7 +10,7 @@ use pacer_core::api::RateHeaders;
 use pacer_core::Sleep;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, RequestInit, Response};
+use web_sys::{AbortController, Headers, RequestInit, RequestMode, Response};
 
 use super::TimerSleep;
 
@@ -101,6 +101,30 @@ impl PendingFetch {
                 Err(FetchError::Aborted)
             }
             other => other,
+        }
+    }
+}
+
+/// Whether anything answers at `url`, CORS aside: a `no-cors` fetch
+/// resolves (with an opaque answer the page cannot read) whenever the server
+/// answers at all, and fails only when nothing answers within `timeout`.
+/// Tells a CORS refusal from an unreachable server after a network error.
+pub async fn answers_at_all(url: &str, timeout: Duration) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let Ok(controller) = AbortController::new() else {
+        return false;
+    };
+    let init = RequestInit::new();
+    init.set_mode(RequestMode::NoCors);
+    init.set_signal(Some(&controller.signal()));
+    let answer = JsFuture::from(window.fetch_with_str_and_init(url, &init));
+    match select(Box::pin(answer), TimerSleep.sleep(timeout)).await {
+        Either::Left((answer, _)) => answer.is_ok(),
+        Either::Right(_) => {
+            controller.abort();
+            false
         }
     }
 }

@@ -448,6 +448,12 @@ impl RunHandle {
     /// Recomputes the figures from the scheduler and the measurements.
     fn refresh(&self) {
         self.flush_rows();
+        if let Some(text) = self
+            .active
+            .with_value(|run| run.as_ref()?.transport.take_trouble())
+        {
+            self.say(NoticeLevel::Warning, &text);
+        }
         let now = PerformanceClock.now();
         let total = self.items.with_untracked(Vec::len);
         let view = self.active.with_value(|run| {

@@ -17,7 +17,7 @@ use web_sys::AbortController;
 
 use super::model::Settings;
 use super::record::{AttemptRecord, RunRecord};
-use crate::browser::{unix_now, FetchError, PendingFetch, PerformanceClock};
+use crate::browser::{answers_at_all, unix_now, FetchError, PendingFetch, PerformanceClock};
 
 /// Sends requests for one run and remembers what came back.
 pub struct FetchTransport {
@@ -27,6 +27,14 @@ pub struct FetchTransport {
     /// Set when the page is being left: aborts then mean "send again
     /// later", not "cancelled".
     leaving: Cell<bool>,
+    /// Some request of this run got an HTTP answer the page could read.
+    answered: Cell<bool>,
+    /// Network errors were already explained: before any readable answer
+    /// (`.0`), after one (`.1`).
+    explained: (Cell<bool>, Cell<bool>),
+    /// A message for the user about network errors, taken by the run's
+    /// ticker (see [`FetchTransport::take_trouble`]).
+    trouble: Rc<RefCell<Option<String>>>,
     /// Shared with the UI: figures and per-item records.
     pub stats: Rc<RefCell<RunStats>>,
     /// Per-item attempts, results and timings.
@@ -45,6 +53,9 @@ impl FetchTransport {
             sources,
             in_flight: RefCell::default(),
             leaving: Cell::new(false),
+            answered: Cell::new(false),
+            explained: (Cell::new(false), Cell::new(false)),
+            trouble: Rc::default(),
             stats: Rc::default(),
             record,
         }
@@ -56,6 +67,58 @@ impl FetchTransport {
     pub fn abort_for_leaving(&self) {
         self.leaving.set(true);
         self.abort_all();
+    }
+
+    /// What the user should know about this run's network errors, once.
+    pub fn take_trouble(&self) -> Option<String> {
+        self.trouble.borrow_mut().take()
+    }
+
+    /// After a network error: says once what it probably means. Before any
+    /// readable answer, asks the server with a `no-cors` request whether it
+    /// answers at all: if so, its CORS policy is what blocks the page.
+    fn explain_network_error(&self) {
+        let answered = self.answered.get();
+        let explained = if answered {
+            &self.explained.1
+        } else {
+            &self.explained.0
+        };
+        if explained.replace(true) {
+            return;
+        }
+        let endpoint = self.settings.endpoint.clone();
+        if answered {
+            *self.trouble.borrow_mut() = Some(format!(
+                "Some requests to {endpoint} got no readable answer although others did. The \
+                 server may be refusing them with 429s that carry no CORS headers (the browser \
+                 hides such answers from the page), or dropping connections. Pacer treats them \
+                 as possible rate limits: it backs off and sends them again. If it keeps \
+                 happening, lower the rate."
+            ));
+            return;
+        }
+        let trouble = Rc::clone(&self.trouble);
+        let origin = web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .unwrap_or_default();
+        wasm_bindgen_futures::spawn_local(async move {
+            let reachable = answers_at_all(&format!("{endpoint}/"), Duration::from_secs(5)).await;
+            *trouble.borrow_mut() = Some(if reachable {
+                format!(
+                    "{endpoint} answers, but its CORS policy does not let this page ({origin}) \
+                     read the answers, so every request fails. Ask the API's provider to allow \
+                     this origin (Access-Control-Allow-Origin), use an endpoint that does, or \
+                     open Pacer from an origin the API allows."
+                )
+            } else {
+                format!(
+                    "No answer from {endpoint}: the server refused the connection or cannot be \
+                     reached. Check the endpoint (and that the server is running); Pacer retries \
+                     each image a few times, then marks it failed."
+                )
+            });
+        });
     }
 
     /// The page was not left after all.
@@ -103,6 +166,7 @@ impl pacer_core::driver::Transport for SharedTransport {
             let latency = now.saturating_sub(sent);
             let (result, status, outcome, hint) = match answer {
                 Ok(a) => {
+                    this.answered.set(true);
                     let retry_after = a.headers.retry_after.as_deref();
                     let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
                     let result = to_attempt(&parsed);
@@ -113,7 +177,12 @@ impl pacer_core::driver::Transport for SharedTransport {
                     let reason = "aborted while the page was being left".to_owned();
                     (AttemptResult::Retryable { reason }, None, None, None)
                 }
-                Err(e) => (from_fetch_error(&e, this.timeout()), None, None, None),
+                Err(e) => {
+                    if matches!(e, FetchError::Network(_)) {
+                        this.explain_network_error();
+                    }
+                    (from_fetch_error(&e, this.timeout()), None, None, None)
+                }
             };
             if matches!(result, AttemptResult::Success) {
                 this.stats.borrow_mut().on_success(now, latency);
