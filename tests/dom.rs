@@ -72,8 +72,11 @@ async fn the_page_mounts_with_every_test_id_and_sane_defaults() {
             "{id} shows {text:?}, not a number"
         );
     }
-    // Nothing to send yet: Start waits for URLs.
+    // Nothing to send yet: Start is pressable (pressing it says what is
+    // missing) and the hint beside the run state already says so.
     let start: web_sys::HtmlButtonElement = by_id("start").unwrap().unchecked_into();
-    assert!(start.disabled());
+    assert!(!start.disabled());
+    let hint = by_id("start-hint").unwrap().text_content().unwrap();
+    assert!(hint.contains("image URL"), "start hint: {hint:?}");
     assert!(by_id("result-row").is_none());
 }
