@@ -18,6 +18,8 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const STATS = ['stat-done', 'stat-failed', 'stat-queued', 'stat-429',
   'stat-throughput', 'stat-latency-avg', 'stat-latency-p95'];
+/** Read when the build has them (NaN otherwise): sends, and sends that were retries. */
+const OPTIONAL_STATS = ['stat-sent', 'stat-retries'];
 
 /**
  * Runs `images` sample images at `rate`/`concurrency` against `origin` and
@@ -37,6 +39,8 @@ export async function drivePage({ origin, rate, query = {}, concurrency, images,
     const extra = Object.entries(query).map(([k, v]) => `&${k}=${encodeURIComponent(v)}`).join('');
     await page.goto(`${origin}/?rate=${rate}&concurrency=${concurrency}${extra}`);
     await waitForState(page, 'idle', 15_000);
+    // Room for every request's resource timing (the default buffer keeps 250), for `protocols`.
+    await page.evaluate((n) => performance.setResourceTimingBufferSize(n), images * 3 + 100);
     result.endpoint = await id('endpoint').inputValue();
     await id('sample-count').fill(String(images));
     await id('load-samples').click();
@@ -54,6 +58,7 @@ export async function drivePage({ origin, rate, query = {}, concurrency, images,
     result.state = await text(page, 'run-state');
     result.stats = {};
     for (const s of STATS) result.stats[s] = Number(await text(page, s));
+    for (const s of OPTIONAL_STATS) result.stats[s] = (await page.getByTestId(s).count()) ? Number(await text(page, s)) : NaN;
     result.notice = (await page.getByTestId('notice').allTextContents()).join(' | ').trim();
     result.protocols = await page.evaluate(() => {
       const seen = {};

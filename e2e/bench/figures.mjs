@@ -1,6 +1,19 @@
 // The bench's figures for one cell, from the emulator's access log (ground
 // truth) and the page's JSON export. Pure functions: no I/O.
 
+/**
+ * A good success in the access log: a 200 whose body was the contract's
+ * JSON. A `bad-json` fault is a 200 with a broken body (a failure for the
+ * page), a dropped or abandoned answer is logged with status 0.
+ */
+export const isGood = (l) => l.status === 200 && l.fault !== 'bad-json';
+
+/** A good success in the page's export: an attempt answered 200 that the page did not reject. */
+const isGoodAttempt = (a) => a.status === 200 && !a.error;
+
+/** The fault kinds the emulator injects, as its access log's `fault` field names them. */
+export const FAULT_KINDS = ['5xx', 'drop', 'slow', 'bad-json'];
+
 /** Linear-interpolation quantile (q in 0..1) of unsorted numbers; NaN when empty. */
 export function quantile(values, q) {
   if (values.length === 0) return NaN;
@@ -68,7 +81,7 @@ function hiddenFigures(f, api, okArrivals, rate, h) {
   const to = f.doneImages === f.total && lastOk < h.shownAt ? Math.min(h.shownAt, lastOk + 1000 / rate) : h.shownAt;
   const inSpan = api.filter((l) => l.arrival_ms >= h.hiddenAt && l.arrival_ms < to);
   f.hiddenS = (to - h.hiddenAt) / 1000;
-  f.hiddenOk = inSpan.filter((l) => l.status === 200).length;
+  f.hiddenOk = inSpan.filter(isGood).length;
   f.hidden429 = inSpan.filter((l) => l.status === 429).length;
   f.hiddenRatio = spanRatio(okArrivals, h.hiddenAt, to, rate);
   f.hiddenMaxPerSecond = maxInWindow(inSpan.map((l) => l.arrival_ms));
@@ -82,6 +95,82 @@ function hiddenFigures(f, api, okArrivals, rate, h) {
   // Any `visible` between hiding and showing would void the proof.
   f.unhiddenWhileHidden = (h.visibilityChanges ?? []).filter(([t, v]) => v === 'visible' && t > h.hiddenAt && t < h.shownAt).length;
   f.stayedHidden = h.visibilityBeforeShow === 'hidden' && f.unhiddenWhileHidden === 0;
+}
+
+/**
+ * The fault cell's own figures (issue 3/5 item 7): is every item accounted
+ * for, once? From the log (`good` = its good successes), the page's stats
+ * and, per image, the export (`items`, or null without one).
+ */
+function faultFigures(f, api, good, arrivals, rate, page, items) {
+  const stat = (id) => page?.stats?.[id] ?? NaN;
+  f.faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0]));
+  f.faults.none = 0;
+  for (const l of api) { const k = l.fault ?? 'none'; f.faults[k] = (f.faults[k] ?? 0) + 1; }
+  f.pageQueued = stat('stat-queued');
+  f.pageSent = stat('stat-sent');
+  f.pageRetries = stat('stat-retries');
+  // Lost as the page shows it: neither done nor failed.
+  f.lostByPage = f.total - f.pageDone - f.pageFailed;
+  const goodPer = new Map();
+  for (const l of good) goodPer.set(l.image, (goodPer.get(l.image) ?? 0) + 1);
+  f.duplicateImages = [...goodPer.values()].filter((n) => n > 1).length;
+  f.retriesPerItem = f.sends / f.total;
+  // Good successes per second ÷ rate, over the whole run (first request in → last good success in).
+  f.goodTputRatio = good.length > 0 ? good.length / ((max(good.map((l) => l.arrival_ms)) - arrivals[0]) / 1000) / rate : NaN;
+  // Every request, good or not, per second ÷ rate: did retries keep the page at its rate?
+  f.sendRateRatio = arrivals.length > 1 ? (arrivals.length - 1) / ((arrivals[arrivals.length - 1] - arrivals[0]) / 1000) / rate : NaN;
+  if (!items) return;
+  const state = (st) => items.filter((i) => i.state === st);
+  const done = state('done');
+  const failed = state('failed');
+  f.exportDone = done.length;
+  f.exportFailed = failed.length;
+  f.exportUnsettled = items.length - done.length - failed.length;
+  f.exportItems = items.length;
+  // Lost behind the page's back: shown done without a good 200 in the log,
+  // or answered good in the log but not shown done.
+  f.doneWithoutGood = done.filter((i) => !goodPer.has(i.image)).map((i) => i.image);
+  const doneSet = new Set(done.map((i) => i.image));
+  f.goodNotDone = [...goodPer.keys()].filter((img) => !doneSet.has(img));
+  const reason = (i) => (i.attempts ?? []).at(-1)?.error ?? '';
+  f.failedWithoutReason = failed.filter((i) => !reason(i)).map((i) => i.image);
+  f.failedReasons = {};
+  for (const i of failed) { const r = reason(i) || '(none)'; f.failedReasons[r] = (f.failedReasons[r] ?? 0) + 1; }
+  // Per image: the export's attempts vs the log's requests for it.
+  const linesPer = new Map();
+  for (const l of api) linesPer.set(l.image, (linesPer.get(l.image) ?? 0) + 1);
+  f.attemptsMismatch = items.filter((i) => (i.attempts?.length ?? 0) !== (linesPer.get(i.image) ?? 0)).length;
+  f.retriedItems = items.filter((i) => (i.attempts?.length ?? 0) > 1).length;
+  f.maxAttempts = items.reduce((m, i) => Math.max(m, i.attempts?.length ?? 0), 0);
+}
+
+/**
+ * The fault cell's verdict: PASS when nothing is lost (the page's done +
+ * failed = total, and no image shown done lacks a good 200 in the log),
+ * nothing succeeded twice, the page's counts equal the log's (done = images
+ * with a good 200, each of them shown done; sent = the log's requests) and
+ * every failed item says why. n/a when the faults were not all injected.
+ */
+function faultVerdict(f) {
+  const missing = FAULT_KINDS.filter((k) => !(f.faults?.[k] > 0));
+  const why = [];
+  if (f.lostByPage !== 0) why.push(`lost ${f.lostByPage} (total − done − failed on the page)`);
+  if (f.pageQueued !== 0) why.push(`still queued ${f.pageQueued}`);
+  if (f.doneWithoutGood === undefined) why.push('no export: done items and failure reasons unchecked');
+  else {
+    if (f.doneWithoutGood.length) why.push(`${f.doneWithoutGood.length} shown done without a good 200`);
+    if (f.goodNotDone.length) why.push(`${f.goodNotDone.length} with a good 200 not shown done`);
+    if (f.failedWithoutReason.length) why.push(`${f.failedWithoutReason.length} failed without a reason`);
+    if (f.exportUnsettled) why.push(`${f.exportUnsettled} exported neither done nor failed`);
+  }
+  if (f.duplicateImages !== 0) why.push(`${f.duplicateImages} images with more than one good 200`);
+  if (f.pageDone !== f.doneImages) why.push(`page done ${f.pageDone} ≠ ${f.doneImages} images with a good 200`);
+  if (!Number.isFinite(f.pageSent)) why.push('no stat-sent');
+  else if (f.pageSent !== f.sends) why.push(`page sent ${f.pageSent} ≠ ${f.sends} log requests`);
+  if (missing.length) return { pass: false, label: 'n/a', why: [`no ${missing.join(', ')} fault injected`, ...why] };
+  const unknown = why.length === 1 && why[0].startsWith('no export');
+  return { pass: why.length === 0, label: why.length === 0 ? 'PASS' : unknown ? 'n/a' : 'FAIL', why };
 }
 
 /**
@@ -116,8 +205,10 @@ export function matchAttempts(items, log) {
 
 /** Every figure of one cell. `exported` is the parsed pacer-results.json or null. */
 export function cellFigures({ rate, latencyMs, images, strict, kind }, log, page, exported) {
+  // `stat-sent` counts every request the page made, which the log has as
+  // one line each (the page's own origin: no preflights to tell apart).
   const api = log.filter((l) => l.method === 'GET' || l.method === 'POST');
-  const ok = api.filter((l) => l.status === 200);
+  const ok = api.filter(isGood);
   const s = ok.length;
   const arrivals = api.map((l) => l.arrival_ms).sort((a, b) => a - b);
   const firstOk = min(ok.map((l) => l.arrival_ms));
@@ -158,7 +249,7 @@ export function cellFigures({ rate, latencyMs, images, strict, kind }, log, page
 
   const items = exported?.items;
   if (Array.isArray(items)) {
-    const okAttempts = items.flatMap((i) => i.attempts ?? []).filter((a) => a.status === 200);
+    const okAttempts = items.flatMap((i) => i.attempts ?? []).filter(isGoodAttempt);
     f.clientLatencyAvg = mean(okAttempts.map((a) => a.latency_ms));
     f.clientLatencyP95 = quantile(okAttempts.map((a) => a.latency_ms), 0.95);
     f.exportAttempts = items.reduce((n, i) => n + (i.attempts?.length ?? 0), 0);
@@ -185,7 +276,9 @@ export function cellFigures({ rate, latencyMs, images, strict, kind }, log, page
   const okArrivals = ok.map((l) => l.arrival_ms).sort((a, b) => a - b);
   if (kind === 'aimd') aimdFigures(f, okArrivals, arrivals[0], rate);
   if (kind === 'hidden') hiddenFigures(f, api, okArrivals, rate, page?.hidden);
-  f.verdict = kind === 'aimd' ? aimdVerdict(f) : kind === 'hidden' ? hiddenVerdict(f) : verdict(f, strict);
+  if (kind === 'faults') faultFigures(f, api, ok, arrivals, rate, page, Array.isArray(items) ? items : null);
+  f.verdict = kind === 'aimd' ? aimdVerdict(f) : kind === 'hidden' ? hiddenVerdict(f)
+    : kind === 'faults' ? faultVerdict(f) : verdict(f, strict);
   return f;
 }
 

@@ -10,7 +10,10 @@ const HEADER = ['cell', 'limiter', 'rate', 'conc', 'done', 'send-rate ratio', 't
   '429s', 'sends', '429 %', 'lat avg/p95 page ms', 'lat avg/p95 client ms', 'max/1 s', 'min gap ms',
   'J ms (p99−p1)', 'jitter bound', 'ratio/bound', 'page tput vs log', 'cell criteria', 'verdict'];
 
-/** The figures a cell's own verdict rests on (AIMD, hidden tab); empty for the others. */
+const faultCounts = (faults) => Object.entries(faults ?? {}).filter(([k]) => k !== 'none').map(([k, n]) => `${k} ${n}`).join(', ');
+const len = (a) => (Array.isArray(a) ? String(a.length) : '–');
+
+/** The figures a cell's own verdict rests on (AIMD, hidden tab, faults); empty for the others. */
 export function criteria(cell, f) {
   if (cell.kind === 'aimd') {
     return `converged ${Number.isFinite(f.convergeS) ? `${fx(f.convergeS, 1)} s` : 'never'}, held ${fx(f.heldRatio, 3)}, 429 ${fx(f.pct429, 1)} %`;
@@ -19,6 +22,12 @@ export function criteria(cell, f) {
     if (!Number.isFinite(f.hiddenRatio)) return 'never hidden';
     return `hidden ${fx(f.hiddenS, 0)} s: ratio ${fx(f.hiddenRatio, 3)} (after 5 min ${fx(f.lateHiddenRatio, 3)}); ` +
       `plain timer ${fx(f.plainVisible, 1)} → ${fx(f.plainHidden, 2)} → ${fx(f.plainLate, 3)} ticks/s`;
+  }
+  if (cell.kind === 'faults') {
+    return `lost ${f.lostByPage} (+${len(f.doneWithoutGood)} done w/o good 200), dup ${f.duplicateImages}, ` +
+      `sends/item ${fx(f.retriesPerItem, 2)} (page retries ${fx(f.pageRetries, 0)}), good tput/rate ${fx(f.goodTputRatio, 3)}, ` +
+      `faults ${faultCounts(f.faults)}, failed ${f.pageFailed} (${len(f.failedWithoutReason)} w/o reason); ` +
+      `page done ${f.pageDone} vs log ${f.doneImages}, sent ${fx(f.pageSent, 0)} vs log ${f.sends}`;
   }
   return '';
 }
@@ -52,7 +61,7 @@ export function markdown(meta, results) {
     '',
     `- commit ${meta.commit}${meta.dirty ? ` (+${meta.dirty} uncommitted changes in the tree)` : ''}; page ${meta.wasm}`,
     `- ${meta.browser}; ${meta.cpus} CPUs; node ${process.version}; whole bench ${fx(meta.totalS, 0)} s`,
-    `- page over https (HTTP/2) at the cell's rate; emulator --limit = rate, --latency-ms 1000, fresh emulator and browser per cell`,
+    `- page over https (HTTP/2) at the cell's rate; emulator --limit = rate, --latency-ms 1000 (unless a cell's notes say otherwise), fresh emulator and browser per cell`,
     '',
     mdRow(HEADER),
     mdRow(HEADER.map(() => '---')),
@@ -64,6 +73,9 @@ export function markdown(meta, results) {
   for (const r of results) {
     const f = r.figures;
     const bits = [];
+    if (r.cell.latencyMs !== 1000) bits.push(`latency ${r.cell.latencyMs} ms`);
+    if (r.cell.emulatorArgs?.length) bits.push(`emulator ${r.cell.emulatorArgs.join(' ')}`);
+    if (r.cell.query && Object.keys(r.cell.query).length) bits.push(`page ?${new URLSearchParams(r.cell.query)}`);
     if (f) {
       bits.push(`statuses ${JSON.stringify(f.statuses)}`);
       if (f.n429) bits.push(`429 arrivals at t = ${f.t429RelS.slice(0, 12).map((t) => t.toFixed(2)).join(', ')}${f.n429 > 12 ? ', …' : ''} s`);
@@ -79,6 +91,19 @@ export function markdown(meta, results) {
           `plain 100 ms setTimeout chain: ${fx(f.plainVisible, 2)}/s visible, ${fx(f.plainHidden, 2)}/s in the first 10 s hidden, ` +
           `${Number.isFinite(f.plainLate) ? `${fx(f.plainLate, 3)}/s over 60 s from ${fx(f.plainLateFromS, 0)} s hidden` : 'not measured after 5 min'}; ` +
           `${f.stayedHidden ? 'stayed hidden throughout' : `⚠ did not stay hidden (${f.unhiddenWhileHidden} visible events)`}`);
+      }
+      if (r.cell.kind === 'faults') {
+        const reasons = Object.entries(f.failedReasons ?? {}).map(([why, n]) => `${n} × "${why}"`).join(', ');
+        bits.push(`faults: log ${f.sends} requests for ${f.total} images (${fx(f.retriesPerItem, 3)} per image), faults ${JSON.stringify(f.faults)}; ` +
+          `${f.successes} good 200s on ${f.doneImages} images (${f.duplicateImages} images more than once); ` +
+          `page done ${f.pageDone}, failed ${f.pageFailed}, queued ${f.pageQueued}, sent ${fx(f.pageSent, 0)}, retries ${fx(f.pageRetries, 0)}; lost ${f.lostByPage}; ` +
+          (Array.isArray(f.doneWithoutGood)
+            ? `export: ${f.exportDone} done, ${f.exportFailed} failed, ${f.exportUnsettled} other of ${f.exportItems}; ` +
+              `${f.doneWithoutGood.length} done without a good 200${f.doneWithoutGood.length ? ` (${f.doneWithoutGood.slice(0, 3).join(', ')})` : ''}, ` +
+              `${f.goodNotDone.length} good 200 not done; ${f.retriedItems} items retried (at most ${f.maxAttempts} attempts), ` +
+              `${f.attemptsMismatch} items whose attempts ≠ their log requests; failed reasons: ${reasons || 'none'}; `
+            : 'no export; ') +
+          `good successes/s ÷ rate ${fx(f.goodTputRatio, 3)}, all requests/s ÷ rate ${fx(f.sendRateRatio, 3)}`);
       }
       if (Number.isFinite(f.jMs)) bits.push(`matched ${f.matched} attempts, median send→arrival ${fx(f.offsetMedianMs, 1)} ms, unmatched attempts ${f.unmatchedAttempts} / log lines ${f.unmatchedLines}; largest offset at t = ${fx(f.maxOffsetAtS, 2)} s; J after the first second of sends ${fx(f.jSteadyMs, 1)} ms${f.sentWholeMs ? '; page send stamps are whole ms' : ''}`);
     }
@@ -100,7 +125,9 @@ const FOOTNOTE = `Figures: send-rate ratio = (successes − 1) ÷ (last − firs
 
 AIMD cell (own verdict): convergence = end of the first sliding 3 s window (ending on a successful arrival, starting after the first send) whose successes are within 10 % of the limit, from the first send; held = send-rate ratio from convergence to the last success. Targets: converged < 30 s, held ≥ 0.95, 429s < 5 % of sends, every image done.
 
-Hidden-tab cell (own verdict): Chromium launched directly and driven over raw CDP (e2e/support/hidden-tab.mjs); the page is hidden behind a second tab (document.visibilityState 'hidden') from 5 s after the start for the cell's span, then shown to finish. Hidden ratio = successful arrivals per second while hidden ÷ rate (also from 5 min hidden on, when Chrome's intensive throttling applies). Proof of throttling: a plain 100 ms setTimeout chain in the page, ticks/s visible → first 10 s hidden → 60 s from 5 min 5 s hidden; the verdict is n/a if it ran > 2/s hidden or the page was ever visible in between. Targets: hidden ratio ≥ 0.95, 429s < 1 % of sends, every image done.`;
+Hidden-tab cell (own verdict): Chromium launched directly and driven over raw CDP (e2e/support/hidden-tab.mjs); the page is hidden behind a second tab (document.visibilityState 'hidden') from 5 s after the start for the cell's span, then shown to finish. Hidden ratio = successful arrivals per second while hidden ÷ rate (also from 5 min hidden on, when Chrome's intensive throttling applies). Proof of throttling: a plain 100 ms setTimeout chain in the page, ticks/s visible → first 10 s hidden → 60 s from 5 min 5 s hidden; the verdict is n/a if it ran > 2/s hidden or the page was ever visible in between. Targets: hidden ratio ≥ 0.95, 429s < 1 % of sends, every image done.
+
+Fault cell (own verdict): the emulator faults the answers its limiter lets through (seeded; see the cell's notes), the page times out at 3 s and tries an image at most 5 times. A good success is a log line with status 200 and no \`bad-json\` fault (everywhere in this table: done, ratios, latencies); status 0 = dropped or abandoned. Lost = total − done − failed as the page shows them, plus images the page shows done (export) without a good 200 in the log; duplicates = images with more than one good 200; sends/item = log requests ÷ images (page retries = its \`stat-retries\`); good tput/rate = good successes ÷ (last good arrival − first arrival) ÷ rate (retries spend the same rate, so ~0.78 is the most this mix allows). PASS when nothing is lost, nothing is duplicated, the page's done = images with a good 200 (each shown done) and its sent = the log's requests, and every failed item's last attempt has an error; n/a when a fault kind was never injected.`;
 
 /** Writes bench-<stamp>.md/.json and latest.md into `dir`. */
 export function writeReports(dir, stamp, md, json) {

@@ -71,7 +71,7 @@ async function runCell(cell, dist, rawDir) {
       binary: join(ROOT, 'target', 'release', 'pacer-emulator'),
       dist,
       logPath,
-      args: [...cell.limiter.args, '--limit', String(cell.rate), '--latency-ms', String(cell.latencyMs)],
+      args: [...cell.limiter.args, '--limit', String(cell.rate), '--latency-ms', String(cell.latencyMs), ...(cell.emulatorArgs ?? [])],
     });
     result.emulatorArgs = emu.args;
     const expectedMs = (cell.images / cell.rate) * 1000 + cell.latencyMs;
@@ -79,7 +79,7 @@ async function runCell(cell, dist, rawDir) {
     const page = await drive({
       origin: emu.https, rate: cell.pageRate ?? cell.rate, query: cell.query ?? {},
       concurrency: cell.concurrency, images: cell.images,
-      timeoutMs: Math.max(60_000, 3 * expectedMs + 30_000), downloadDir: dir,
+      timeoutMs: cell.runTimeoutMs ?? Math.max(60_000, 3 * expectedMs + 30_000), downloadDir: dir,
       hideAfterMs: cell.hideAfterMs, hiddenMs: cell.hiddenMs,
     });
     result.page = { ...page, export: page.export ? { filename: page.export.filename } : null };
@@ -113,7 +113,8 @@ async function main() {
   console.log(`pacer bench: ${cells.length} cell(s): ${cells.map((c) => c.id).join(', ')}; page ${page.wasm} (sha256 ${page.sha}…)`);
   const results = [];
   for (const cell of cells) {
-    console.log(`▶ ${cell.id}: ${cell.limiter.label}, rate ${cell.rate}/s, latency ${cell.latencyMs} ms, ${cell.images} images, concurrency ${cell.concurrency}`);
+    console.log(`▶ ${cell.id}: ${cell.limiter.label}, rate ${cell.rate}/s, latency ${cell.latencyMs} ms, ${cell.images} images, concurrency ${cell.concurrency}` +
+      `${cell.pageRate ? `, page rate ${cell.pageRate}/s` : ''}${cell.query && Object.keys(cell.query).length ? `, page ?${new URLSearchParams(cell.query)}` : ''}`);
     const r = await runCell(cell, page.dir, rawDir);
     results.push(r);
     if (r.figures) console.log(`  ${row(r.cell, r.figures).join(' | ')}`);
