@@ -38,6 +38,8 @@ test('a paced run of 40 sample images finishes with no 429 and the log agrees', 
   const images = new Set(log.map((l) => l.image));
   expect(images.size).toBe(40);
 
+  // The original client's closing line.
+  await expect(pacer.byId('summary')).toHaveText(/^40 requests processed in [\d.]+ seconds with average time \d+ ms, total throughput: [\d.]+ rps$/);
   const pageThroughput = await pacer.number('stat-throughput');
   const truth = logThroughput(log);
   console.log(`throughput: page ${pageThroughput.toFixed(3)} req/s, access log ${truth.toFixed(3)} req/s`);

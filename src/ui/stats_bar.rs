@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::run::{RunHandle, StatsView};
+use crate::run::{RunHandle, RunState, StatsView};
 
 /// One figure: a label, the number (`data-testid`), and a unit.
 #[component]
@@ -37,10 +37,35 @@ pub fn progress_percent(stats: &StatsView) -> f64 {
     }
 }
 
+/// "about 2 min 5 s left" at the pace Pacer keeps now, or `None` when
+/// nothing is left (or no pace is known).
+pub fn eta_text(stats: &StatsView) -> Option<String> {
+    let left = stats.total.saturating_sub(stats.done + stats.failed);
+    if left == 0 || stats.pacing_rate <= 0.0 {
+        return None;
+    }
+    let s = (left as f64 / stats.pacing_rate).ceil() as u64;
+    Some(match s {
+        0..=59 => format!("about {s} s left"),
+        60..=3599 => format!("about {} min {} s left", s / 60, s % 60),
+        _ => format!("about {} h {} min left", s / 3600, (s % 3600) / 60),
+    })
+}
+
+/// The original client's closing line, for a finished run.
+pub fn summary_line(stats: &StatsView) -> String {
+    format!(
+        "{} requests processed in {:.1} seconds with average time {:.0} ms, total throughput: {:.2} rps",
+        stats.done, stats.elapsed_s, stats.latency_avg_ms, stats.throughput
+    )
+}
+
 /// The stats grid and progress bar.
 #[component]
 pub fn StatsBar() -> impl IntoView {
-    let stats = expect_context::<RunHandle>().stats;
+    let run = expect_context::<RunHandle>();
+    let stats = run.stats;
+    let state = run.state;
     let fig = move |f: fn(&StatsView) -> String| Signal::derive(move || stats.with(f));
     let pct = move || stats.with(progress_percent);
     view! {
@@ -91,9 +116,68 @@ pub fn StatsBar() -> impl IntoView {
             </div>
             <span class="progress-text">
                 {move || {
-                    stats.with(|s| format!("{:.0}% · {} of {}", progress_percent(s), s.done + s.failed, s.total))
+                    stats.with(|s| {
+                        let mut text = format!("{:.0}% · {} of {}", progress_percent(s), s.done + s.failed, s.total);
+                        if state.get() == RunState::Running {
+                            if let Some(eta) = eta_text(s) {
+                                text.push_str(" · ");
+                                text.push_str(&eta);
+                            }
+                        }
+                        text
+                    })
                 }}
             </span>
         </div>
+        <Show when=move || matches!(state.get(), RunState::Done | RunState::Cancelled) && stats.with(|s| s.done > 0)>
+            <p class="summary" data-testid="summary">{move || stats.with(summary_line)}</p>
+        </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(total: usize, done: usize, rate: f64) -> StatsView {
+        StatsView {
+            total,
+            done,
+            pacing_rate: rate,
+            ..StatsView::default()
+        }
+    }
+
+    #[test]
+    fn eta_is_what_is_left_at_the_pace() {
+        assert_eq!(
+            eta_text(&stats(100, 60, 4.0)).as_deref(),
+            Some("about 10 s left")
+        );
+        assert_eq!(
+            eta_text(&stats(1000, 0, 4.0)).as_deref(),
+            Some("about 4 min 10 s left")
+        );
+        assert_eq!(
+            eta_text(&stats(100_000, 0, 10.0)).as_deref(),
+            Some("about 2 h 46 min left")
+        );
+        assert_eq!(eta_text(&stats(10, 10, 4.0)), None);
+        assert_eq!(eta_text(&stats(10, 0, 0.0)), None);
+    }
+
+    #[test]
+    fn summary_reads_like_the_original_client() {
+        let s = StatsView {
+            done: 40,
+            elapsed_s: 5.23,
+            latency_avg_ms: 301.4,
+            throughput: 7.65,
+            ..StatsView::default()
+        };
+        assert_eq!(
+            summary_line(&s),
+            "40 requests processed in 5.2 seconds with average time 301 ms, total throughput: 7.65 rps"
+        );
     }
 }
