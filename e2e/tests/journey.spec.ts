@@ -169,7 +169,11 @@ test('changing the rate mid-run takes effect at once, without a burst', async ({
   const median = fast.sort((a, b) => a - b)[Math.floor(fast.length / 2)];
   expect(median).toBeGreaterThan(115); // 8/s = 125 ms
   expect(median).toBeLessThan(140);
-  expect(Math.min(...gaps)).toBeGreaterThan(100); // no burst at the change
+  // No burst at the change: a burst shows as gaps near 0. Arrival times
+  // carry the machine's jitter (a send that left late shortens the next gap
+  // by as much; 91 ms was seen on a loaded CI machine), so the bound is
+  // half the new interval.
+  expect(Math.min(...gaps)).toBeGreaterThan(62);
 });
 
 test.describe('announced limits', () => {
