@@ -65,6 +65,20 @@ pub struct Gcra {
     catch_up: Duration,
     grid: Option<Duration>,
     tat: Option<Duration>,
+    /// On the grid: a due slot was missed by more than the catch-up (the
+    /// timers fire late); until a send is on time again, late sends keep the
+    /// slot they fall in instead of waiting for the next one.
+    late: bool,
+    /// On the grid: the instant the latest refusal said to come back at.
+    due: Option<Duration>,
+    /// The spacing shrank since the last send, which was then due at this
+    /// instant: off the grid, the next send earns catch-up only for
+    /// lateness past it. (Otherwise a send due on the old schedule, "late"
+    /// on the new one, would keep the new slot, and the gap after it would
+    /// fall short of the new spacing: a strict server refuses that. On the
+    /// grid a late send keeps its grid slot regardless: windows count sends,
+    /// not gaps.)
+    due_before: Option<Duration>,
 }
 
 impl Gcra {
@@ -77,6 +91,9 @@ impl Gcra {
             catch_up: Duration::ZERO,
             grid: None,
             tat: None,
+            late: false,
+            due: None,
+            due_before: None,
         }
     }
 
@@ -97,6 +114,9 @@ impl Gcra {
             // The last send happened at `tat - old interval`.
             let last = tat.saturating_sub(self.interval);
             self.tat = Some(last + interval);
+            if interval < self.interval {
+                self.due_before = Some(self.due_before.map_or(tat, |d| d.min(tat)));
+            }
         }
         self.interval = interval;
         self.tolerance = interval * (burst.get() - 1);
@@ -112,29 +132,67 @@ impl Gcra {
 
     /// The slot the next send takes: its theoretical arrival time.
     fn slot(&self, now: Duration) -> Duration {
-        let base = self
+        let mut base = self
             .tat
             .unwrap_or(now)
             .max(now.saturating_sub(self.catch_up));
+        if let (Some(due), None) = (self.due_before, self.grid) {
+            base = base.max(due.min(now));
+        }
         match self.grid {
             Some(anchor) if self.tolerance.is_zero() => snap_up(base, anchor, self.interval),
             _ => base,
         }
     }
 
+    /// On the grid, once timers have been seen firing late: the slot a send
+    /// due at `now` takes at once, i.e. the grid slot `now` falls in, if it
+    /// is free. A timer late by more than the catch-up on every send would
+    /// otherwise snap each send to the next grid point, whose timer fires
+    /// late again: no send would ever go (a livelock at high rates, where a
+    /// quarter of the spacing is under a browser timer's lateness).
+    fn late_slot(&self, now: Duration) -> Option<Duration> {
+        let anchor = self.grid?;
+        let tat = self.tat.unwrap_or(Duration::ZERO);
+        if !self.late || !self.tolerance.is_zero() || now < tat {
+            return None;
+        }
+        let here = nearest(now, anchor, self.interval);
+        (here >= snap_up(tat, anchor, self.interval)).then_some(here)
+    }
+
     /// The earliest instant at which a send would be allowed.
     pub fn earliest(&self, now: Duration) -> Duration {
+        if self.late_slot(now).is_some() {
+            return now;
+        }
         self.slot(now).saturating_sub(self.tolerance).max(now)
     }
 
     /// Takes a token at `now`, or says when one will be there.
     pub fn check(&mut self, now: Duration) -> Result<(), NotUntil> {
-        let earliest = self.earliest(now);
-        if earliest > now {
-            return Err(NotUntil(earliest));
+        let earliest = self.slot(now).saturating_sub(self.tolerance).max(now);
+        if earliest <= now {
+            self.late = false;
+            self.due = None;
+            self.tat = Some(self.slot(now) + self.interval);
+            self.due_before = None;
+            return Ok(());
         }
-        self.tat = Some(self.slot(now) + self.interval);
-        Ok(())
+        if let Some(slot) = self.late_slot(now) {
+            self.due = None;
+            self.tat = Some(slot + self.interval);
+            self.due_before = None;
+            return Ok(());
+        }
+        if self.grid.is_some() && self.tolerance.is_zero() {
+            // A due slot missed: this send waits for the next grid point, the
+            // next late one will not.
+            let due = self.tat.max(self.due);
+            self.late |= due.is_some_and(|d| now >= d);
+            self.due = Some(earliest);
+        }
+        Err(NotUntil(earliest))
     }
 
     /// Sends nothing before `until` (a pool-wide pause after a 429); after it,
@@ -152,6 +210,16 @@ fn snap_up(t: Duration, anchor: Duration, step: Duration) -> Duration {
     let step = step.as_nanos().max(1) as i128;
     let offset = t.as_nanos() as i128 - anchor.as_nanos() as i128;
     let k = offset.div_euclid(step) + i128::from(offset.rem_euclid(step) != 0);
+    let at = anchor.as_nanos() as i128 + k * step;
+    Duration::from_nanos(at.max(0) as u64)
+}
+
+/// The point of `anchor + k × step` nearest to `t` (halfway rounds up): the
+/// grid slot `t` falls in.
+fn nearest(t: Duration, anchor: Duration, step: Duration) -> Duration {
+    let step = step.as_nanos().max(1) as i128;
+    let offset = t.as_nanos() as i128 - anchor.as_nanos() as i128;
+    let k = (offset + step / 2).div_euclid(step);
     let at = anchor.as_nanos() as i128 + k * step;
     Duration::from_nanos(at.max(0) as u64)
 }
@@ -215,6 +283,36 @@ mod tests {
     }
 
     #[test]
+    fn on_the_grid_timers_always_later_than_the_catch_up_still_send_every_slot() {
+        // 160/s (6.25 ms), catch-up a quarter (1.5625 ms), every timer 1.6 ms
+        // late. Regression: each send snapped to the next grid point, whose
+        // timer fired late again: nothing was ever sent.
+        let spacing = Duration::from_micros(6250);
+        let mut g = Gcra::new(Quota::per_second(160.0).unwrap());
+        g.set_grid(Some(Duration::ZERO));
+        g.set_catch_up(spacing / 4);
+        let late = Duration::from_micros(1600);
+        let mut now = ms(1);
+        let mut sends = Vec::new();
+        while sends.len() < 100 && now < ms(2000) {
+            match g.check(now) {
+                Ok(()) => sends.push(now),
+                Err(NotUntil(at)) => now = at + late,
+            }
+        }
+        assert_eq!(sends.len(), 100, "sent {} by {now:?}", sends.len());
+        // One missed slot, then every slot, each send inside its own slot.
+        assert!(*sends.last().unwrap() < spacing * 102);
+        for pair in sends.windows(2) {
+            assert_eq!(pair[1] - pair[0], spacing);
+        }
+        for s in &sends {
+            let into = s.as_nanos() % spacing.as_nanos();
+            assert!(into < spacing.as_nanos() / 2, "{s:?} past its slot");
+        }
+    }
+
+    #[test]
     fn snap_up_works_on_both_sides_of_the_anchor() {
         assert_eq!(snap_up(ms(0), ms(1125), ms(250)), ms(125));
         assert_eq!(snap_up(ms(125), ms(1125), ms(250)), ms(125));
@@ -241,6 +339,28 @@ mod tests {
         assert_eq!(g.check(ms(1500)), Err(NotUntil(ms(2000))));
         g.check(ms(2000)).unwrap();
         assert_eq!(g.check(ms(2000)), Err(NotUntil(ms(2100))));
+    }
+
+    #[test]
+    fn a_send_due_before_a_rate_change_earns_no_catch_up_on_the_new_schedule() {
+        let mut g = Gcra::new(Quota::per_second(10.0).unwrap());
+        g.set_catch_up(ms(3));
+        g.check(ms(0)).unwrap();
+        g.check(ms(100)).unwrap();
+        // Faster: the next slot moves from 200 to 190 ms; the send happens
+        // at 193 ms, before the 200 it was due at. It is not "3 ms late":
+        // the gap after it is a full 90.
+        g.set_interval(ms(90), NonZeroU32::MIN);
+        g.check(ms(193)).unwrap();
+        assert_eq!(g.check(ms(280)), Err(NotUntil(ms(283))));
+        // Then catch-up applies again: 2 ms late keeps the slot.
+        g.check(ms(285)).unwrap();
+        assert_eq!(g.check(ms(300)), Err(NotUntil(ms(373))));
+        // Slightly faster (due at 373, now 372), sent at 375: only the 2 ms
+        // past 373 earn credit, not 3.
+        g.set_interval(ms(89), NonZeroU32::MIN);
+        g.check(ms(375)).unwrap();
+        assert_eq!(g.check(ms(400)), Err(NotUntil(ms(462))));
     }
 
     #[test]

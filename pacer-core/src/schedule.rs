@@ -5,11 +5,14 @@
 //! pool-wide pause after a 429 and the pacing ([`Pacing`]). It does not
 //! send, sleep or read a clock: the [`crate::driver`] does that.
 
+mod backoff;
+mod history;
 mod margin;
 mod pacing;
 mod probe;
 mod retry;
 
+pub use backoff::{BackoffPolicy, RateBackoff};
 pub use margin::{MarginPolicy, SafetyMargin};
 pub use pacing::{AnnouncedLimit, Pacing, Pause, ServerHint};
 pub use probe::{ProbePolicy, RateProbe};

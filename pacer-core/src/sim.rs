@@ -75,11 +75,18 @@ impl SimConfig {
 
     /// Runs it to the end and reports what the server saw.
     pub fn run(&self) -> SimReport {
-        let time = FakeTime::with_timers(self.timers);
         let limiter: Box<dyn Limiter> = match self.limiter {
             Some(config) => config.build(),
             None => Box::new(Unlimited),
         };
+        self.run_with(limiter)
+    }
+
+    /// Runs it against `limiter` instead of [`SimConfig::limiter`] (a model
+    /// [`LimiterConfig`] cannot describe, e.g. Kong's loose counting or
+    /// stacked limiters).
+    pub fn run_with(&self, limiter: Box<dyn Limiter>) -> SimReport {
+        let time = FakeTime::with_timers(self.timers);
         let server = SimServer::new(&time, self.server, limiter, self.seed);
         let mut scheduler = Scheduler::new(self.items, self.quota, self.retry, self.margin);
         scheduler.set_probe(self.probe);

@@ -121,6 +121,24 @@ impl SafetyMargin {
         changed && self.enabled
     }
 
+    /// True when a 429 can still be absorbed by widening the spacing: the
+    /// margin is enabled, below its cap for sends `interval` apart, and
+    /// that cap is above the least margin after a 429 (`step`). Where the
+    /// cap is below it (above 16.7 req/s by default), the margin cannot
+    /// cover the send-to-arrival jitter it is meant for, and a first 429
+    /// would only widen the spacing by a tenth for hundreds of sends.
+    pub fn can_absorb(&self, interval: Duration) -> bool {
+        let cap = cap(self.policy, interval);
+        self.enabled && self.value < cap && cap > self.policy.step
+    }
+
+    /// Back to the floor for sends `interval` apart: the rate itself now
+    /// sets the spacing (see [`super::RateBackoff`]).
+    pub fn reset(&mut self, interval: Duration) {
+        self.value = floor(self.policy, interval);
+        self.streak = 0;
+    }
+
     /// The server counts requests per window, not their spacing (it says
     /// so in its headers): no margin is needed.
     pub fn disable(&mut self) {

@@ -1,10 +1,12 @@
 //! When the next send may go: the client's GCRA at the allotted rate (or the
-//! server's announced limit, when lower), the learned safety margin, the
-//! pool-wide pause after a 429, and the alignment to a fixed-window
-//! server's window edges.
+//! server's announced limit, when lower, or the rate the backoff brought it
+//! down to), the learned safety margin, the pool-wide pause after a 429, and
+//! the alignment to a fixed-window server's window edges.
 
 use std::time::Duration;
 
+use super::backoff::{BackoffPolicy, RateBackoff};
+use super::history::SendHistory;
 use super::margin::{MarginPolicy, SafetyMargin};
 use super::probe::{ProbePolicy, RateProbe};
 use crate::gcra::{Gcra, NotUntil, Quota};
@@ -66,7 +68,8 @@ pub struct AnnouncedLimit {
     pub per_second: Option<u32>,
     /// Requests per wall-clock minute, if announced.
     pub per_minute: Option<u32>,
-    /// The rate Pacer now paces at.
+    /// The rate the limits allow (the lowest of them and the user's rate);
+    /// Pacer paces at this, or lower if 429s still brought its rate down.
     pub rate: f64,
     /// True when that is below the user's rate.
     pub lowered: bool,
@@ -84,6 +87,13 @@ pub struct Pacing {
     announced: Option<AnnouncedLimit>,
     wall_offset: Duration,
     probe: Option<RateProbe>,
+    backoff: RateBackoff,
+    history: SendHistory,
+    /// The current storm of 429s (refusals of the first send after a
+    /// pause) has already been read for the server's admitted rate.
+    storm_read: bool,
+    /// At an announced window limit: the anchor of the mid-window grid.
+    grid: Option<Duration>,
 }
 
 impl Pacing {
@@ -99,14 +109,25 @@ impl Pacing {
             announced: None,
             wall_offset: Duration::ZERO,
             probe: None,
+            backoff: RateBackoff::new(BackoffPolicy::default()),
+            history: SendHistory::default(),
+            storm_read: false,
+            grid: None,
         };
         pacing.apply();
         pacing
     }
 
-    /// The quota in force: the user's, or the server's announced limit if lower.
+    /// The quota in force, the rate Pacer paces at now: the user's (or the
+    /// auto rate's), capped by the server's announced limits and, at a fixed
+    /// rate, by the backoff after 429s the margin could not absorb.
     pub fn quota(&self) -> Quota {
         self.quota
+    }
+
+    /// The fixed rate's backoff (see [`RateBackoff`]).
+    pub fn backoff(&self) -> &RateBackoff {
+        &self.backoff
     }
 
     /// The safety margin currently added to the spacing.
@@ -135,17 +156,36 @@ impl Pacing {
     }
 
     /// Changes the user's rate at once, keeping at least the new spacing from
-    /// the last send (a server's announced limits still cap it).
+    /// the last send (a server's announced limits still cap it, and so does
+    /// a rate the backoff brought lower: the server's limit did not change).
     pub fn set_quota(&mut self, quota: Quota) {
+        if self.backoff.rate().is_some_and(|b| b >= self.ceiling()) {
+            // The backoff limited nothing: the new rate applies as it is.
+            self.backoff = RateBackoff::new(BackoffPolicy::default());
+        }
         self.user = quota;
-        self.quota = quota;
         if let Some(mut a) = self.announced {
             let rate = limited_rate(quota.rate(), a.per_second, a.per_minute);
             a.rate = rate;
             a.lowered = rate < quota.rate();
             self.announced = Some(a);
-            self.quota = capped(quota, rate);
         }
+        self.refresh();
+    }
+
+    /// The rate in force without the backoff: the user's, capped by the
+    /// announced limits. The backoff's ceiling.
+    fn ceiling(&self) -> f64 {
+        self.announced.map_or(self.user.rate(), |a| a.rate)
+    }
+
+    /// Recomputes the quota in force and applies it.
+    fn refresh(&mut self) {
+        let mut rate = self.ceiling();
+        if self.probe.is_none() {
+            rate = self.backoff.rate().map_or(rate, |b| b.min(rate));
+        }
+        self.quota = capped(self.user, rate);
         self.apply();
     }
 
@@ -156,7 +196,47 @@ impl Pacing {
 
     /// Takes permission to send at `now`.
     pub fn check(&mut self, now: Duration) -> Result<(), NotUntil> {
-        self.gcra.check(now)
+        if self.grid.is_some() {
+            // Windows fill only while the sends go at the rate; while the
+            // pool holds them back, waiting for a grid point only delays them.
+            self.align(self.sends_reach(now, 0.95));
+        }
+        self.gcra.check(now)?;
+        let keep = self.history_span();
+        self.history.on_send(now, keep);
+        Ok(())
+    }
+
+    /// How far back the rate the server admitted is measured: a second (a
+    /// Kong window) or 20 sends, whichever is longer.
+    fn estimate_window(&self) -> Duration {
+        (self.gcra.interval() * 20).max(Duration::from_secs(1))
+    }
+
+    /// How far back the pool's sends are measured: four seconds (two
+    /// clumps of answers at up to 2 s of latency) or 80 sends, whichever is
+    /// longer.
+    fn pool_window(&self) -> Duration {
+        (self.gcra.interval() * 80).max(Duration::from_secs(4))
+    }
+
+    /// How far back sends are remembered.
+    fn history_span(&self) -> Duration {
+        self.pool_window() * 2
+    }
+
+    /// True when the rate, not the pool of workers, holds the sends back
+    /// at `now`: over the pool's window they went at 85 % of it or more.
+    fn rate_is_binding(&self, now: Duration) -> bool {
+        self.sends_reach(now, 0.85)
+    }
+
+    /// True when over the pool's window up to `now` sends went at `share`
+    /// of the rate or more.
+    fn sends_reach(&self, now: Duration, share: f64) -> bool {
+        let rate = 1.0 / self.gcra.interval().as_secs_f64();
+        self.history
+            .rate_is_binding(now, self.pool_window() / 2, rate, share)
     }
 
     /// An answer's headers, for a request sent at `sent_at`.
@@ -189,9 +269,8 @@ impl Pacing {
             self.announced.map(|a| (a.per_second, a.per_minute)) != Some((per_second, per_minute));
         self.announced = Some(limit);
         self.wall_offset = hint.wall_offset;
-        self.quota = capped(self.user, rate);
         self.margin.disable();
-        self.apply();
+        self.refresh();
         changed.then_some(limit)
     }
 
@@ -217,9 +296,20 @@ impl Pacing {
         }
     }
 
-    /// Probes for an unknown limit from the current rate (`None`: stop).
+    /// Probes for an unknown limit from the current rate (`None`: stop, and
+    /// keep the rate reached as the fixed rate). Either way the fixed rate's
+    /// backoff starts afresh.
     pub fn set_probe(&mut self, policy: Option<ProbePolicy>) {
-        self.probe = policy.map(|p| RateProbe::new(self.user.rate(), p));
+        let start = self
+            .backoff
+            .rate()
+            .map_or(self.user.rate(), |b| b.min(self.user.rate()));
+        self.probe = policy.map(|p| RateProbe::new(start, p));
+        if self.probe.is_some() {
+            self.user = capped(self.user, start);
+        }
+        self.backoff = RateBackoff::new(BackoffPolicy::default());
+        self.refresh();
     }
 
     /// The probe, when the rate is "auto".
@@ -227,13 +317,19 @@ impl Pacing {
         self.probe.as_ref()
     }
 
-    /// A success at `now`: the margin may shrink a little, a probing rate grows.
+    /// A success at `now`: the margin may shrink a little, a probing rate
+    /// grows, a backed-off fixed rate climbs back.
     pub fn on_success(&mut self, now: Duration) {
         if let Some(probe) = &mut self.probe {
             let rate = probe.on_success(now);
             self.set_user_rate(rate);
-        } else if self.margin.on_success(self.quota.emission_interval()) {
-            self.apply();
+            return;
+        }
+        let shrunk = self.margin.on_success(self.quota.emission_interval());
+        let binding = self.rate_is_binding(now);
+        let climbed = self.backoff.on_success(now, self.ceiling(), binding);
+        if shrunk || climbed {
+            self.refresh();
         }
     }
 
@@ -247,31 +343,134 @@ impl Pacing {
     /// sent after the latest pause began is new evidence: the others were
     /// already on the wire, so they neither pause the pool again nor grow the
     /// margin. Returns whether this 429 started a pause.
+    ///
+    /// At a fixed rate the margin grows first; once it cannot (at its cap,
+    /// disabled under an announced window, or with a cap under its first
+    /// step, above 16.7 req/s) the limit is below the rate, and the backoff
+    /// ([`RateBackoff`]) takes over the spacing and brings the rate down. If the
+    /// request was the first sent after the latest pause, the pause was too
+    /// short (a window still full, a bucket not yet drained): the rate has
+    /// already reacted to that 429, so without `Retry-After` the pause
+    /// doubles (up to a second, or one spacing if longer); once per such
+    /// storm, the rate comes down to what the saturated server admitted
+    /// lately, if clearly lower (at most halving it).
     pub fn on_rate_limited(
         &mut self,
         sent_at: Duration,
         now: Duration,
         retry_after: Option<Duration>,
     ) -> bool {
+        self.history.on_rejected(sent_at);
+        self.backoff.on_refused();
         if self.pause.is_some_and(|p| sent_at < p.from) {
             return false;
         }
-        match &mut self.probe {
+        let again = self.pause.filter(|p| {
+            self.probe.is_none()
+                && sent_at >= p.until
+                && self.history.sends_between(p.until, sent_at) == 0
+        });
+        match (&mut self.probe, again) {
             // Probing: the 429 says the rate is too high, not the spacing too tight.
-            Some(probe) => {
+            (Some(probe), _) => {
                 let rate = probe.on_rate_limited();
                 self.set_user_rate(rate);
             }
-            None => {
-                self.margin.on_rate_limited(self.quota.emission_interval());
-                self.apply();
+            (None, Some(_)) => {
+                if !std::mem::replace(&mut self.storm_read, true) {
+                    self.on_saturated(sent_at, now);
+                }
+            }
+            (None, None) => {
+                self.storm_read = false;
+                // Told to wait longer than the pacing would anyway: the
+                // server is full until then (a window until its end).
+                let full = retry_after.is_some_and(|d| d > self.gcra.interval());
+                self.on_fixed_rate_limited(sent_at, now, full);
             }
         }
-        let until = now + retry_after.unwrap_or(self.gcra.interval());
+        let wait = match (retry_after, again) {
+            (Some(wait), _) => wait,
+            (None, Some(p)) => ((p.until - p.from) * 2)
+                .min(self.gcra.interval().max(Duration::from_secs(1)))
+                .max(self.gcra.interval()),
+            (None, None) => self.gcra.interval(),
+        };
+        let until = now + wait;
         self.pause = Some(Pause { from: now, until });
         self.pauses += 1;
         self.gcra.hold_until(until);
         true
+    }
+
+    /// A new 429 at a fixed rate, for a request sent at `sent_at`: the
+    /// margin grows, or once it cannot, the rate comes down. When the server
+    /// said it is `full` for longer than the spacing (`Retry-After`), what
+    /// it admitted lately measures its limit (no capacity was left unused
+    /// waiting). While the pool of workers, not the rate, holds the sends
+    /// back, answers coming back in clumps go out at the rate: it comes down
+    /// to what is actually sent, which costs nothing.
+    fn on_fixed_rate_limited(&mut self, sent_at: Duration, now: Duration, full: bool) {
+        let interval = self.quota.emission_interval();
+        if self.backoff.rate().is_none() && self.margin.can_absorb(interval) {
+            self.margin.on_rate_limited(interval);
+            self.apply();
+            return;
+        }
+        if (full || !self.rate_is_binding(now)) && self.on_saturated(sent_at, now) {
+            return;
+        }
+        self.backoff.on_rate_limited(self.backoff_rate(), now);
+        self.hand_over();
+    }
+
+    /// What got through up to a 429 for a request sent at `sent_at`
+    /// measures the server's limit (it refused the first send after a pause
+    /// too, or said it is full for longer than the spacing), or, while the
+    /// pool holds the
+    /// sends back, what the pool sends: the rate comes down to it if
+    /// clearly lower. True if it did.
+    fn on_saturated(&mut self, sent_at: Duration, now: Duration) -> bool {
+        // The pool sends in clumps: measure it over a longer stretch. The
+        // server's limit, over one window and two: pauses (a storm's own)
+        // leave some of a short window unused, and an estimate too low
+        // costs far more (time well under the limit) than one too high (a
+        // 429, then bisection).
+        let windows = if self.rate_is_binding(now) {
+            let w = self.estimate_window();
+            [w, w * 2]
+        } else {
+            [self.pool_window(); 2]
+        };
+        let admitted = windows
+            .iter()
+            .filter_map(|w| self.history.admitted(sent_at, *w, ADMITTED_MIN_SENDS))
+            .reduce(f64::max);
+        let before = self.backoff.rate();
+        self.backoff
+            .on_saturated(self.backoff_rate(), admitted, now);
+        let cut = self.backoff.rate() != before;
+        if cut {
+            self.hand_over();
+        }
+        cut
+    }
+
+    /// The rate the backoff starts from: the rate in force once it has
+    /// taken over, and before that the rate actually sent at, margin
+    /// included (the margin goes to its floor as it takes over).
+    fn backoff_rate(&self) -> f64 {
+        match self.backoff.rate() {
+            Some(_) => self.quota.rate(),
+            None => 1.0 / self.gcra.interval().as_secs_f64(),
+        }
+    }
+
+    /// The backoff's rate now sets the whole spacing (it was computed from
+    /// the rate sent at, margin included): the margin goes to its floor.
+    fn hand_over(&mut self) {
+        self.margin.reset(self.quota.emission_interval());
+        self.refresh();
     }
 
     fn apply(&mut self) {
@@ -287,7 +486,15 @@ impl Pacing {
             .announced
             .and_then(|a| a.per_second)
             .is_some_and(|n| self.quota.rate() >= f64::from(n) * 0.999);
-        let grid = at_window_limit.then(|| mid_window_anchor(spacing, self.wall_offset));
+        self.grid = at_window_limit.then(|| mid_window_anchor(spacing, self.wall_offset));
+        self.align(true);
+    }
+
+    /// Puts sends on the mid-window grid (if at an announced window limit)
+    /// or not.
+    fn align(&mut self, aligned: bool) {
+        let interval = self.quota.emission_interval();
+        let grid = self.grid.filter(|_| aligned);
         // On the grid, a late send keeps its slot for up to a quarter of the
         // spacing (still well inside its window). With only the bare catch-up
         // allowance, a timer firing 3 ms late snapped to the *next* slot,
@@ -300,6 +507,9 @@ impl Pacing {
         self.gcra.set_grid(grid);
     }
 }
+
+/// The admitted rate is estimated from at least this many sends.
+const ADMITTED_MIN_SENDS: usize = 8;
 
 /// The lowest of `user`, `per_second` and `per_minute` ÷ 60.
 fn limited_rate(user: f64, per_second: Option<u32>, per_minute: Option<u32>) -> f64 {

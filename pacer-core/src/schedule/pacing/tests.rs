@@ -150,3 +150,73 @@ fn ietf_remaining_zero_holds_for_reset() {
     assert_eq!(p.on_hint(hint, ms(1000)), None, "no window limit announced");
     assert!(p.earliest(ms(1500)) >= ms(3000));
 }
+
+#[test]
+fn a_429_the_margin_cannot_absorb_brings_the_rate_down_and_quota_shows_it() {
+    // 20/s: the margin's cap (5 ms) is under its first step (6 ms).
+    let mut p = pacing(20.0);
+    p.check(ms(0)).unwrap();
+    assert!(p.on_rate_limited(ms(0), ms(5), None));
+    assert_eq!(p.margin(), Duration::ZERO);
+    assert!(
+        (p.quota().rate() - 19.8).abs() < 1e-6,
+        "{}",
+        p.quota().rate()
+    );
+    assert!(p.backoff().rate().is_some());
+}
+
+#[test]
+fn under_an_announced_window_a_429_brings_the_rate_below_the_limit() {
+    let mut p = pacing(10.0);
+    let hint = ServerHint {
+        per_second: Some(4),
+        ..ServerHint::default()
+    };
+    p.on_hint(hint, ms(0));
+    // On the mid-window grid: the first send waits for a grid point.
+    let at = p.earliest(ms(1000));
+    p.check(at).unwrap();
+    p.on_rate_limited(at, at + ms(10), None);
+    assert!(
+        (p.quota().rate() - 3.96).abs() < 1e-6,
+        "{}",
+        p.quota().rate()
+    );
+    assert_eq!(p.announced().unwrap().rate, 4.0, "what the server allows");
+}
+
+#[test]
+fn a_429_for_the_first_send_after_a_pause_doubles_the_pause_and_cuts_nothing_more() {
+    let mut p = pacing(20.0);
+    p.check(ms(0)).unwrap();
+    p.check(ms(50)).unwrap();
+    p.on_rate_limited(ms(50), ms(52), None);
+    let rate = p.quota().rate();
+    let first = p.pause().unwrap();
+    // The first send after the pause is refused too: a full window.
+    p.check(first.until).unwrap();
+    assert!(p.on_rate_limited(first.until, first.until + ms(2), None));
+    let second = p.pause().unwrap();
+    assert_eq!(second.until - second.from, (first.until - first.from) * 2);
+    assert_eq!(p.quota().rate(), rate);
+}
+
+#[test]
+fn a_new_user_rate_keeps_a_backed_off_rate_unless_it_limited_nothing() {
+    let mut p = pacing(20.0);
+    p.check(ms(0)).unwrap();
+    p.on_rate_limited(ms(0), ms(5), None);
+    let learned = p.quota().rate();
+    p.set_quota(Quota::per_second(30.0).unwrap());
+    assert_eq!(
+        p.quota().rate(),
+        learned,
+        "the server's limit did not change"
+    );
+    p.set_quota(Quota::per_second(10.0).unwrap());
+    assert_eq!(p.quota().rate(), 10.0);
+    // At 10/s the learned 19.8 limited nothing: a higher rate applies as is.
+    p.set_quota(Quota::per_second(30.0).unwrap());
+    assert_eq!(p.quota().rate(), 30.0);
+}
