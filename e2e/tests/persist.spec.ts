@@ -119,6 +119,10 @@ test('closing the tab and opening the page again shows the saved run; Clear forg
   await again.goto(`${emu.url}/`);
   await reopened.waitForState('done', 10_000);
   expect(await reopened.number('stat-done')).toBe(12);
+  // Its figures come back too, rebuilt from the saved attempts.
+  expect(await reopened.number('stat-throughput')).toBeGreaterThan(1);
+  expect(await reopened.number('stat-latency-avg')).toBeGreaterThan(250);
+  await expect(reopened.byId('summary')).toContainText('12 requests processed in');
   await expect(reopened.byId('result-row')).toHaveCount(12);
   await expect(reopened.byId('notice')).toContainText('last run');
   // The saved settings came back with it.

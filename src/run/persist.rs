@@ -12,7 +12,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::driver::RunHandle;
 use super::model::{ItemRow, ItemState, NoticeLevel, RunState, Settings, StatsView};
-use super::saved::{restore, SavedItem, SavedRun, SavedSettings, SAVE_VERSION};
+use super::saved::{restore, stats_of, SavedItem, SavedRun, SavedSettings, SAVE_VERSION};
 use crate::browser::{unix_now, RunStore};
 
 /// A saved run found at load, until it is resumed or cleared.
@@ -95,11 +95,23 @@ impl RunHandle {
             count(ItemState::Cancelled),
         );
         let pending = restored.pending();
+        let mut figures = stats_of(&restored.record);
+        let now = unix_now();
         self.stats.set(StatsView {
             done,
             failed,
             queued: pending,
             sent: restored.record.attempts.iter().map(Vec::len).sum(),
+            retries: restored
+                .record
+                .attempts
+                .iter()
+                .map(|a| a.len().saturating_sub(1))
+                .sum(),
+            throughput: figures.throughput(now, true),
+            latency_avg_ms: figures.latency_avg_ms(),
+            latency_p95_ms: figures.latency_quantile_ms(0.95),
+            elapsed_s: figures.elapsed(now, true).as_secs_f64(),
             total,
             pacing_rate: run.settings.rate,
             ..StatsView::default()

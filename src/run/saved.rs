@@ -5,7 +5,10 @@
 //! Pure data and conversions; the store itself is `browser::RunStore`.
 
 use pacer_core::api::Prediction;
+use std::time::Duration;
+
 use pacer_core::schedule::{ItemId, ItemStatus};
+use pacer_core::stats::RunStats;
 use serde::{Deserialize, Serialize};
 
 use super::model::{ItemResult, ItemState, Settings};
@@ -117,6 +120,27 @@ impl Restored {
     pub fn pending(&self) -> usize {
         self.rows.len() - self.ended.len()
     }
+}
+
+/// The figures of a saved run, from its attempts: the first send, each
+/// success's end and latency (times are ms since the Unix epoch).
+pub fn stats_of(record: &RunRecord) -> RunStats {
+    let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
+    let mut stats = RunStats::new();
+    let attempts = record.attempts.iter().flatten();
+    if let Some(first) = attempts.clone().map(|a| a.sent_unix_ms).reduce(f64::min) {
+        stats.on_send(ms(first));
+    }
+    let mut successes: Vec<&AttemptRecord> = attempts
+        .filter(|a| a.status == Some(200) && a.error.is_none())
+        .collect();
+    successes.sort_by(|a, b| {
+        (a.sent_unix_ms + a.latency_ms).total_cmp(&(b.sent_unix_ms + b.latency_ms))
+    });
+    for a in successes {
+        stats.on_success(ms(a.sent_unix_ms + a.latency_ms), ms(a.latency_ms));
+    }
+    stats
 }
 
 /// Rebuilds a run of `len` items from its saved items (any order; unknown
@@ -249,6 +273,29 @@ mod tests {
             "the lost attempt stays on record"
         );
         assert_eq!(r.record.predictions[0], Some(prediction()));
+    }
+
+    #[test]
+    fn figures_come_back_from_the_attempts() {
+        let mut record = RunRecord::new(3);
+        let at = |sent: f64, latency: f64, status: Option<u16>| AttemptRecord {
+            attempt: 1,
+            sent_unix_ms: sent,
+            latency_ms: latency,
+            status,
+            error: None,
+        };
+        record.attempts[0] = vec![at(1000.0, 300.0, Some(200))];
+        record.attempts[1] = vec![at(1250.0, 100.0, Some(503)), at(1500.0, 500.0, Some(200))];
+        record.attempts[2] = vec![at(1750.0, 250.0, None)];
+        let mut stats = stats_of(&record);
+        let now = Duration::from_secs(10);
+        assert_eq!(stats.successes(), 2);
+        // First send 1.0 s, last success ends at 2.0 s.
+        assert!((stats.elapsed(now, true).as_secs_f64() - 1.0).abs() < 1e-9);
+        assert!((stats.throughput(now, true) - 2.0).abs() < 1e-9);
+        assert!((stats.latency_avg_ms() - 400.0).abs() < 1e-9);
+        assert!(stats.latency_quantile_ms(0.95) >= 300.0);
     }
 
     #[test]
