@@ -8,6 +8,7 @@
 mod controls;
 mod endpoint_field;
 mod form_state;
+mod inputs;
 mod models_field;
 mod notice;
 mod page_location;

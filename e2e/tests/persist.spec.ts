@@ -4,6 +4,7 @@
 import { test, expect, Page } from '@playwright/test';
 import { Emulator, LogLine } from '../support/emulator';
 import { PacerPage } from '../support/pacer-page';
+import { storedText } from '../support/storage';
 
 let emu: Emulator;
 
@@ -14,29 +15,6 @@ test.afterAll(async () => emu?.stop());
 
 const KEY = 'sekret-key-7f3a9';
 
-/** Every value in the page's IndexedDB databases, as text. */
-async function savedText(page: Page): Promise<string> {
-  return page.evaluate(async () => {
-    const out: string[] = [];
-    for (const info of await indexedDB.databases()) {
-      const db = await new Promise<IDBDatabase>((ok, fail) => {
-        const r = indexedDB.open(info.name!);
-        r.onsuccess = () => ok(r.result);
-        r.onerror = () => fail(r.error);
-      });
-      for (const name of Array.from(db.objectStoreNames)) {
-        const values = await new Promise<unknown[]>((ok, fail) => {
-          const r = db.transaction(name).objectStore(name).getAll();
-          r.onsuccess = () => ok(r.result);
-          r.onerror = () => fail(r.error);
-        });
-        out.push(...values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))));
-      }
-      db.close();
-    }
-    return out.join('\n');
-  });
-}
 
 /** Images answered 200 more than once in `log`. */
 function doubleSuccesses(log: LogLine[]): string[] {
@@ -55,7 +33,7 @@ test('a reload mid-run offers to resume, and resuming sends only what had not su
   await expect.poll(() => pacer.number('stat-done'), { timeout: 15_000 }).toBeGreaterThanOrEqual(20);
 
   // What the browser keeps: the run and its items, never the key.
-  const saved = await savedText(page);
+  const saved = await storedText(page);
   expect(saved).toContain('/samples/img-0001.jpg');
   expect(saved).toContain('"state":"done"');
   expect(saved).not.toContain(KEY);
@@ -102,7 +80,7 @@ test('a reload mid-run offers to resume, and resuming sends only what had not su
     expect(knownDone.has(image)).toBe(false);
   }
   expect(twice.length).toBeLessThanOrEqual(6);
-  expect(await savedText(page)).not.toContain(KEY);
+  expect(await storedText(page)).not.toContain(KEY);
 });
 
 test('closing the tab and opening the page again shows the saved run; Clear forgets it', async ({ context }) => {

@@ -6,6 +6,7 @@ import { test, expect, Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { Emulator } from '../support/emulator';
 import { PacerPage } from '../support/pacer-page';
+import { storedText } from '../support/storage';
 
 const LIMITER = ['--limiter', 'fixed-window', '--limit', '8', '--latency-ms', '100'];
 
@@ -239,38 +240,7 @@ test('the key never reaches the page URL, the exports, the console or storage', 
   expect(w.console.filter((m) => m.text.includes(KEY))).toEqual([]);
 
   // The browser's storage: localStorage, sessionStorage, cookies, IndexedDB.
-  const stored = await page.evaluate(async () => {
-    const out: string[] = [];
-    for (const store of [localStorage, sessionStorage]) {
-      for (let i = 0; i < store.length; i++) {
-        const k = store.key(i)!;
-        out.push(k, store.getItem(k) ?? '');
-      }
-    }
-    out.push(document.cookie);
-    for (const info of await indexedDB.databases()) {
-      const db = await new Promise<IDBDatabase>((ok, fail) => {
-        const r = indexedDB.open(info.name!);
-        r.onsuccess = () => ok(r.result);
-        r.onerror = () => fail(r.error);
-      });
-      for (const name of Array.from(db.objectStoreNames)) {
-        const [keys, values] = await Promise.all(
-          ['getAllKeys', 'getAll'].map(
-            (op) =>
-              new Promise<unknown[]>((ok, fail) => {
-                const r = (db.transaction(name).objectStore(name) as unknown as Record<string, () => IDBRequest>)[op]();
-                r.onsuccess = () => ok(r.result);
-                r.onerror = () => fail(r.error);
-              }),
-          ),
-        );
-        out.push(name, ...[...keys, ...values].map((v) => (typeof v === 'string' ? v : JSON.stringify(v))));
-      }
-      db.close();
-    }
-    return out.join('\n');
-  });
+  const stored = await storedText(page, { webStorage: true });
   // The run was saved (so this looked at the right place), without the key.
   expect(stored).toContain('/samples/img-0001.jpg');
   expect(stored).not.toContain(KEY);

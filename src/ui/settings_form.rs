@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::endpoint_field::EndpointField;
 use super::form_state::FormState;
+use super::inputs::{Check, UnitInput};
 use super::models_field::ModelsField;
 
 /// The settings card.
@@ -28,15 +29,12 @@ pub fn SettingsForm() -> impl IntoView {
                         prop:value=move || form.key.get()
                         on:input=move |ev| form.key.set(event_target_value(&ev))
                     />
-                    <label class="check" title="Keep the key in this browser's local storage, so it is filled in next time">
-                        <input
-                            type="checkbox"
-                            data-testid="remember-key"
-                            prop:checked=move || form.remember_key.get()
-                            on:change=move |ev| form.remember_key.set(event_target_checked(&ev))
-                        />
-                        " Remember on this device"
-                    </label>
+                    <Check
+                        testid="remember-key"
+                        label="Remember on this device"
+                        title="Keep the key in this browser's local storage, so it is filled in next time"
+                        value=form.remember_key
+                    />
                     <p class="hint">
                         {move || if form.remember_key.get() {
                             "Kept in this browser's storage until you untick the box; never in the URL, exports or saved runs."
@@ -48,70 +46,37 @@ pub fn SettingsForm() -> impl IntoView {
                 <ModelsField />
                 <div class="field">
                     <label for="rate">"Rate"</label>
-                    <div class="input-unit">
-                        <input
-                            id="rate"
-                            data-testid="rate"
-                            type="text"
-                            inputmode="decimal"
-                            prop:value=move || form.rate.get()
-                            on:input=move |ev| form.rate.set(event_target_value(&ev))
-                        />
-                        <span class="unit">"req/s"</span>
-                    </div>
-                    <label class="check" title="Start at the rate above, probe upward while answers succeed and back off on a 429 (AIMD)">
-                        <input
-                            type="checkbox"
-                            data-testid="rate-auto"
-                            prop:checked=move || form.auto_rate.get()
-                            on:change=move |ev| form.auto_rate.set(event_target_checked(&ev))
-                        />
-                        " Auto: find the limit"
-                    </label>
+                    <UnitInput id="rate" mode="decimal" unit="req/s" value=form.rate />
+                    <Check
+                        testid="rate-auto"
+                        label="Auto: find the limit"
+                        title="Start at the rate above, probe upward while answers succeed and back off on a 429 (AIMD)"
+                        value=form.auto_rate
+                    />
                 </div>
                 <div class="field">
                     <label for="concurrency">"Concurrency"</label>
-                    <div class="input-unit">
-                        <input
-                            id="concurrency"
-                            data-testid="concurrency"
-                            type="text"
-                            inputmode="numeric"
-                            prop:value=move || form.concurrency.get()
-                            on:input=move |ev| form.concurrency.set(event_target_value(&ev))
-                        />
-                        <span class="unit">"tasks"</span>
-                    </div>
+                    <UnitInput id="concurrency" mode="numeric" unit="tasks" value=form.concurrency />
                 </div>
                 <div class="field">
                     <label for="timeout">"Timeout"</label>
-                    <div class="input-unit">
-                        <input
-                            id="timeout"
-                            data-testid="timeout"
-                            type="text"
-                            inputmode="decimal"
-                            title="A request with no complete answer by then is aborted and retried"
-                            prop:value=move || form.timeout.get()
-                            on:input=move |ev| form.timeout.set(event_target_value(&ev))
-                        />
-                        <span class="unit">"s"</span>
-                    </div>
+                    <UnitInput
+                        id="timeout"
+                        mode="decimal"
+                        unit="s"
+                        title="A request with no complete answer by then is aborted and retried"
+                        value=form.timeout
+                    />
                 </div>
                 <div class="field">
                     <label for="max-attempts">"Attempts"</label>
-                    <div class="input-unit">
-                        <input
-                            id="max-attempts"
-                            data-testid="max-attempts"
-                            type="text"
-                            inputmode="numeric"
-                            title="Sends per image before a 5xx, network error, timeout or bad answer fails it (429s have their own budget)"
-                            prop:value=move || form.attempts.get()
-                            on:input=move |ev| form.attempts.set(event_target_value(&ev))
-                        />
-                        <span class="unit">"per image"</span>
-                    </div>
+                    <UnitInput
+                        id="max-attempts"
+                        mode="numeric"
+                        unit="per image"
+                        title="Sends per image before a 5xx, network error, timeout or bad answer fails it (429s have their own budget)"
+                        value=form.attempts
+                    />
                 </div>
             </div>
         </section>

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::form_state::FormState;
+use super::inputs::Check;
 
 /// How many invalid entries are listed by name.
 const SHOWN_INVALID: usize = 50;
@@ -144,15 +145,12 @@ fn SourceSummary() -> impl IntoView {
             {counts}
         </p>
         <Show when=move || sources.with(|s| s.duplicates > 0) || form.allow_duplicates.get()>
-            <label class="check" title="An image listed more than once is sent once per listing">
-                <input
-                    type="checkbox"
-                    data-testid="allow-duplicates"
-                    prop:checked=move || form.allow_duplicates.get()
-                    on:change=move |ev| form.allow_duplicates.set(event_target_checked(&ev))
-                />
-                " Send duplicates too"
-            </label>
+            <Check
+                testid="allow-duplicates"
+                label="Send duplicates too"
+                title="An image listed more than once is sent once per listing"
+                value=form.allow_duplicates
+            />
         </Show>
         {invalid_list}
     }

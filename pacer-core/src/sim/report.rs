@@ -47,19 +47,25 @@ impl SimReport {
     /// The benchmark's send-rate ratio: (successes − 1) ÷ (last successful
     /// arrival − first successful arrival) ÷ rate. 1.0 is a perfect pacer.
     pub fn send_rate_ratio(&self, rate: f64) -> f64 {
-        let mut arrivals: Vec<_> = self
-            .log
-            .iter()
-            .filter(|e| e.status == 200)
-            .map(|e| e.arrival)
-            .collect();
-        arrivals.sort();
+        let arrivals = self.success_arrivals();
         match (arrivals.first(), arrivals.last()) {
             (Some(first), Some(last)) if arrivals.len() > 1 && last > first => {
                 (arrivals.len() - 1) as f64 / (*last - *first).as_secs_f64() / rate
             }
             _ => 0.0,
         }
+    }
+
+    /// Arrivals at the server of the requests answered 200, sorted.
+    pub fn success_arrivals(&self) -> Vec<Duration> {
+        let mut ok: Vec<_> = self
+            .log
+            .iter()
+            .filter(|e| e.status == 200)
+            .map(|e| e.arrival)
+            .collect();
+        ok.sort();
+        ok
     }
 
     /// The most client sends within any window of length `window`.
@@ -86,13 +92,7 @@ impl SimReport {
     /// Successes per sliding 3 s window (sampled every 0.5 s) against `limit`.
     pub fn convergence(&self, limit: f64) -> Convergence {
         let window = Duration::from_secs(3);
-        let mut ok: Vec<_> = self
-            .log
-            .iter()
-            .filter(|e| e.status == 200)
-            .map(|e| e.arrival)
-            .collect();
-        ok.sort();
+        let ok = self.success_arrivals();
         let Some(&end) = ok.last() else {
             return Convergence {
                 at: None,
