@@ -8,6 +8,7 @@
 mod clock;
 mod download;
 mod fetch;
+mod layout;
 mod lifecycle;
 mod local;
 mod store;
@@ -16,6 +17,7 @@ mod timer;
 pub use clock::{unix_now, PerformanceClock};
 pub use download::download;
 pub use fetch::{answers_at_all, FetchError, HttpAnswer, PendingFetch};
+pub use layout::{measure, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{remember_key, remembered_key};
 pub use store::{RunStore, StoreError};

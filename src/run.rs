@@ -20,4 +20,5 @@ pub use model::{
     ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView,
 };
 pub use record::{AttemptRecord, RunRecord};
+pub use rows::ItemRows;
 pub use saved::SavedSettings;

@@ -3,7 +3,8 @@
 //! Owns layout and form state only. Components read the run's live state
 //! from the [`RunHandle`] in context and call its methods; they never fetch,
 //! time or store anything themselves. The only browser access here is
-//! [`page_location`] (the page's origin and query string at startup).
+//! [`page_location`] (the page's origin and query string at startup) and
+//! the results list's layout reads (through [`crate::browser::measure`]).
 
 mod controls;
 mod endpoint_field;
@@ -13,7 +14,9 @@ mod models_field;
 mod notice;
 mod page_location;
 mod predictions;
+mod result_detail;
 mod result_row;
+mod result_view;
 mod results_table;
 mod settings_form;
 mod stats_bar;

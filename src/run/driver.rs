@@ -17,8 +17,8 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::model::{ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView};
 use super::persist::Interrupted;
-use super::record::RunRecord;
-use super::rows::{self, DirtyRows, SharedDirty};
+use super::record::{AttemptRecord, RunRecord};
+use super::rows::{self, DirtyRows, ItemRows, SharedDirty};
 use super::transport::{FetchTransport, SharedTransport};
 use crate::browser::{PerformanceClock, RunStore, TimerSleep};
 
@@ -42,7 +42,7 @@ pub struct RunHandle {
     /// `run-state`.
     pub state: RwSignal<RunState>,
     /// One row per work item, in input order.
-    pub items: RwSignal<Vec<ItemRow>>,
+    pub items: ItemRows,
     /// Live figures, refreshed as answers arrive and on a short timer.
     pub stats: RwSignal<StatsView>,
     /// The page's current message.
@@ -64,7 +64,7 @@ impl RunHandle {
     pub fn new() -> Self {
         Self {
             state: RwSignal::new(RunState::Idle),
-            items: RwSignal::new(Vec::new()),
+            items: ItemRows::new(),
             stats: RwSignal::new(StatsView::default()),
             notice: RwSignal::new(None),
             input_note: RwSignal::new(None),
@@ -362,9 +362,9 @@ impl RunHandle {
 
     /// Downloads the results as CSV (`csv`) or JSON (`json`); never the key.
     pub fn export(&self, format: ExportFormat) {
-        let rows = self.items.get_untracked();
-        let sources: Vec<String> = rows.iter().map(|r| r.source.get_value()).collect();
-        let states: Vec<ItemState> = rows.iter().map(|r| r.state.get_untracked()).collect();
+        let (sources, states): (Vec<String>, Vec<ItemState>) = self
+            .items
+            .with_untracked(|rows| rows.iter().map(|r| (r.source.to_string(), r.state)).unzip());
         let record = self.record.get_value();
         let record = record.borrow();
         let (name, mime, text) = match format {
@@ -385,6 +385,13 @@ impl RunHandle {
                 &format!("The export could not be saved: {e}"),
             );
         }
+    }
+
+    /// Every request of item `id` so far.
+    pub fn attempts_of(&self, id: usize) -> Vec<AttemptRecord> {
+        let record = self.record.get_value();
+        let record = record.borrow();
+        record.attempts.get(id).cloned().unwrap_or_default()
     }
 
     pub(super) fn say(&self, level: NoticeLevel, text: &str) {
@@ -418,9 +425,7 @@ impl RunHandle {
     /// Brings the rows of items that changed since the last call up to date.
     fn flush_rows(&self) {
         let record = self.record.get_value();
-        self.items.with_untracked(|items| {
-            self.with_run(|run| rows::flush(&run.dirty, items, &run.control, &record));
-        });
+        self.with_run(|run| rows::flush(&run.dirty, self.items, &run.control, &record));
     }
 
     /// Saves the items that changed since the last call.
@@ -437,7 +442,7 @@ impl RunHandle {
         self.with_run(|run| {
             let (mut dirty, mut unsaved) = (run.dirty.borrow_mut(), run.unsaved.borrow_mut());
             self.items.with_untracked(|rows| {
-                for row in rows.iter().filter(|r| pick(r.state.get_untracked())) {
+                for row in rows.iter().filter(|r| pick(r.state)) {
                     dirty.mark(row.id);
                     unsaved.mark(row.id);
                 }
@@ -455,7 +460,7 @@ impl RunHandle {
             self.say(NoticeLevel::Warning, &text);
         }
         let now = PerformanceClock.now();
-        let total = self.items.with_untracked(Vec::len);
+        let total = self.items.with_untracked(<[ItemRow]>::len);
         let view = self.active.with_value(|run| {
             let run = run.as_ref()?;
             let counts = run.control.read(|s| s.counts());

@@ -29,7 +29,7 @@ pub fn to_json(sources: &[String], states: &[ItemState], record: &RunRecord) -> 
             image,
             state: states.get(i).map_or("queued", |s| s.as_str()),
             attempts: record.attempts.get(i).map_or(&[], Vec::as_slice),
-            prediction: record.predictions.get(i).and_then(Option::as_ref),
+            prediction: record.predictions.get(i).and_then(Option::as_deref),
         })
         .collect();
     serde_json::to_string_pretty(&serde_json::json!({ "items": items })).unwrap_or_default()
@@ -64,7 +64,7 @@ pub fn to_csv(sources: &[String], states: &[ItemState], record: &RunRecord) -> S
             attempts: attempts.len(),
             error: last.and_then(|a| a.error.as_deref()).unwrap_or(""),
         };
-        match record.predictions.get(i).and_then(Option::as_ref) {
+        match record.predictions.get(i).and_then(Option::as_deref) {
             Some(p) if !p.solutions.is_empty() => {
                 for s in &p.solutions {
                     let top = s.top.as_ref();

@@ -1,6 +1,7 @@
 //! Plain data a run shows: settings, per-item rows, states and figures.
 
-use leptos::prelude::*;
+use std::sync::Arc;
+
 use pacer_core::api::Prediction;
 
 /// What the user chose for a run. The key lives only here, in memory.
@@ -92,28 +93,29 @@ impl ItemState {
 /// How an item ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ItemResult {
-    /// The API's predictions.
-    Ok(Prediction),
+    /// The API's predictions (shared with the run's record).
+    Ok(Arc<Prediction>),
     /// Why it failed, in words for the user (the API's own message when given).
     Err(String),
 }
 
-/// One work item's live row. Signals are per row so that one answer
-/// re-renders one row, not the table.
-#[derive(Clone, Copy, Debug)]
+/// One work item as its `result-row` shows it: plain data, kept in
+/// [`super::ItemRows`] and redrawn by the run's ticker, so that a list of
+/// 100 000 items costs one vector, not 100 000 sets of signals.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ItemRow {
     /// Position in the run (0-based).
     pub id: usize,
     /// The image URL as the user gave it.
-    pub source: StoredValue<String>,
+    pub source: Arc<str>,
     /// Current state.
-    pub state: RwSignal<ItemState>,
+    pub state: ItemState,
     /// Requests sent for this item so far.
-    pub attempts: RwSignal<u32>,
+    pub attempts: u32,
     /// Latency of the last answered request, in ms.
-    pub latency_ms: RwSignal<Option<f64>>,
+    pub latency_ms: Option<f64>,
     /// The outcome, once there is one.
-    pub result: RwSignal<Option<ItemResult>>,
+    pub result: Option<ItemResult>,
 }
 
 impl ItemRow {
@@ -121,11 +123,11 @@ impl ItemRow {
     pub fn queued(id: usize, source: &str) -> Self {
         Self {
             id,
-            source: StoredValue::new(source.to_string()),
-            state: RwSignal::new(ItemState::Queued),
-            attempts: RwSignal::new(0),
-            latency_ms: RwSignal::new(None),
-            result: RwSignal::new(None),
+            source: source.into(),
+            state: ItemState::Queued,
+            attempts: 0,
+            latency_ms: None,
+            result: None,
         }
     }
 }

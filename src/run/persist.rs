@@ -77,15 +77,15 @@ impl RunHandle {
             .iter()
             .enumerate()
             .map(|(id, source)| {
-                let row = ItemRow::queued(id, source);
                 let (state, result) = restored.rows[id].clone();
-                row.state.set(state);
-                row.result.set(result);
                 let attempts = &restored.record.attempts[id];
-                row.attempts
-                    .set(u32::try_from(attempts.len()).unwrap_or(u32::MAX));
-                row.latency_ms.set(attempts.last().map(|a| a.latency_ms));
-                row
+                ItemRow {
+                    state,
+                    result,
+                    attempts: u32::try_from(attempts.len()).unwrap_or(u32::MAX),
+                    latency_ms: attempts.last().map(|a| a.latency_ms),
+                    ..ItemRow::queued(id, source)
+                }
             })
             .collect();
         let count = |s: ItemState| restored.rows.iter().filter(|r| r.0 == s).count();
@@ -160,7 +160,7 @@ impl RunHandle {
             return;
         };
         let record = self.record.get_value().borrow().clone();
-        let rows = self.items.get_untracked();
+        let rows = self.items.with_untracked(<[ItemRow]>::to_vec);
         self.save_run(&settings, &saved.sources, false);
         self.notice.set(None);
         self.launch(settings, saved.sources, rows, record, saved.ended);

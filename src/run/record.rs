@@ -2,6 +2,8 @@
 //! outcome, and the predictions. Exports are written from this; the client
 //! key is never part of it.
 
+use std::sync::Arc;
+
 use pacer_core::api::Prediction;
 use serde::{Deserialize, Serialize};
 
@@ -25,8 +27,8 @@ pub struct AttemptRecord {
 pub struct RunRecord {
     /// Attempts per item.
     pub attempts: Vec<Vec<AttemptRecord>>,
-    /// Predictions per item, once answered.
-    pub predictions: Vec<Option<Prediction>>,
+    /// Predictions per item, once answered (shared with the item's row).
+    pub predictions: Vec<Option<Arc<Prediction>>>,
 }
 
 impl RunRecord {
@@ -42,7 +44,7 @@ impl RunRecord {
     pub fn add(&mut self, item: usize, attempt: AttemptRecord, prediction: Option<Prediction>) {
         self.attempts[item].push(attempt);
         if prediction.is_some() {
-            self.predictions[item] = prediction;
+            self.predictions[item] = prediction.map(Arc::new);
         }
     }
 }

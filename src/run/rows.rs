@@ -1,6 +1,6 @@
-//! Row updates, batched: the pool marks items as changed, and the run's
-//! ticker writes their current state into the row signals a few times a
-//! second. The saved run is written from the same kind of marks, but as
+//! The rows of a run and their updates, batched: the pool marks items as
+//! changed, and the run's ticker writes their current state into
+//! [`ItemRows`] a few times a second. The saved run is written from the same kind of marks, but as
 //! soon as an answer is in (see `persist`), so a reload loses none.
 //!
 //! Writing each answer straight into the DOM cost a style, layout and paint
@@ -20,6 +20,71 @@ use pacer_core::schedule::{ItemId, ItemStatus};
 use super::model::{ItemResult, ItemRow, ItemState};
 use super::record::RunRecord;
 use super::saved::SavedItem;
+
+/// Every item's row, in input order, behind one version signal: the list
+/// shows only the rows in view (see `ui::results_table`), and each of those
+/// re-reads its row when the version moves.
+#[derive(Clone, Copy, Debug)]
+pub struct ItemRows {
+    rows: StoredValue<Vec<ItemRow>>,
+    version: RwSignal<u64>,
+}
+
+impl ItemRows {
+    /// No rows.
+    pub fn new() -> Self {
+        Self {
+            rows: StoredValue::new(Vec::new()),
+            version: RwSignal::new(0),
+        }
+    }
+
+    /// Replaces every row.
+    pub fn set(&self, rows: Vec<ItemRow>) {
+        self.rows.set_value(rows);
+        self.version.update(|v| *v += 1);
+    }
+
+    /// Reads the rows and redraws the reader when they change.
+    pub fn with<R>(&self, f: impl FnOnce(&[ItemRow]) -> R) -> R {
+        self.version.track();
+        self.rows.with_value(|rows| f(rows))
+    }
+
+    /// Reads the rows without tracking.
+    pub fn with_untracked<R>(&self, f: impl FnOnce(&[ItemRow]) -> R) -> R {
+        self.rows.with_value(|rows| f(rows))
+    }
+
+    /// Row `id` as it is now (tracked).
+    pub fn row(&self, id: usize) -> Option<ItemRow> {
+        self.with(|rows| rows.get(id).cloned())
+    }
+
+    /// How many rows (tracked).
+    pub fn len(&self) -> usize {
+        self.with(<[ItemRow]>::len)
+    }
+
+    /// True when there are no rows (tracked).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Changes rows in place; readers are told only when `f` says it
+    /// changed something.
+    fn update(&self, f: impl FnOnce(&mut [ItemRow]) -> bool) {
+        if self.rows.try_update_value(|rows| f(rows)) == Some(true) {
+            self.version.update(|v| *v += 1);
+        }
+    }
+}
+
+impl Default for ItemRows {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// Items whose row is out of date, each once.
 #[derive(Debug, Default)]
@@ -91,20 +156,34 @@ fn current(
 /// Writes the current state of every changed item into its row.
 pub fn flush(
     dirty: &SharedDirty,
-    rows: &[ItemRow],
+    rows: ItemRows,
     control: &RunControl,
     record: &RefCell<RunRecord>,
 ) {
     let ids = dirty.borrow_mut().take();
-    let record = record.borrow();
-    for id in ids {
-        let Some(row) = rows.get(id) else { continue };
-        let (state, result, attempts, latency) = current(id, control, &record);
-        set_if_changed(row.state, state);
-        set_if_changed(row.attempts, attempts);
-        set_if_changed(row.latency_ms, latency);
-        set_if_changed(row.result, result);
+    if ids.is_empty() {
+        return;
     }
+    let record = record.borrow();
+    rows.update(|rows| {
+        let mut changed = false;
+        for id in ids {
+            let Some(row) = rows.get_mut(id) else {
+                continue;
+            };
+            let (state, result, attempts, latency_ms) = current(id, control, &record);
+            if row.state != state
+                || row.attempts != attempts
+                || row.latency_ms != latency_ms
+                || row.result != result
+            {
+                (row.state, row.attempts, row.latency_ms, row.result) =
+                    (state, attempts, latency_ms, result);
+                changed = true;
+            }
+        }
+        changed
+    });
 }
 
 /// The changed items as JSON for the saved run (`persist`).
@@ -122,12 +201,6 @@ pub fn take_saved(
             Some((id, serde_json::to_string(&item).ok()?))
         })
         .collect()
-}
-
-fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
-    if signal.with_untracked(|old| *old != value) {
-        signal.set(value);
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! Pure data and conversions; the store itself is `browser::RunStore`.
 
 use pacer_core::api::Prediction;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pacer_core::schedule::{ItemId, ItemStatus};
@@ -89,7 +90,7 @@ impl SavedItem {
         attempts: &[AttemptRecord],
     ) -> Self {
         let (prediction, reason) = match result {
-            Some(ItemResult::Ok(p)) => (Some(p.clone()), None),
+            Some(ItemResult::Ok(p)) => (Some(Prediction::clone(p)), None),
             Some(ItemResult::Err(r)) => (None, Some(r.clone())),
             None => (None, None),
         };
@@ -157,7 +158,7 @@ pub fn restore(len: usize, items: impl IntoIterator<Item = (usize, SavedItem)>) 
         }
         let tries = u32::try_from(item.attempts.len()).unwrap_or(u32::MAX);
         let (state, result, status) = match item.state {
-            ItemState::Done => match item.prediction.clone() {
+            ItemState::Done => match item.prediction.map(Arc::new) {
                 Some(p) => (
                     ItemState::Done,
                     Some(ItemResult::Ok(p)),
@@ -182,11 +183,11 @@ pub fn restore(len: usize, items: impl IntoIterator<Item = (usize, SavedItem)>) 
         if let Some(status) = status {
             out.ended.push((id, status, tries));
         }
+        if let Some(ItemResult::Ok(p)) = &result {
+            out.record.predictions[id] = Some(Arc::clone(p));
+        }
         out.rows[id] = (state, result);
         out.record.attempts[id] = item.attempts;
-        if state == ItemState::Done {
-            out.record.predictions[id] = item.prediction;
-        }
     }
     out
 }
@@ -236,7 +237,7 @@ mod tests {
                 0,
                 SavedItem::capture(
                     ItemState::Done,
-                    Some(&ItemResult::Ok(prediction())),
+                    Some(&ItemResult::Ok(Arc::new(prediction()))),
                     &[attempt(1, Some(200))],
                 ),
             ),
@@ -272,7 +273,7 @@ mod tests {
             1,
             "the lost attempt stays on record"
         );
-        assert_eq!(r.record.predictions[0], Some(prediction()));
+        assert_eq!(r.record.predictions[0], Some(Arc::new(prediction())));
     }
 
     #[test]

@@ -1,31 +1,45 @@
-//! One work item's row. It reads only its own [`ItemRow`] signals, so an
-//! answer re-renders this row and not the table.
+//! One work item's row in the virtualised list. It is drawn at its list
+//! position and re-reads its item when the run's rows change, so a redraw
+//! touches the few rows in view, not the list.
 
 use leptos::prelude::*;
 
-use super::predictions::Predictions;
-use crate::run::{ItemResult, ItemRow};
+use pacer_core::api::Prediction;
 
-/// One `result-row`.
+use super::predictions::Predictions;
+use crate::run::{ItemResult, ItemState, RunHandle};
+
+/// One `result-row`, at list position `at` (0-based).
 #[component]
 pub fn ResultRow(
-    /// The item's live signals.
-    row: ItemRow,
+    /// The item's id.
+    id: usize,
+    /// Position in the shown list.
+    at: usize,
+    /// Row height in CSS px (as measured).
+    row_px: Signal<f64>,
+    /// The item whose details are open.
+    selected: Signal<Option<usize>>,
+    /// Opens this item's details.
+    on_open: Callback<usize>,
 ) -> impl IntoView {
-    let url = row.source.get_value();
+    let items = expect_context::<RunHandle>().items;
+    let row = Memo::new(move |_| items.row(id));
+    let state = Memo::new(move |_| row.with(|r| r.as_ref().map_or(ItemState::Queued, |r| r.state)));
+    let result = Memo::new(move |_| row.with(|r| r.as_ref().and_then(|r| r.result.clone())));
+    let url = row.with_untracked(|r| r.as_ref().map(|r| r.source.to_string()).unwrap_or_default());
     let broken = RwSignal::new(false);
-    let state = move || row.state.get().as_str();
     let latency = move || {
-        row.latency_ms
-            .get()
+        row.with(|r| r.as_ref().and_then(|r| r.latency_ms))
             .map(|ms| format!("{ms:.0} ms"))
             .unwrap_or_else(|| "—".to_owned())
     };
+    let attempts = move || row.with(|r| r.as_ref().map_or(0, |r| r.attempts));
     let outcome = move || {
-        row.result.with(|result| match result {
+        result.with(|result| match result {
             None => None,
             Some(ItemResult::Ok(prediction)) => {
-                Some(view! { <Predictions prediction=prediction.clone() /> }.into_any())
+                Some(view! { <Predictions prediction=Prediction::clone(prediction) /> }.into_any())
             }
             Some(ItemResult::Err(reason)) => {
                 Some(view! { <span class="error-text">{reason.clone()}</span> }.into_any())
@@ -33,9 +47,26 @@ pub fn ResultRow(
         })
     };
     view! {
-        <tr data-testid="result-row" data-state=state>
-            <td class="col-index">{row.id + 1}</td>
-            <td class="col-thumb">
+        <div
+            class="vrow"
+            class:selected=move || selected.get() == Some(id)
+            role="row"
+            tabindex="0"
+            aria-rowindex=at + 2
+            title="Show details"
+            data-testid="result-row"
+            data-state=move || state.get().as_str()
+            style:transform=move || format!("translateY({}px)", at as f64 * row_px.get())
+            on:click=move |_| on_open.run(id)
+            on:keydown=move |ev| {
+                if ev.key() == "Enter" || ev.key() == " " {
+                    ev.prevent_default();
+                    on_open.run(id);
+                }
+            }
+        >
+            <span class="col-index" role="cell">{id + 1}</span>
+            <span class="col-thumb" role="cell">
                 <Show when=move || broken.get()>
                     <span class="thumb thumb-missing" title="The image did not load" aria-hidden="true"></span>
                 </Show>
@@ -50,16 +81,18 @@ pub fn ResultRow(
                     height="48"
                     on:error=move |_| broken.set(true)
                 />
-            </td>
-            <td class="col-url">
+            </span>
+            <span class="col-url" role="cell">
                 <span class="url" title=url.clone()>{url.clone()}</span>
-            </td>
-            <td class="col-state">
-                <span class=move || format!("badge badge-{}", state())>{state}</span>
-            </td>
-            <td class="col-num col-tries" data-label="tries">{move || row.attempts.get()}</td>
-            <td class="col-num col-latency">{latency}</td>
-            <td class="col-pred">{outcome}</td>
-        </tr>
+            </span>
+            <span class="col-state" role="cell">
+                <span class=move || format!("badge badge-{}", state.get().as_str())>
+                    {move || state.get().as_str()}
+                </span>
+            </span>
+            <span class="col-num col-tries" role="cell" data-label="tries">{attempts}</span>
+            <span class="col-num col-latency" role="cell">{latency}</span>
+            <span class="col-pred" role="cell">{outcome}</span>
+        </div>
     }
 }
