@@ -51,15 +51,30 @@ function hashOf(text) {
 }
 
 /**
+ * The path `trunk serve` serves under, and so its WebSocket base, for a
+ * public URL, as Trunk 0.21 derives it (config/rt/serve.rs `common_base`):
+ * an absolute path as is, an absolute URL's path, and a relative one (the
+ * `./` of Trunk.toml, which keeps dist/ hostable under any prefix) made
+ * absolute: `./` is `/`, `./x/` and `x/` are `/x/`.
+ */
+function serveBase(publicUrl) {
+  let base = publicUrl || '/';
+  if (/^[a-z][a-z0-9+.-]*:/i.test(base)) base = new URL(base).pathname;
+  else if (base.startsWith('.')) base = base.slice(1) || '/';
+  if (!base.startsWith('/')) base = `/${base}`;
+  return base.replace(/\/?$/, '/');
+}
+
+/**
  * `trunk serve` fills its live-reload script's placeholders per request (from
  * the Host header), after this hook, which would change the script and so its
  * hash. Filling them here instead, with Trunk's own fallback for the address
- * (`window.location.host`) and the public URL as the WebSocket base, leaves
- * serve nothing to replace, and live reload works under the policy too.
+ * (`window.location.host`) and serve's base path as the WebSocket base,
+ * leaves serve nothing to replace, and live reload works under the policy too.
  */
 function fillServePlaceholders(text) {
   if (!text.includes('{{__TRUNK_')) return text;
-  const base = (process.env.TRUNK_PUBLIC_URL || '/').replace(/\/?$/, '/');
+  const base = serveBase(process.env.TRUNK_PUBLIC_URL);
   return text
     .replace(/(['`])\{\{__TRUNK_ADDRESS__\}\}\1/g, 'window.location.host')
     .replaceAll('{{__TRUNK_WS_BASE__}}', base);

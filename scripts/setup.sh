@@ -12,7 +12,13 @@ if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
   rustup target add wasm32-unknown-unknown
 fi
 
-have_version() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"; }
+# Reads the whole output before matching: `tool --version | grep -q` fails
+# now and then under pipefail, when grep quits before the tool has written
+# its last line (geckodriver prints several) and the tool dies of SIGPIPE.
+have_version() {
+  local out
+  command -v "$1" >/dev/null 2>&1 && out="$("$1" --version 2>/dev/null)" && grep -q "$2" <<<"$out"
+}
 
 if ! have_version wasm-bindgen 0.2.130; then
   log "installing wasm-bindgen-cli 0.2.130"
@@ -28,11 +34,22 @@ if ! have_version wasm-pack 0.15.1; then
   cargo install --locked wasm-pack --version 0.15.1
 fi
 
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  log "installing Chromium and ChromeDriver from Debian"
+if ! have_version geckodriver 0.37.1; then
+  log "installing geckodriver 0.37.1 (Firefox's WebDriver, for wasm-pack test --firefox)"
+  cargo install --locked geckodriver --version 0.37.1
+fi
+
+# Browsers from Debian: Chromium with ChromeDriver, and Firefox ESR (the
+# browser tests run in both; only Chromium runs the Playwright journeys).
+apt_missing=()
+command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
+command -v firefox-esr >/dev/null 2>&1 || apt_missing+=(firefox-esr)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  log "installing ${apt_missing[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq chromium chromium-driver >/dev/null
+  apt-get install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 
 # Node tools: binaryen's wasm-opt (Debian's is too old and silently breaks the

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: every check and test, from a clean clone.
 # Lints, native tests (core on fake time, emulator over loopback), browser
-# tests (wasm-pack, headless Chromium, against a real emulator) and the
-# Playwright journeys (the release page against real emulators).
+# tests (wasm-pack, headless Chromium and headless Firefox ESR, against a real
+# emulator) and the Playwright journeys (the release page against real
+# emulators).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$ROOT/scripts/setup.sh"
@@ -30,12 +31,21 @@ cargo test --workspace
 step "build the release page and the emulator"
 build_all
 
-step "browser tests (wasm-pack, headless Chromium, real emulator)"
+step "browser tests (wasm-pack, headless Chromium and Firefox ESR, real emulator)"
 BT_PORT=18080
 "$EMULATOR" --port $BT_PORT --limiter fixed-window --limit 1000 --latency-ms 50 --dist "$ROOT/dist" >/tmp/pacer-bt-emulator.log 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$BT_PORT/healthz" >/dev/null && break; sleep 0.2; done
-PACER_EMULATOR_URL="http://127.0.0.1:$BT_PORT" wasm-pack test --headless --chrome
+BT_URL="http://127.0.0.1:$BT_PORT"
+# Chromium: wasm-pack finds /usr/bin/chromedriver on PATH.
+PACER_EMULATOR_URL="$BT_URL" wasm-pack test --headless --chrome
+# Firefox: wasm-pack finds geckodriver on PATH (cargo's bin; it would
+# otherwise download one, which fails here) and hands it to
+# wasm-bindgen-test-runner as $GECKODRIVER, which starts it with
+# $GECKODRIVER_ARGS: name Debian's Firefox ESR rather than whatever
+# `firefox` PATH holds. The same test build is reused, only the browser changes.
+PACER_EMULATOR_URL="$BT_URL" GECKODRIVER_ARGS="--binary $(command -v firefox-esr)" \
+  wasm-pack test --headless --firefox
 
 step "Playwright journeys (release page, real emulators)"
 (cd e2e && npx playwright test)

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use pacer_core::input::{parse_sources, parse_sources_keeping_duplicates, ParsedSources};
 
-use super::page_location::{page_origin, query_settings};
+use super::page_location::{local_emulator, query_settings};
 use super::validate::{FormInput, StartRequest};
 use crate::browser::{remember_key as browser_remember_key, remembered_key};
 use crate::run::SavedSettings;
@@ -19,7 +19,8 @@ pub const DEMO_KEY: &str = "demo-key";
 /// The form's fields as typed, and what they parse to.
 #[derive(Clone, Copy)]
 pub struct FormState {
-    /// The page's origin, i.e. the local emulator's endpoint.
+    /// The local emulator's endpoint: the page's origin when the emulator
+    /// served the page, else the emulator's default address.
     pub origin: StoredValue<String>,
     /// `endpoint`.
     pub endpoint: RwSignal<String>,
@@ -52,9 +53,13 @@ pub struct FormState {
 impl FormState {
     /// Defaults, overridden by the page's query string.
     pub fn from_page() -> Self {
-        let origin = page_origin();
+        let (origin, served_by_emulator) = local_emulator();
         let query = query_settings();
-        let endpoint = query.endpoint.unwrap_or_else(|| origin.clone());
+        let endpoint = match query.endpoint {
+            Some(endpoint) => endpoint,
+            None if served_by_emulator => origin.clone(),
+            None => String::new(),
+        };
         let remembered = remembered_key();
         let key = match &remembered {
             Some(key) => key.as_str(),
@@ -144,7 +149,7 @@ impl FormState {
         untrack(|| self.with_input(super::validate::validate))
     }
 
-    /// Whether the endpoint is the page's own origin (the local emulator).
+    /// Whether the endpoint is the local emulator.
     pub fn is_local(&self, endpoint: &str) -> bool {
         self.origin
             .with_value(|origin| same_endpoint(endpoint, origin))

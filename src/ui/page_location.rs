@@ -1,6 +1,6 @@
-//! The page's own address, read once at startup: its origin (the default
-//! endpoint, since the emulator serves page and API on one origin) and the
-//! settings in its query string.
+//! The page's own address, read once at startup: whether the emulator
+//! served it (then its origin is the default endpoint, since the emulator
+//! serves page and API on one origin) and the settings in its query string.
 //!
 //! The only browser access in `ui/`; it goes through `leptos::prelude::window`
 //! and never reads or writes the key.
@@ -28,9 +28,30 @@ pub struct QuerySettings {
     pub attempts: Option<String>,
 }
 
-/// `window.location.origin`, e.g. `http://127.0.0.1:8080` (empty if unknown).
-pub fn page_origin() -> String {
-    window().location().origin().unwrap_or_default()
+/// Where `scripts/run.sh` starts the emulator: the local preset of a page
+/// that the emulator did not serve.
+const DEFAULT_EMULATOR: &str = "http://127.0.0.1:8080";
+
+/// The local emulator's endpoint, and whether it is this page's own origin.
+///
+/// The emulator serves the page at the root of its loopback origin, beside
+/// the API: there the page's origin is the emulator (e.g.
+/// `http://127.0.0.1:8080`), the default endpoint. A page under a path (a
+/// static host's prefix such as `/pacer/`) or on another host has no API
+/// beside it: its local preset is the emulator's default address, and it
+/// has no default endpoint.
+pub fn local_emulator() -> (String, bool) {
+    let location = window().location();
+    let origin = location.origin().unwrap_or_default();
+    let path = location.pathname().unwrap_or_default();
+    let host = location.hostname().unwrap_or_default();
+    let at_root = matches!(path.as_str(), "" | "/" | "/index.html");
+    let loopback = host == "localhost" || host == "[::1]" || host.starts_with("127.");
+    if at_root && loopback && !origin.is_empty() {
+        (origin, true)
+    } else {
+        (DEFAULT_EMULATOR.to_owned(), false)
+    }
 }
 
 /// The settings in the page's query string.
