@@ -8,6 +8,7 @@
 mod clock;
 mod download;
 mod fetch;
+mod image;
 mod layout;
 mod lifecycle;
 mod local;
@@ -17,8 +18,11 @@ mod timer;
 pub use clock::{unix_now, PerformanceClock};
 pub use download::download;
 pub use fetch::{answers_at_all, FetchError, HttpAnswer, PendingFetch};
+pub use image::{
+    human_bytes, jpeg_object_url, prepare, release, take_chosen_files, ImageRefused, PreparedImage,
+};
 pub use layout::{measure, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{remember_key, remembered_key};
-pub use store::{RunStore, StoreError};
+pub use store::{RunStore, SavedRecords, StoreError};
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};

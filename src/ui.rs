@@ -8,6 +8,7 @@
 
 mod controls;
 mod endpoint_field;
+mod files_field;
 mod form_state;
 mod inputs;
 mod models_field;

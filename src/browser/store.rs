@@ -1,15 +1,32 @@
 //! The saved run in IndexedDB (through `rexie`): one `run` record (its
 //! fixed part, as JSON) and one `items` record per item that changed (as
 //! JSON, keyed by the item's index). Values are JSON text so that the
-//! shapes live in plain serde types (`run::saved`).
+//! shapes live in plain serde types (`run::saved`). A local image's JPEG is
+//! kept in `files` (bytes, keyed by the item's index), so that a resumed
+//! run can still send it.
+
+use std::rc::Rc;
+
+use js_sys::Uint8Array;
 
 use rexie::{ObjectStore, Rexie, TransactionMode};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 const DB: &str = "pacer";
 const RUN: &str = "run";
 const ITEMS: &str = "items";
+const FILES: &str = "files";
 const CURRENT: &str = "current";
+
+/// What [`RunStore::load`] finds.
+pub struct SavedRecords {
+    /// The run's fixed part (JSON).
+    pub run: String,
+    /// Each saved item (JSON), by index.
+    pub items: Vec<(usize, String)>,
+    /// Each local image's JPEG, by index.
+    pub files: Vec<(usize, Rc<[u8]>)>,
+}
 
 /// The page's saved-run database.
 pub struct RunStore {
@@ -27,9 +44,10 @@ impl RunStore {
     /// Opens (or creates) the database.
     pub async fn open() -> Result<Self, StoreError> {
         let db = Rexie::builder(DB)
-            .version(1)
+            .version(2)
             .add_object_store(ObjectStore::new(RUN))
             .add_object_store(ObjectStore::new(ITEMS))
+            .add_object_store(ObjectStore::new(FILES))
             .build()
             .await
             .map_err(err)?;
@@ -37,14 +55,28 @@ impl RunStore {
     }
 
     /// Keeps `run` as the saved run's fixed part; `fresh` also forgets the
-    /// items of the one before (a new run, not a resumed one).
-    pub async fn begin(&self, run: &str, fresh: bool) -> Result<(), StoreError> {
+    /// items and files of the one before (a new run, not a resumed one) and
+    /// keeps this run's `files`.
+    pub async fn begin(
+        &self,
+        run: &str,
+        fresh: bool,
+        files: &[(usize, Rc<[u8]>)],
+    ) -> Result<(), StoreError> {
         let tx = self
             .db
-            .transaction(&[RUN, ITEMS], TransactionMode::ReadWrite)
+            .transaction(&[RUN, ITEMS, FILES], TransactionMode::ReadWrite)
             .map_err(err)?;
         if fresh {
             tx.store(ITEMS).map_err(err)?.clear().await.map_err(err)?;
+            let kept = tx.store(FILES).map_err(err)?;
+            kept.clear().await.map_err(err)?;
+            for (id, jpeg) in files {
+                let bytes = Uint8Array::from(&jpeg[..]);
+                kept.put(&bytes, Some(&JsValue::from(*id as f64)))
+                    .await
+                    .map_err(err)?;
+            }
         }
         tx.store(RUN)
             .map_err(err)?
@@ -72,11 +104,11 @@ impl RunStore {
         Ok(())
     }
 
-    /// The saved run and its saved items, if there is one.
-    pub async fn load(&self) -> Result<Option<(String, Vec<(usize, String)>)>, StoreError> {
+    /// The saved run, its saved items and its files, if there is one.
+    pub async fn load(&self) -> Result<Option<SavedRecords>, StoreError> {
         let tx = self
             .db
-            .transaction(&[RUN, ITEMS], TransactionMode::ReadOnly)
+            .transaction(&[RUN, ITEMS, FILES], TransactionMode::ReadOnly)
             .map_err(err)?;
         let run = tx
             .store(RUN)
@@ -92,22 +124,34 @@ impl RunStore {
         // Keys and values both come in key order.
         let keys = items.get_all_keys(None, None).await.map_err(err)?;
         let values = items.get_all(None, None).await.map_err(err)?;
-        let saved = keys
+        let items = keys
             .iter()
             .zip(values)
             .filter_map(|(k, v)| Some((k.as_f64()? as usize, v.as_string()?)))
             .collect();
+        let kept = tx.store(FILES).map_err(err)?;
+        let keys = kept.get_all_keys(None, None).await.map_err(err)?;
+        let values = kept.get_all(None, None).await.map_err(err)?;
+        let files = keys
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| {
+                let bytes = v.dyn_into::<Uint8Array>().ok()?;
+                Some((k.as_f64()? as usize, bytes.to_vec().into()))
+            })
+            .collect();
         tx.done().await.map_err(err)?;
-        Ok(Some((run, saved)))
+        Ok(Some(SavedRecords { run, items, files }))
     }
 
     /// Forgets the saved run.
     pub async fn clear(&self) -> Result<(), StoreError> {
         let tx = self
             .db
-            .transaction(&[RUN, ITEMS], TransactionMode::ReadWrite)
+            .transaction(&[RUN, ITEMS, FILES], TransactionMode::ReadWrite)
             .map_err(err)?;
         tx.store(ITEMS).map_err(err)?.clear().await.map_err(err)?;
+        tx.store(FILES).map_err(err)?.clear().await.map_err(err)?;
         tx.store(RUN).map_err(err)?.clear().await.map_err(err)?;
         tx.done().await.map_err(err)?;
         Ok(())

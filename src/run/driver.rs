@@ -15,12 +15,14 @@ use pacer_core::schedule::{
 use pacer_core::{Clock, Quota};
 use wasm_bindgen_futures::spawn_local;
 
-use super::model::{ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView};
+use super::model::{
+    ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView, Upload, Uploads,
+};
 use super::persist::Interrupted;
 use super::record::{AttemptRecord, RunRecord};
 use super::rows::{self, DirtyRows, ItemRows, SharedDirty};
 use super::transport::{FetchTransport, SharedTransport};
-use crate::browser::{PerformanceClock, RunStore, TimerSleep};
+use crate::browser::{PerformanceClock, PreparedImage, RunStore, TimerSleep};
 
 /// The browser-side objects of the current run (not `Send`, kept locally).
 struct ActiveRun {
@@ -75,8 +77,9 @@ impl RunHandle {
         }
     }
 
-    /// Starts a run over `sources` (already validated http(s) URLs).
-    pub fn start(&self, settings: Settings, sources: Vec<String>) {
+    /// Starts a run over `urls` (already validated http(s) URLs), then the
+    /// local `files` (already downscaled and re-encoded).
+    pub fn start(&self, settings: Settings, urls: Vec<String>, files: Vec<PreparedImage>) {
         if matches!(
             self.state.get_untracked(),
             RunState::Running | RunState::Paused
@@ -89,14 +92,20 @@ impl RunHandle {
         }
         self.drop_run();
         self.interrupted.set_value(None);
-        let rows: Vec<ItemRow> = sources
-            .iter()
-            .enumerate()
-            .map(|(id, s)| ItemRow::queued(id, s))
-            .collect();
-        self.save_begin(&settings, &sources);
+        let mut sources = urls;
+        let mut uploads = vec![None; sources.len()];
+        for file in files {
+            sources.push(file.name);
+            uploads.push(Some(Upload {
+                jpeg: file.jpeg,
+                thumb_url: file.object_url,
+            }));
+        }
+        let rows = rows_of(&sources, &uploads);
+        self.save_begin(&settings, &sources, &uploads);
         let record = RunRecord::new(sources.len());
-        self.launch(settings, Rc::new(sources), rows, record, Vec::new());
+        let (sources, uploads) = (Rc::new(sources), Rc::new(uploads));
+        self.launch(settings, sources, uploads, rows, record, Vec::new());
     }
 
     /// Runs `rows` (with `record` so far), sending every item not in
@@ -105,6 +114,7 @@ impl RunHandle {
         &self,
         settings: Settings,
         sources: Rc<Vec<String>>,
+        uploads: Uploads,
         rows: Vec<ItemRow>,
         record: RunRecord,
         ended: Vec<(ItemId, ItemStatus, u32)>,
@@ -128,7 +138,12 @@ impl RunHandle {
         scheduler.set_probe(settings.auto_rate.then(ProbePolicy::default));
         scheduler.restore(ended);
         let control = RunControl::new(scheduler);
-        let transport = Rc::new(FetchTransport::new(settings, sources, Rc::clone(&record)));
+        let transport = Rc::new(FetchTransport::new(
+            settings,
+            sources,
+            uploads,
+            Rc::clone(&record),
+        ));
         let dirty: SharedDirty = Rc::new(RefCell::new(DirtyRows::new(rows.len())));
         let unsaved: SharedDirty = Rc::new(RefCell::new(DirtyRows::new(rows.len())));
         let observer = RowObserver {
@@ -394,7 +409,8 @@ impl RunHandle {
         record.attempts.get(id).cloned().unwrap_or_default()
     }
 
-    pub(super) fn say(&self, level: NoticeLevel, text: &str) {
+    /// Shows `text` as the page's notice.
+    pub fn say(&self, level: NoticeLevel, text: &str) {
         self.notice.set(Some(Notice {
             level,
             text: text.into(),
@@ -487,6 +503,25 @@ impl RunHandle {
             self.stats.set(view);
         }
     }
+}
+
+/// Fresh rows for `sources`; a local image's thumbnail is its object URL.
+pub(super) fn rows_of(sources: &[String], uploads: &[Option<Upload>]) -> Vec<ItemRow> {
+    sources
+        .iter()
+        .zip(uploads)
+        .enumerate()
+        .map(|(id, (source, upload))| {
+            let row = ItemRow::queued(id, source);
+            match upload {
+                Some(u) => ItemRow {
+                    thumb: u.thumb_url.as_str().into(),
+                    ..row
+                },
+                None => row,
+            }
+        })
+        .collect()
 }
 
 /// What [`RunHandle::export`] writes.

@@ -1,5 +1,6 @@
 //! Plain data a run shows: settings, per-item rows, states and figures.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use pacer_core::api::Prediction;
@@ -106,8 +107,10 @@ pub enum ItemResult {
 pub struct ItemRow {
     /// Position in the run (0-based).
     pub id: usize,
-    /// The image URL as the user gave it.
+    /// The image URL as the user gave it, or a local file's name.
     pub source: Arc<str>,
+    /// What the thumbnail shows: the URL, or a local file's object URL.
+    pub thumb: Arc<str>,
     /// Current state.
     pub state: ItemState,
     /// Requests sent for this item so far.
@@ -121,9 +124,11 @@ pub struct ItemRow {
 impl ItemRow {
     /// A fresh, queued row for `source`.
     pub fn queued(id: usize, source: &str) -> Self {
+        let source: Arc<str> = source.into();
         Self {
             id,
-            source: source.into(),
+            thumb: Arc::clone(&source),
+            source,
             state: ItemState::Queued,
             attempts: 0,
             latency_ms: None,
@@ -131,6 +136,19 @@ impl ItemRow {
         }
     }
 }
+
+/// A local image of a run, as uploaded: its JPEG (already downscaled and
+/// re-encoded) and an object URL of it for thumbnails.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upload {
+    /// The JPEG sent as `image_base64`.
+    pub jpeg: Rc<[u8]>,
+    /// `blob:` URL of the JPEG.
+    pub thumb_url: String,
+}
+
+/// Per item: `Some` for a local image (POSTed), `None` for a URL (GET).
+pub type Uploads = Rc<Vec<Option<Upload>>>;
 
 /// How loud a notice is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

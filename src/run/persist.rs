@@ -10,14 +10,18 @@ use leptos::prelude::*;
 use pacer_core::schedule::{ItemId, ItemStatus};
 use wasm_bindgen_futures::spawn_local;
 
+use super::driver::rows_of;
 use super::driver::RunHandle;
-use super::model::{ItemRow, ItemState, NoticeLevel, RunState, Settings, StatsView};
+use super::model::{
+    ItemRow, ItemState, NoticeLevel, RunState, Settings, StatsView, Upload, Uploads,
+};
 use super::saved::{restore, stats_of, SavedItem, SavedRun, SavedSettings, SAVE_VERSION};
-use crate::browser::{unix_now, RunStore};
+use crate::browser::{jpeg_object_url, unix_now, RunStore, SavedRecords};
 
 /// A saved run found at load, until it is resumed or cleared.
 pub struct Interrupted {
     sources: Rc<Vec<String>>,
+    uploads: Uploads,
     ended: Vec<(ItemId, ItemStatus, u32)>,
 }
 
@@ -49,7 +53,9 @@ impl RunHandle {
                     return;
                 }
             };
-            let Some((run, items)) = loaded else { return };
+            let Some(SavedRecords { run, items, files }) = loaded else {
+                return;
+            };
             let Ok(run) = serde_json::from_str::<SavedRun>(&run) else {
                 return;
             };
@@ -60,7 +66,7 @@ impl RunHandle {
             let items = items.into_iter().filter_map(|(id, json)| {
                 Some((id, serde_json::from_str::<SavedItem>(&json).ok()?))
             });
-            handle.show_saved(run, items, on_settings);
+            handle.show_saved(run, items, files, on_settings);
         });
     }
 
@@ -68,15 +74,31 @@ impl RunHandle {
         &self,
         run: SavedRun,
         items: impl Iterator<Item = (usize, SavedItem)>,
+        files: Vec<(usize, Rc<[u8]>)>,
         on_settings: impl FnOnce(&SavedSettings, &[String]),
     ) {
         let total = run.sources.len();
-        let restored = restore(total, items);
-        let rows: Vec<ItemRow> = run
-            .sources
+        let mut restored = restore(total, items);
+        let mut uploads: Vec<Option<Upload>> = vec![None; total];
+        for (id, jpeg) in files.into_iter().filter(|(id, _)| *id < total) {
+            uploads[id] = Some(Upload {
+                thumb_url: jpeg_object_url(&jpeg),
+                jpeg,
+            });
+        }
+        let lost = run
+            .files
             .iter()
-            .enumerate()
-            .map(|(id, source)| {
+            .copied()
+            .filter(|&id| uploads.get(id).is_some_and(Option::is_none));
+        restored.fail_pending(
+            lost,
+            "the local file was not kept in this browser's storage; add it again to send it",
+        );
+        let rows: Vec<ItemRow> = rows_of(&run.sources, &uploads)
+            .into_iter()
+            .map(|row| {
+                let id = row.id;
                 let (state, result) = restored.rows[id].clone();
                 let attempts = &restored.record.attempts[id];
                 ItemRow {
@@ -84,7 +106,7 @@ impl RunHandle {
                     result,
                     attempts: u32::try_from(attempts.len()).unwrap_or(u32::MAX),
                     latency_ms: attempts.last().map(|a| a.latency_ms),
-                    ..ItemRow::queued(id, source)
+                    ..row
                 }
             })
             .collect();
@@ -117,7 +139,15 @@ impl RunHandle {
             ..StatsView::default()
         });
         self.items.set(rows);
-        on_settings(&run.settings, &run.sources);
+        // Local files' names are not URLs: they stay out of the URL box.
+        let urls: Vec<String> = run
+            .sources
+            .iter()
+            .enumerate()
+            .filter(|(id, _)| !run.files.contains(id))
+            .map(|(_, source)| source.clone())
+            .collect();
+        on_settings(&run.settings, &urls);
         let when = when_text(run.started_unix_ms, unix_now().as_secs_f64() * 1000.0);
         if pending > 0 {
             self.state.set(RunState::Interrupted);
@@ -146,6 +176,7 @@ impl RunHandle {
             .set_value(Rc::new(RefCell::new(restored.record)));
         self.interrupted.set_value(Some(Interrupted {
             sources: Rc::new(run.sources),
+            uploads: Rc::new(uploads),
             ended: restored.ended,
         }));
     }
@@ -161,9 +192,16 @@ impl RunHandle {
         };
         let record = self.record.get_value().borrow().clone();
         let rows = self.items.with_untracked(<[ItemRow]>::to_vec);
-        self.save_run(&settings, &saved.sources, false);
+        self.save_run(&settings, &saved.sources, &saved.uploads, false);
         self.notice.set(None);
-        self.launch(settings, saved.sources, rows, record, saved.ended);
+        self.launch(
+            settings,
+            saved.sources,
+            saved.uploads,
+            rows,
+            record,
+            saved.ended,
+        );
     }
 
     /// The page is going away mid-run (`beforeunload`, `pagehide`): save
@@ -182,11 +220,27 @@ impl RunHandle {
     }
 
     /// Saves a new run's fixed part (and forgets the last run's items).
-    pub(super) fn save_begin(&self, settings: &Settings, sources: &[String]) {
-        self.save_run(settings, sources, true);
+    pub(super) fn save_begin(
+        &self,
+        settings: &Settings,
+        sources: &[String],
+        uploads: &[Option<Upload>],
+    ) {
+        self.save_run(settings, sources, uploads, true);
     }
 
-    fn save_run(&self, settings: &Settings, sources: &[String], fresh: bool) {
+    fn save_run(
+        &self,
+        settings: &Settings,
+        sources: &[String],
+        uploads: &[Option<Upload>],
+        fresh: bool,
+    ) {
+        let files: Vec<(usize, Rc<[u8]>)> = uploads
+            .iter()
+            .enumerate()
+            .filter_map(|(id, u)| Some((id, Rc::clone(&u.as_ref()?.jpeg))))
+            .collect();
         let Some(store) = self.store.get_value() else {
             return;
         };
@@ -195,13 +249,14 @@ impl RunHandle {
             started_unix_ms: unix_now().as_secs_f64() * 1000.0,
             settings: SavedSettings::from(settings),
             sources: sources.to_vec(),
+            files: files.iter().map(|(id, _)| *id).collect(),
         };
         let Ok(json) = serde_json::to_string(&run) else {
             return;
         };
         let handle = *self;
         spawn_local(async move {
-            if let Err(e) = store.begin(&json, fresh).await {
+            if let Err(e) = store.begin(&json, fresh, &files).await {
                 handle.say(
                     NoticeLevel::Warning,
                     &format!("The run could not be saved ({e})."),

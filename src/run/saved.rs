@@ -27,8 +27,11 @@ pub struct SavedRun {
     pub started_unix_ms: f64,
     /// The settings, without the key.
     pub settings: SavedSettings,
-    /// The image URLs, in order.
+    /// The image URLs and local files' names, in order.
     pub sources: Vec<String>,
+    /// Which of them are local files (their JPEGs are kept beside the run).
+    #[serde(default)]
+    pub files: Vec<usize>,
 }
 
 /// [`Settings`] minus the client key: there is deliberately no field for it.
@@ -120,6 +123,25 @@ impl Restored {
     /// Items that had not ended and are sent on resume.
     pub fn pending(&self) -> usize {
         self.rows.len() - self.ended.len()
+    }
+
+    /// Ends the items of `ids` that had not ended as failed with `reason`
+    /// (a local file whose bytes were not kept cannot be sent again).
+    pub fn fail_pending(&mut self, ids: impl IntoIterator<Item = ItemId>, reason: &str) {
+        for id in ids {
+            let Some(row) = self.rows.get_mut(id) else {
+                continue;
+            };
+            if self.ended.iter().any(|(ended, _, _)| *ended == id) {
+                continue;
+            }
+            *row = (ItemState::Failed, Some(ItemResult::Err(reason.to_owned())));
+            let tries = u32::try_from(self.record.attempts[id].len()).unwrap_or(u32::MAX);
+            let status = ItemStatus::Failed {
+                reason: reason.to_owned(),
+            };
+            self.ended.push((id, status, tries));
+        }
     }
 }
 
@@ -274,6 +296,27 @@ mod tests {
             "the lost attempt stays on record"
         );
         assert_eq!(r.record.predictions[0], Some(Arc::new(prediction())));
+
+        // Local files whose bytes are gone: the pending one fails with the
+        // reason, the done one stays done.
+        let mut r = r;
+        r.fail_pending([0, 1, 7], "file gone");
+        assert_eq!(r.rows[0].0, ItemState::Done);
+        assert_eq!(
+            r.rows[1],
+            (ItemState::Failed, Some(ItemResult::Err("file gone".into())))
+        );
+        assert_eq!(r.pending(), 1);
+        assert_eq!(
+            r.ended.last(),
+            Some(&(
+                1,
+                ItemStatus::Failed {
+                    reason: "file gone".into()
+                },
+                1
+            ))
+        );
     }
 
     #[test]

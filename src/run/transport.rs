@@ -6,16 +6,20 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
-use pacer_core::api::{classify_at, multipredict_url, ApiError, Prediction};
+use pacer_core::api::{
+    classify_at, multipredict_form, multipredict_url, ApiError, Prediction, MULTIPREDICT_PATH,
+};
 use pacer_core::driver::Answer;
 use pacer_core::schedule::{AttemptResult, ItemId, ServerHint};
 use pacer_core::stats::RunStats;
 use pacer_core::Clock;
 use web_sys::AbortController;
 
-use super::model::Settings;
+use super::model::{Settings, Uploads};
 use super::record::{AttemptRecord, RunRecord};
 use crate::browser::{answers_at_all, unix_now, FetchError, PendingFetch, PerformanceClock};
 
@@ -23,6 +27,8 @@ use crate::browser::{answers_at_all, unix_now, FetchError, PendingFetch, Perform
 pub struct FetchTransport {
     settings: Settings,
     sources: Rc<Vec<String>>,
+    /// Local images, POSTed as `image_base64` (URLs are sent with GET).
+    uploads: Uploads,
     in_flight: RefCell<HashMap<ItemId, AbortController>>,
     /// Set when the page is being left: aborts then mean "send again
     /// later", not "cancelled".
@@ -42,15 +48,18 @@ pub struct FetchTransport {
 }
 
 impl FetchTransport {
-    /// A transport for `sources` with `settings`.
+    /// A transport for `sources` (with `uploads` for local images) with
+    /// `settings`.
     pub fn new(
         settings: Settings,
         sources: Rc<Vec<String>>,
+        uploads: Uploads,
         record: Rc<RefCell<RunRecord>>,
     ) -> Self {
         Self {
             settings,
             sources,
+            uploads,
             in_flight: RefCell::default(),
             leaving: Cell::new(false),
             answered: Cell::new(false),
@@ -138,6 +147,26 @@ impl FetchTransport {
     }
 }
 
+impl FetchTransport {
+    /// Puts item `item`'s request on the wire: a GET of its URL, or a form
+    /// POST of its local image.
+    fn start(&self, item: ItemId) -> Result<PendingFetch, FetchError> {
+        let s = &self.settings;
+        match self.uploads.get(item).and_then(Option::as_ref) {
+            Some(upload) => {
+                let url = format!("{}{MULTIPREDICT_PATH}", s.endpoint.trim_end_matches('/'));
+                let image = BASE64.encode(&upload.jpeg);
+                let body = multipredict_form(&s.key, &s.models, &image);
+                PendingFetch::post_form(&url, &body, self.timeout())
+            }
+            None => {
+                let url = multipredict_url(&s.endpoint, &s.key, &s.models, &self.sources[item]);
+                PendingFetch::get(&url, self.timeout())
+            }
+        }
+    }
+}
+
 /// The transport is shared between the pool and the run handle.
 #[derive(Clone)]
 pub struct SharedTransport(pub Rc<FetchTransport>);
@@ -147,11 +176,9 @@ impl pacer_core::driver::Transport for SharedTransport {
 
     fn send(&self, item: ItemId, attempt: u32) -> Self::Fut {
         let this = Rc::clone(&self.0);
-        let s = &this.settings;
-        let url = multipredict_url(&s.endpoint, &s.key, &s.models, &this.sources[item]);
+        let pending = this.start(item);
         let sent = PerformanceClock.now();
         let sent_unix = PerformanceClock.wall_offset() + sent;
-        let pending = PendingFetch::get(&url, this.timeout());
         async move {
             let answer = match pending {
                 Ok(p) => {

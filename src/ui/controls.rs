@@ -30,7 +30,11 @@ pub fn Controls() -> impl IntoView {
         Ok(request) => {
             run.notice.set(None);
             run.input_note.set(request.notice.map(|n| n.text));
-            run.start(request.settings, request.sources);
+            run.start(
+                request.settings,
+                request.sources,
+                form.files.get_untracked(),
+            );
         }
         Err(text) => run.notice.set(Some(Notice {
             level: NoticeLevel::Error,
@@ -44,7 +48,7 @@ pub fn Controls() -> impl IntoView {
             run.resume();
             return;
         }
-        match form.start_request() {
+        match form.resume_request() {
             Ok(request) => run.resume_saved(request.settings),
             Err(text) => run.notice.set(Some(Notice {
                 level: NoticeLevel::Error,

@@ -8,7 +8,7 @@ use pacer_core::input::{parse_sources, parse_sources_keeping_duplicates, ParsedS
 
 use super::page_location::{local_emulator, query_settings};
 use super::validate::{FormInput, StartRequest};
-use crate::browser::{remember_key as browser_remember_key, remembered_key};
+use crate::browser::{remember_key as browser_remember_key, remembered_key, PreparedImage};
 use crate::run::SavedSettings;
 
 /// Default model ids.
@@ -48,6 +48,10 @@ pub struct FormState {
     pub sample_count: RwSignal<String>,
     /// The URL box, parsed.
     pub sources: Memo<ParsedSources>,
+    /// `files`: local images, downscaled and re-encoded, ready to send.
+    pub files: RwSignal<Vec<PreparedImage>, LocalStorage>,
+    /// Local images still being prepared.
+    pub preparing: RwSignal<usize>,
 }
 
 impl FormState {
@@ -82,6 +86,8 @@ impl FormState {
             urls,
             sample_count: RwSignal::new("40".to_owned()),
             allow_duplicates,
+            files: RwSignal::new_local(Vec::new()),
+            preparing: RwSignal::new(0),
             sources: Memo::new(move |_| {
                 let keep = allow_duplicates.get();
                 urls.with(|text| {
@@ -102,6 +108,7 @@ impl FormState {
         let (rate, concurrency) = (self.rate.get(), self.concurrency.get());
         let auto_rate = self.auto_rate.get();
         let (timeout, attempts) = (self.timeout.get(), self.attempts.get());
+        let (files, preparing) = (self.files.with(Vec::len), self.preparing.get());
         self.sources.with(|sources| {
             f(&FormInput {
                 endpoint: &endpoint,
@@ -113,6 +120,8 @@ impl FormState {
                 timeout: &timeout,
                 attempts: &attempts,
                 sources,
+                files,
+                preparing,
             })
         })
     }
@@ -147,6 +156,12 @@ impl FormState {
     /// Validates the form for a press of Start.
     pub fn start_request(&self) -> Result<StartRequest, String> {
         untrack(|| self.with_input(super::validate::validate))
+    }
+
+    /// Validates the settings for resuming a saved run (which brings its
+    /// own images).
+    pub fn resume_request(&self) -> Result<StartRequest, String> {
+        untrack(|| self.with_input(super::validate::validate_settings))
     }
 
     /// Whether the endpoint is the local emulator.

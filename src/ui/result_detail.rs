@@ -22,6 +22,9 @@ pub fn ResultDetail(
         let item = row.get()?;
         let attempts = run.attempts_of(item.id);
         let url = item.source.to_string();
+        let thumb = item.thumb.to_string();
+        // A local file is named, not linked.
+        let is_file = thumb != url;
         let (boxes, solutions, raw, reason) = match &item.result {
             Some(ItemResult::Ok(p)) => {
                 (logo_boxes(p), p.solutions.clone(), Some(raw_json(p)), None)
@@ -45,7 +48,7 @@ pub fn ResultDetail(
                 </div>
                 <div class="detail-body">
                     <figure class="detail-figure">
-                        <img src=url.clone() alt=format!("Image of item {}", item.id + 1) />
+                        <img src=thumb alt=format!("Image of item {}", item.id + 1) />
                         {boxes
                             .into_iter()
                             .map(|(label, [left, top, width, height])| {
@@ -68,7 +71,16 @@ pub fn ResultDetail(
                             .collect_view()}
                     </figure>
                     <div class="detail-facts">
-                        <a class="url detail-url" href=url.clone() target="_blank" rel="noopener noreferrer">{url.clone()}</a>
+                        {if is_file {
+                            view! { <span class="url detail-url">{url.clone()}</span> }.into_any()
+                        } else {
+                            view! {
+                                <a class="url detail-url" href=url.clone() target="_blank" rel="noopener noreferrer">
+                                    {url.clone()}
+                                </a>
+                            }
+                                .into_any()
+                        }}
                         {reason.map(|r| view! { <p class="error-text">{r}</p> })}
                         {solutions.into_iter().map(|s| view! { <SolutionDetail solution=s /> }).collect_view()}
                         <AttemptsTable attempts=attempts />

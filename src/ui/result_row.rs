@@ -27,7 +27,11 @@ pub fn ResultRow(
     let row = Memo::new(move |_| items.row(id));
     let state = Memo::new(move |_| row.with(|r| r.as_ref().map_or(ItemState::Queued, |r| r.state)));
     let result = Memo::new(move |_| row.with(|r| r.as_ref().and_then(|r| r.result.clone())));
-    let url = row.with_untracked(|r| r.as_ref().map(|r| r.source.to_string()).unwrap_or_default());
+    let (url, thumb) = row.with_untracked(|r| {
+        r.as_ref()
+            .map(|r| (r.source.to_string(), r.thumb.to_string()))
+            .unwrap_or_default()
+    });
     let broken = RwSignal::new(false);
     let latency = move || {
         row.with(|r| r.as_ref().and_then(|r| r.latency_ms))
@@ -73,7 +77,7 @@ pub fn ResultRow(
                 <img
                     class="thumb"
                     class:broken=move || broken.get()
-                    src=url.clone()
+                    src=thumb
                     alt=""
                     loading="lazy"
                     decoding="async"

@@ -1,8 +1,9 @@
 //! The input card: the URL box with its live summary, the sample loader and
-//! the (not yet enabled) local-file drop zone.
+//! the local-file drop zone.
 
 use leptos::prelude::*;
 
+use super::files_field::FilesField;
 use super::form_state::FormState;
 use super::inputs::Check;
 
@@ -69,20 +70,7 @@ pub fn UrlInput() -> impl IntoView {
                     <span class="muted">"images"</span>
                 </label>
             </div>
-            <div class="dropzone" aria-disabled="true">
-                <input
-                    id="files"
-                    data-testid="files"
-                    type="file"
-                    accept="image/*"
-                    multiple
-                    disabled
-                />
-                <label for="files">
-                    <span class="dropzone-title">"Drop image files here"</span>
-                    <span class="muted">"Local files: coming soon"</span>
-                </label>
-            </div>
+            <FilesField />
         </section>
     }
 }

@@ -35,6 +35,10 @@ pub struct FormInput<'a> {
     pub attempts: &'a str,
     /// The URL box, already parsed.
     pub sources: &'a ParsedSources,
+    /// Local images ready to send.
+    pub files: usize,
+    /// Local images still being prepared.
+    pub preparing: usize,
 }
 
 /// What a press of Start hands to the run.
@@ -80,9 +84,18 @@ pub fn parse_attempts(text: &str) -> Option<u64> {
 /// The first thing that keeps Start disabled, in words, or `None` when the
 /// form is complete enough to press it (the endpoint is checked on press).
 pub fn missing(input: &FormInput) -> Option<&'static str> {
-    if input.sources.valid.is_empty() {
-        Some("Add at least one valid image URL")
-    } else if input.key.trim().is_empty() {
+    if input.preparing > 0 {
+        Some("Wait until the image files are ready")
+    } else if input.sources.valid.is_empty() && input.files == 0 {
+        Some("Add at least one valid image URL or image file")
+    } else {
+        missing_setting(input)
+    }
+}
+
+/// The first setting (not image) that is missing or wrong, in words.
+fn missing_setting(input: &FormInput) -> Option<&'static str> {
+    if input.key.trim().is_empty() {
         Some("Enter a client key")
     } else if parse_models(input.models).is_empty() {
         Some("Enter at least one model id")
@@ -102,6 +115,19 @@ pub fn missing(input: &FormInput) -> Option<&'static str> {
 /// Checks every field and builds the run, clamping concurrency to
 /// `1..=MAX_CONCURRENCY` (with an info notice when it had to).
 pub fn validate(input: &FormInput) -> Result<StartRequest, String> {
+    validate_with(input, missing)
+}
+
+/// Checks the settings only, for resuming a saved run (its images are
+/// saved with it, so the URL box and the files may be empty).
+pub fn validate_settings(input: &FormInput) -> Result<StartRequest, String> {
+    validate_with(input, missing_setting)
+}
+
+fn validate_with(
+    input: &FormInput,
+    missing: fn(&FormInput) -> Option<&'static str>,
+) -> Result<StartRequest, String> {
     let endpoint = input.endpoint.trim().trim_end_matches('/');
     if let Err(reason) = check_http_url(endpoint) {
         return Err(format!(
@@ -178,7 +204,37 @@ mod tests {
             timeout: "30",
             attempts: "5",
             sources: &sources,
+            files: 0,
+            preparing: 0,
         })
+    }
+
+    #[test]
+    fn files_count_as_images_and_a_resume_needs_none() {
+        let none = parse_sources("");
+        let input = |files, preparing| FormInput {
+            endpoint: "http://127.0.0.1:8080",
+            key: "k",
+            models: "m",
+            rate: "4",
+            concurrency: "6",
+            auto_rate: false,
+            timeout: "30",
+            attempts: "5",
+            sources: &none,
+            files,
+            preparing,
+        };
+        assert_eq!(
+            validate(&input(0, 0)).unwrap_err(),
+            "Add at least one valid image URL or image file."
+        );
+        assert!(validate(&input(2, 0)).is_ok());
+        assert_eq!(
+            validate(&input(2, 1)).unwrap_err(),
+            "Wait until the image files are ready."
+        );
+        assert!(validate_settings(&input(0, 0)).is_ok());
     }
 
     #[test]
@@ -264,6 +320,8 @@ mod tests {
             timeout,
             attempts,
             sources: &sources,
+            files: 0,
+            preparing: 0,
         })
     }
 
