@@ -8,12 +8,14 @@
 mod backoff;
 mod history;
 mod margin;
+mod opaque;
 mod pacing;
 mod probe;
 mod retry;
 
 pub use backoff::{BackoffPolicy, RateBackoff};
 pub use margin::{MarginPolicy, SafetyMargin};
+pub use opaque::{OPAQUE_COUNT, OPAQUE_WINDOW, SLOW_SHARE};
 pub use pacing::{AnnouncedLimit, Pacing, Pause, ServerHint};
 pub use probe::{ProbePolicy, RateProbe};
 pub use retry::RetryPolicy;
@@ -23,6 +25,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use crate::gcra::Quota;
+use opaque::{OpaqueErrors, Verdict};
 
 /// Index of a work item in the run.
 pub type ItemId = usize;
@@ -39,6 +42,22 @@ pub enum AttemptResult {
     },
     /// 5xx, network error, timeout, malformed body: try again later.
     Retryable {
+        /// Why, for the user.
+        reason: String,
+    },
+    /// No readable answer (a network error) although the server has
+    /// answered other requests of the run: maybe a 429 without CORS
+    /// headers, maybe a dropped connection. The item is tried again like
+    /// [`AttemptResult::Retryable`] (it spends one of its attempts, and
+    /// fails with the reason once they are spent). For the pacing, errors
+    /// that come back fast (in under [`SLOW_SHARE`] of the typical success
+    /// latency: refused up front) are 429s without `Retry-After` once they
+    /// have been frequent ([`OPAQUE_COUNT`] among [`OPAQUE_WINDOW`]
+    /// consecutive sends): one pool-wide pause and the same rate backoff,
+    /// never below what the server was seen to let through (see
+    /// [`Pacing::on_maybe_rate_limited`]). Rare ones before that, and slow
+    /// ones, touch nothing but the item.
+    MaybeRateLimited {
         /// Why, for the user.
         reason: String,
     },
@@ -121,6 +140,10 @@ pub struct Counts {
     pub sent: usize,
     /// 429 answers in all.
     pub rate_limited: usize,
+    /// Network errors taken for 429s without CORS headers (see
+    /// [`AttemptResult::MaybeRateLimited`]); not in `rate_limited`, which
+    /// counts the 429s the page could read.
+    pub maybe_rate_limited: usize,
     /// Sends that were not an item's first (retries after 429s or errors).
     pub retries: usize,
 }
@@ -136,6 +159,9 @@ pub struct Scheduler {
     status: Vec<ItemStatus>,
     attempts: Vec<u32>,
     limited: Vec<u32>,
+    /// Each item's latest send, numbered from 1 in the order of sends.
+    send_seq: Vec<u64>,
+    opaque: OpaqueErrors,
     counts: Counts,
     held: bool,
     cancelled: bool,
@@ -153,6 +179,8 @@ impl Scheduler {
             status: vec![ItemStatus::Queued; items],
             attempts: vec![0; items],
             limited: vec![0; items],
+            send_seq: vec![0; items],
+            opaque: OpaqueErrors::default(),
             counts: Counts {
                 queued: items,
                 ..Counts::default()
@@ -309,6 +337,7 @@ impl Scheduler {
         self.counts.queued -= 1;
         self.counts.in_flight += 1;
         self.counts.sent += 1;
+        self.send_seq[item] = self.counts.sent as u64;
         if self.attempts[item] > 1 {
             self.counts.retries += 1;
         }
@@ -344,6 +373,8 @@ impl Scheduler {
         let next = match result {
             AttemptResult::Success => {
                 self.pacing.on_success(now);
+                self.pacing.on_admitted(sent_at);
+                self.opaque.on_success(now.saturating_sub(sent_at));
                 self.counts.done += 1;
                 ItemStatus::Done
             }
@@ -362,23 +393,45 @@ impl Scheduler {
                     self.requeue(item, now, "rate limited (429)".into())
                 }
             }
-            AttemptResult::Retryable { reason } => {
-                let attempts = self.attempts[item] - self.limited[item];
-                if attempts >= self.retry.max_attempts {
-                    self.fail(format!("{reason} (after {attempts} attempts)"))
-                } else {
-                    let at = now + self.retry.backoff(self.seed, item, attempts);
-                    self.delayed.push(Reverse((at, item)));
-                    self.counts.queued += 1;
-                    ItemStatus::Retrying {
-                        not_before: at,
-                        reason,
+            AttemptResult::Retryable { reason } => self.retry_later(item, now, reason),
+            AttemptResult::MaybeRateLimited { reason } => {
+                let latency = now.saturating_sub(sent_at);
+                match self.opaque.on_error(self.send_seq[item], sent_at, latency) {
+                    Verdict::Frequent(confirmed) => {
+                        self.counts.maybe_rate_limited += confirmed.len();
+                        // Oldest first: the first one sent after the latest
+                        // pause began pauses the pool and is the evidence;
+                        // the others, sent before that new pause, are only
+                        // counted (like 429s of requests already on the wire).
+                        for sent in confirmed {
+                            self.pacing.on_maybe_rate_limited(sent, now);
+                        }
                     }
+                    Verdict::Rare => self.pacing.on_unreadable(sent_at),
+                    Verdict::Slow => {}
                 }
+                self.retry_later(item, now, reason)
             }
         };
         self.status[item] = next;
         &self.status[item]
+    }
+
+    /// A retryable failure of `item` at `now`: it spends one of the item's
+    /// attempts, and goes back to the queue after a jittered backoff, or
+    /// fails with `reason` once its attempts are spent.
+    fn retry_later(&mut self, item: ItemId, now: Duration, reason: String) -> ItemStatus {
+        let attempts = self.attempts[item] - self.limited[item];
+        if attempts >= self.retry.max_attempts {
+            return self.fail(format!("{reason} (after {attempts} attempts)"));
+        }
+        let at = now + self.retry.backoff(self.seed, item, attempts);
+        self.delayed.push(Reverse((at, item)));
+        self.counts.queued += 1;
+        ItemStatus::Retrying {
+            not_before: at,
+            reason,
+        }
     }
 
     fn fail(&mut self, reason: String) -> ItemStatus {

@@ -86,7 +86,7 @@ impl FetchTransport {
     /// After a network error: says once what it probably means. Before any
     /// readable answer, asks the server with a `no-cors` request whether it
     /// answers at all: if so, its CORS policy is what blocks the page.
-    fn explain_network_error(&self) {
+    fn explain_network_error(self: &Rc<Self>) {
         let answered = self.answered.get();
         let explained = if answered {
             &self.explained.1
@@ -101,19 +101,27 @@ impl FetchTransport {
             *self.trouble.borrow_mut() = Some(format!(
                 "Some requests to {endpoint} got no readable answer although others did. The \
                  server may be refusing them with 429s that carry no CORS headers (the browser \
-                 hides such answers from the page), or dropping connections. Pacer treats them \
-                 as possible rate limits: it backs off and sends them again. If it keeps \
-                 happening, lower the rate."
+                 hides such answers from the page), or dropping connections. Pacer sends each \
+                 of them again, and when such errors come back fast and often it takes them \
+                 for rate limiting: it pauses and slows down (never below what the server let \
+                 through), as it would for a 429 it could read. If it keeps happening, lower \
+                 the rate."
             ));
             return;
         }
-        let trouble = Rc::clone(&self.trouble);
+        let this = Rc::clone(self);
         let origin = web_sys::window()
             .and_then(|w| w.location().origin().ok())
             .unwrap_or_default();
         wasm_bindgen_futures::spawn_local(async move {
             let reachable = answers_at_all(&format!("{endpoint}/"), Duration::from_secs(5)).await;
-            *trouble.borrow_mut() = Some(if reachable {
+            if this.answered.get() {
+                // A readable answer came meanwhile: the CORS policy admits
+                // the page after all (the error was something else, e.g. an
+                // early 429 without CORS headers, explained as such).
+                return;
+            }
+            *this.trouble.borrow_mut() = Some(if reachable {
                 format!(
                     "{endpoint} answers, but its CORS policy does not let this page ({origin}) \
                      read the answers, so every request fails. Ask the API's provider to allow \
@@ -205,10 +213,19 @@ impl pacer_core::driver::Transport for SharedTransport {
                     (AttemptResult::Retryable { reason }, None, None, None)
                 }
                 Err(e) => {
+                    // Read before explaining: a network error after a
+                    // readable answer may be a 429 without CORS headers;
+                    // before any, it is the CORS policy (or no server).
+                    let answered = this.answered.get();
                     if matches!(e, FetchError::Network(_)) {
                         this.explain_network_error();
                     }
-                    (from_fetch_error(&e, this.timeout()), None, None, None)
+                    (
+                        from_fetch_error(&e, this.timeout(), answered),
+                        None,
+                        None,
+                        None,
+                    )
                 }
             };
             if matches!(result, AttemptResult::Success) {
@@ -217,9 +234,9 @@ impl pacer_core::driver::Transport for SharedTransport {
             let error = match &result {
                 AttemptResult::Success | AttemptResult::Aborted => None,
                 AttemptResult::RateLimited { .. } => Some("rate limited (429)".to_string()),
-                AttemptResult::Retryable { reason } | AttemptResult::Fatal { reason } => {
-                    Some(reason.clone())
-                }
+                AttemptResult::Retryable { reason }
+                | AttemptResult::MaybeRateLimited { reason }
+                | AttemptResult::Fatal { reason } => Some(reason.clone()),
             };
             let prediction = outcome.and_then(Result::ok);
             this.record.borrow_mut().add(
@@ -254,11 +271,21 @@ fn to_attempt(parsed: &Result<Prediction, ApiError>) -> AttemptResult {
     }
 }
 
-fn from_fetch_error(e: &FetchError, timeout: Duration) -> AttemptResult {
+/// A failed fetch for the scheduler. A network error once the server has
+/// `answered` the page (its CORS policy admits it) may be a 429 without
+/// CORS headers: the scheduler takes such errors for rate limiting when
+/// they come back fast and often. Before any answer it is the CORS policy
+/// or an unreachable server: retried, never a reason to slow down.
+fn from_fetch_error(e: &FetchError, timeout: Duration, answered: bool) -> AttemptResult {
     match e {
         FetchError::Aborted => AttemptResult::Aborted,
         FetchError::Timeout => AttemptResult::Retryable {
             reason: format!("no answer within {} s (timed out)", timeout.as_secs_f64()),
+        },
+        FetchError::Network(detail) if answered => AttemptResult::MaybeRateLimited {
+            reason: format!(
+                "network error: no readable answer, maybe a 429 without CORS headers or a dropped connection ({detail})"
+            ),
         },
         FetchError::Network(detail) => AttemptResult::Retryable {
             reason: format!(

@@ -203,6 +203,18 @@ impl RateBackoff {
         }
     }
 
+    /// Never below `floor` (requests per second): back up to it if lower.
+    /// True when the rate changed.
+    pub fn raise_to(&mut self, floor: f64) -> bool {
+        match self.rate {
+            Some(rate) if rate < floor => {
+                self.rate = Some(floor);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A 429: the successes in a row start over, and probing above the
     /// found limit, if it was, failed.
     fn leave_above(&mut self) {

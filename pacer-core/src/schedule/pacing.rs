@@ -94,6 +94,12 @@ pub struct Pacing {
     storm_read: bool,
     /// At an announced window limit: the anchor of the mid-window grid.
     grid: Option<Duration>,
+    /// The run's first send.
+    first_send: Option<Duration>,
+    /// The most the server let through (see [`Pacing::admitted_floor`]).
+    admitted_peak: f64,
+    /// ...measured over the pool's window, not the first seconds'.
+    admitted_settled: bool,
 }
 
 impl Pacing {
@@ -113,6 +119,9 @@ impl Pacing {
             history: SendHistory::default(),
             storm_read: false,
             grid: None,
+            first_send: None,
+            admitted_peak: 0.0,
+            admitted_settled: false,
         };
         pacing.apply();
         pacing
@@ -202,6 +211,7 @@ impl Pacing {
             self.align(self.sends_reach(now, 0.95));
         }
         self.gcra.check(now)?;
+        self.first_send.get_or_insert(now);
         let keep = self.history_span();
         self.history.on_send(now, keep);
         Ok(())
@@ -360,6 +370,106 @@ impl Pacing {
         now: Duration,
         retry_after: Option<Duration>,
     ) -> bool {
+        self.on_refused(sent_at, now, retry_after, true)
+    }
+
+    /// A network error taken for a 429 without CORS headers (see
+    /// [`super::AttemptResult::MaybeRateLimited`]) arrived at `now` for a
+    /// request sent at `sent_at`: as [`Pacing::on_rate_limited`] without
+    /// `Retry-After` (one pool-wide pause, the fixed rate's backoff or the
+    /// auto rate's decrease), with two differences, since it may be a
+    /// dropped connection after all:
+    ///
+    /// - At a fixed rate the backoff ([`RateBackoff`]) reacts at once, not
+    ///   the safety margin first. The margin absorbs the send-to-arrival
+    ///   jitter that makes a strict bucket refuse one early arrival now and
+    ///   then, and remembers the width that drew a 429 as too small for
+    ///   good: network errors taken for 429s would ratchet it up for the
+    ///   rest of the run. Errors frequent enough to be taken for 429s say
+    ///   that a share of the sends is refused: the rate is over the limit.
+    /// - The rate never comes below what the server has been seen to let
+    ///   through ([`Pacing::admitted_floor`]): a limit admits at least that
+    ///   much, and network errors that keep coming whatever the rate would
+    ///   otherwise bring it down step by step to nothing. At that floor
+    ///   such an error changes nothing (no pause either).
+    ///
+    /// Returns whether it started a pause.
+    pub fn on_maybe_rate_limited(&mut self, sent_at: Duration, now: Duration) -> bool {
+        let floor = self.admitted_floor();
+        let current = self
+            .probe
+            .as_ref()
+            .map_or(self.quota.rate(), RateProbe::rate);
+        if current <= floor * (1.0 + 1e-9) {
+            self.history.on_rejected(sent_at);
+            return false;
+        }
+        let paused = self.on_refused(sent_at, now, None, false);
+        match &mut self.probe {
+            Some(probe) if probe.rate() < floor => {
+                let rate = probe.raise_to(floor);
+                self.set_user_rate(rate);
+            }
+            Some(_) => {}
+            None => {
+                if self.backoff.raise_to(floor) {
+                    self.refresh();
+                }
+            }
+        }
+        paused
+    }
+
+    /// A network error for a request sent at `sent_at` that may be a 429
+    /// without CORS headers but is not taken for one (too rare): only
+    /// remembered as a send the server did not answer, for
+    /// [`Pacing::admitted_floor`].
+    pub fn on_unreadable(&mut self, sent_at: Duration) {
+        self.history.on_rejected(sent_at);
+    }
+
+    /// A request sent at `sent_at` succeeded: measures what the server
+    /// lets through, for [`Pacing::admitted_floor`].
+    pub fn on_admitted(&mut self, sent_at: Duration) {
+        let Some(first) = self.first_send else {
+            return;
+        };
+        let long = self.pool_window();
+        let short = self.estimate_window();
+        // Not over the run's first second: a fixed window the run started
+        // in the middle of, or a bucket's burst, let more through than the
+        // limit for a moment. Then over the pool's window once it can be;
+        // until then over a second or 20 sends (the most seen so far).
+        if sent_at >= first + ADMITTED_SKIP + long {
+            let sends = (long.as_secs_f64() / self.gcra.interval().as_secs_f64()) as usize;
+            let min = (sends / 2).max(ADMITTED_MIN_SENDS);
+            if let Some(a) = self.history.admitted(sent_at, long, min) {
+                let early = !std::mem::replace(&mut self.admitted_settled, true);
+                self.admitted_peak = if early { a } else { self.admitted_peak.max(a) };
+            }
+        } else if !self.admitted_settled && sent_at >= first + ADMITTED_SKIP + short {
+            if let Some(a) = self.history.admitted(sent_at, short, ADMITTED_MIN_SENDS) {
+                self.admitted_peak = self.admitted_peak.max(a);
+            }
+        }
+    }
+
+    /// The least rate network errors taken for 429s may bring the rate
+    /// down to: `hold` × the most the server was seen to let through over
+    /// the pool's window (four seconds or 80 sends) after the run's first
+    /// second; before that can be measured, over a second (or 20 sends).
+    /// 0 until measured.
+    pub fn admitted_floor(&self) -> f64 {
+        self.admitted_peak * BackoffPolicy::default().hold
+    }
+
+    fn on_refused(
+        &mut self,
+        sent_at: Duration,
+        now: Duration,
+        retry_after: Option<Duration>,
+        readable: bool,
+    ) -> bool {
         self.history.on_rejected(sent_at);
         self.backoff.on_refused();
         if self.pause.is_some_and(|p| sent_at < p.from) {
@@ -386,7 +496,7 @@ impl Pacing {
                 // Told to wait longer than the pacing would anyway: the
                 // server is full until then (a window until its end).
                 let full = retry_after.is_some_and(|d| d > self.gcra.interval());
-                self.on_fixed_rate_limited(sent_at, now, full);
+                self.on_fixed_rate_limited(sent_at, now, full, readable);
             }
         }
         let wait = match (retry_after, again) {
@@ -404,15 +514,23 @@ impl Pacing {
     }
 
     /// A new 429 at a fixed rate, for a request sent at `sent_at`: the
-    /// margin grows, or once it cannot, the rate comes down. When the server
+    /// margin grows (for a `readable` 429; see
+    /// [`Pacing::on_maybe_rate_limited`] for the others), or once it
+    /// cannot, the rate comes down. When the server
     /// said it is `full` for longer than the spacing (`Retry-After`), what
     /// it admitted lately measures its limit (no capacity was left unused
     /// waiting). While the pool of workers, not the rate, holds the sends
     /// back, answers coming back in clumps go out at the rate: it comes down
     /// to what is actually sent, which costs nothing.
-    fn on_fixed_rate_limited(&mut self, sent_at: Duration, now: Duration, full: bool) {
+    fn on_fixed_rate_limited(
+        &mut self,
+        sent_at: Duration,
+        now: Duration,
+        full: bool,
+        readable: bool,
+    ) {
         let interval = self.quota.emission_interval();
-        if self.backoff.rate().is_none() && self.margin.can_absorb(interval) {
+        if readable && self.backoff.rate().is_none() && self.margin.can_absorb(interval) {
             self.margin.on_rate_limited(interval);
             self.apply();
             return;
@@ -510,6 +628,10 @@ impl Pacing {
 
 /// The admitted rate is estimated from at least this many sends.
 const ADMITTED_MIN_SENDS: usize = 8;
+
+/// What the server admits is not measured over the run's first seconds
+/// (see [`Pacing::on_admitted`]).
+const ADMITTED_SKIP: Duration = Duration::from_secs(1);
 
 /// The lowest of `user`, `per_second` and `per_minute` ÷ 60.
 fn limited_rate(user: f64, per_second: Option<u32>, per_minute: Option<u32>) -> f64 {

@@ -76,6 +76,12 @@ impl RateProbe {
         self.rate
     }
 
+    /// Never below `floor` (requests per second): back up to it if lower.
+    pub fn raise_to(&mut self, floor: f64) -> f64 {
+        self.rate = self.rate.max(floor);
+        self.rate
+    }
+
     /// A new 429 (one per pool pause): back off.
     pub fn on_rate_limited(&mut self) -> f64 {
         self.peak = Some(self.rate);

@@ -215,3 +215,74 @@ fn restore_sends_only_what_had_not_ended() {
     assert!(s.is_finished());
     assert_eq!(s.counts().done, 4);
 }
+
+#[test]
+fn maybe_rate_limited_spends_attempts_and_fails_with_the_reason() {
+    let mut s = exact(1, 1000.0);
+    let mut now = ms(0);
+    for attempt in 1..=5 {
+        let item = loop {
+            match s.poll(now) {
+                Decision::Send { item, attempt: a } => {
+                    assert_eq!(a, attempt);
+                    break item;
+                }
+                Decision::WaitUntil(t) => now = t,
+                other => panic!("{other:?}"),
+            }
+        };
+        s.complete(
+            item,
+            AttemptResult::MaybeRateLimited {
+                reason: "network error".into(),
+            },
+            now,
+        );
+    }
+    match s.status(0) {
+        ItemStatus::Failed { reason } => assert_eq!(reason, "network error (after 5 attempts)"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.counts().rate_limited, 0);
+    assert_eq!(s.poll(now), Decision::Finished);
+}
+
+#[test]
+fn frequent_maybe_rate_limited_pause_the_pool_once_rare_ones_not_at_all() {
+    let maybe = || AttemptResult::MaybeRateLimited {
+        reason: "network error".into(),
+    };
+    let mut s = exact(40, 10.0);
+    // 20 sends 100 ms apart; the answers: successes of 100 ms, errors at once.
+    for i in 0..20u64 {
+        assert_eq!(send(&mut s, ms(i * 100)), i as usize);
+    }
+    for i in 0..20 {
+        s.complete(i, AttemptResult::Success, ms(i as u64 * 100 + 100));
+    }
+    let mut now = ms(2100);
+    // Three errors among 16 sends: rare, nothing paused.
+    let mut failed = Vec::new();
+    for _ in 0..3 {
+        let item = send(&mut s, now);
+        s.complete(item, maybe(), now + ms(2));
+        failed.push(item);
+        now += ms(100);
+    }
+    assert_eq!(s.pacing().pauses(), 0);
+    assert_eq!(s.counts().maybe_rate_limited, 0);
+    // A fourth: all four are taken for 429s, and the pool pauses once.
+    let item = send(&mut s, now);
+    s.complete(item, maybe(), now + ms(2));
+    assert_eq!(s.pacing().pauses(), 1);
+    assert_eq!(s.counts().maybe_rate_limited, 4);
+    assert_eq!(s.counts().rate_limited, 0);
+    // An error as slow as a success is not a refusal.
+    now += ms(300);
+    let item = send(&mut s, now);
+    s.complete(item, maybe(), now + ms(100));
+    assert_eq!(s.counts().maybe_rate_limited, 4);
+    assert_eq!(s.pacing().pauses(), 1);
+    // Each item is retried like a retryable failure, after a backoff.
+    assert!(matches!(s.status(failed[0]), ItemStatus::Retrying { .. }));
+}

@@ -1,7 +1,7 @@
 //! A simulated API server: a limiter model from [`crate::limiter`], network
 //! jitter on the way in, latency on the way out, and a log of what arrived.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -31,6 +31,17 @@ pub struct ServerModel {
     pub phase: Duration,
     /// Whether the client can read the limiter's rate headers (CORS-exposed).
     pub rate_headers: bool,
+    /// Whether 429s come without CORS headers: the client sees a bare
+    /// network error (no status, no headers, no `Retry-After`), as a
+    /// browser does (`--no-cors-on-429` of the emulator).
+    pub opaque_429: bool,
+    /// Probability that the answer to an admitted request is lost (a
+    /// dropped connection, after its latency): a network error for the
+    /// client, status 0 in the log (`--drop` of the emulator).
+    pub drop: f64,
+    /// Whether such a drop comes at once on arrival, as fast as a refusal
+    /// (a connection reset up front), instead of after the latency.
+    pub drop_early: bool,
 }
 
 impl Default for ServerModel {
@@ -43,6 +54,9 @@ impl Default for ServerModel {
             retry_after: false,
             phase: Duration::ZERO,
             rate_headers: true,
+            opaque_429: false,
+            drop: 0.0,
+            drop_early: false,
         }
     }
 }
@@ -58,7 +72,7 @@ pub struct LogEntry {
     pub arrival: Duration,
     /// When the answer reached the client.
     pub end: Duration,
-    /// 200 or 429.
+    /// 200 or 429, or 0 for an answer that was lost (dropped).
     pub status: u16,
 }
 
@@ -70,6 +84,9 @@ pub struct SimServer {
     limiter: Rc<RefCell<Box<dyn Limiter>>>,
     rng: Rc<RefCell<fastrand::Rng>>,
     log: Rc<RefCell<Vec<LogEntry>>>,
+    /// The client has read an answer (what the browser transport calls
+    /// `answered`): a network error before that is a CORS refusal to it.
+    answered: Rc<Cell<bool>>,
 }
 
 impl SimServer {
@@ -81,6 +98,7 @@ impl SimServer {
             limiter: Rc::new(RefCell::new(limiter)),
             rng: Rc::new(RefCell::new(fastrand::Rng::with_seed(seed))),
             log: Rc::default(),
+            answered: Rc::default(),
         }
     }
 
@@ -95,6 +113,18 @@ impl SimServer {
         }
         let nanos = max.as_nanos() as u64;
         Duration::from_nanos(self.rng.borrow_mut().u64(0..=nanos))
+    }
+
+    /// What the browser transport makes of a network error: plain
+    /// retryable before any readable answer (the CORS-policy case), maybe a
+    /// 429 without CORS headers after.
+    fn network_error(&self) -> AttemptResult {
+        let reason = "network error (no readable answer)".to_owned();
+        if self.answered.get() {
+            AttemptResult::MaybeRateLimited { reason }
+        } else {
+            AttemptResult::Retryable { reason }
+        }
     }
 
     fn latency(&self) -> Duration {
@@ -126,15 +156,36 @@ impl Transport for SimServer {
             let hint = hint.filter(|_| server.model.rate_headers);
             let (status, result) = match admission {
                 Admission::Allowed { .. } => {
-                    server.time.sleep(server.latency()).await;
-                    (200, AttemptResult::Success)
+                    let model = server.model;
+                    let dropped = model.drop > 0.0 && server.rng.borrow_mut().f64() < model.drop;
+                    if !(dropped && model.drop_early) {
+                        server.time.sleep(server.latency()).await;
+                    }
+                    if dropped {
+                        (0, server.network_error())
+                    } else {
+                        (200, AttemptResult::Success)
+                    }
                 }
                 Admission::Rejected { retry_after, .. } => {
                     server.time.sleep(server.model.reject_latency).await;
-                    let retry_after = retry_after.filter(|_| server.model.retry_after);
-                    (429, AttemptResult::RateLimited { retry_after })
+                    if server.model.opaque_429 {
+                        (429, server.network_error())
+                    } else {
+                        let retry_after = retry_after.filter(|_| server.model.retry_after);
+                        (429, AttemptResult::RateLimited { retry_after })
+                    }
                 }
             };
+            // A network error carries no headers either.
+            let readable = !matches!(
+                result,
+                AttemptResult::Retryable { .. } | AttemptResult::MaybeRateLimited { .. }
+            );
+            let hint = hint.filter(|_| readable);
+            if readable {
+                server.answered.set(true);
+            }
             let end = server.time.now();
             server.log.borrow_mut().push(LogEntry {
                 item,
