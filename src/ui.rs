@@ -21,6 +21,7 @@ mod result_view;
 mod results_table;
 mod settings_form;
 mod stats_bar;
+mod throughput_chart;
 mod url_input;
 mod validate;
 
@@ -35,6 +36,7 @@ use notice::NoticeBar;
 use results_table::ResultsTable;
 use settings_form::SettingsForm;
 use stats_bar::StatsBar;
+use throughput_chart::ThroughputChart;
 use url_input::UrlInput;
 
 /// The whole page: header, settings and input on the left, the run bar,
@@ -67,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <section class="card run-card" aria-label="Run">
                         <Controls />
                         <StatsBar />
+                        <ThroughputChart />
                     </section>
                     <NoticeBar />
                     <ResultsTable />

@@ -45,6 +45,21 @@ test('a paced run of 40 sample images finishes with no 429 and the log agrees', 
   console.log(`throughput: page ${pageThroughput.toFixed(3)} req/s, access log ${truth.toFixed(3)} req/s`);
   expect(Math.abs(pageThroughput - truth) / truth).toBeLessThan(0.02);
 
+  // Latency quantiles are ordered, and the chart shows the run: a bar per
+  // second with successes (40 at 8/s over ~5 s), the 8/s rate line, no 429.
+  const [p50, p95, p99] = [await pacer.number('stat-latency-p50'), await pacer.number('stat-latency-p95'),
+    await pacer.number('stat-latency-p99')];
+  expect(p50).toBeGreaterThan(0);
+  expect(p50).toBeLessThanOrEqual(p95);
+  expect(p95).toBeLessThanOrEqual(p99);
+  const chart = pacer.byId('throughput-chart');
+  const bars = await chart.locator('rect.chart-bar').count();
+  expect(bars).toBeGreaterThanOrEqual(4);
+  expect(bars).toBeLessThanOrEqual(8);
+  await expect(chart.locator('rect.chart-429')).toHaveCount(0);
+  await expect(chart.locator('polyline.chart-rate')).toHaveAttribute('points', /\d/);
+  await expect(chart.getByRole('img')).toHaveAttribute('aria-label', /0 rate-limited/);
+
   // The README's picture: the page as a user sees it after the run.
   await page.screenshot({ path: join(ROOT, 'docs', 'screenshot.png') });
 });

@@ -14,6 +14,7 @@ pub mod schedule;
 pub mod sim;
 pub mod stats;
 pub mod time;
+pub mod timeline;
 
 pub use gcra::{Gcra, NotUntil, Quota};
 pub use time::{Clock, Sleep};

@@ -1,6 +1,8 @@
-//! Live figures of a run: throughput and latency.
+//! Live figures of a run: throughput, latency, and its timeline.
 
 use std::time::Duration;
+
+use crate::timeline::{Mark, Timeline};
 
 /// Successful-request figures, updated as answers arrive.
 #[derive(Clone, Debug, Default)]
@@ -9,6 +11,7 @@ pub struct RunStats {
     last_success: Option<Duration>,
     latencies_ms: Vec<f64>,
     sorted: bool,
+    timeline: Timeline,
 }
 
 impl RunStats {
@@ -20,13 +23,30 @@ impl RunStats {
     /// A request went out at `at`.
     pub fn on_send(&mut self, at: Duration) {
         self.first_send.get_or_insert(at);
+        self.timeline.on_send(at);
     }
 
     /// A request succeeded at `at` after `latency`.
     pub fn on_success(&mut self, at: Duration, latency: Duration) {
+        self.timeline.on_answer(at, Mark::Success);
         self.last_success = Some(at);
         self.latencies_ms.push(latency.as_secs_f64() * 1000.0);
         self.sorted = false;
+    }
+
+    /// A request failed at `at` (`mark` says how; not a success).
+    pub fn on_failure(&mut self, at: Duration, mark: Mark) {
+        self.timeline.on_answer(at, mark);
+    }
+
+    /// Pacer paced at `rate` requests/s at `at` (for the chart's rate line).
+    pub fn sample_rate(&mut self, at: Duration, rate: f64) {
+        self.timeline.sample_rate(at, rate);
+    }
+
+    /// The run second by second.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
     }
 
     /// Successes so far.

@@ -12,6 +12,7 @@ use pacer_core::driver::{Observer, Pool, RunControl};
 use pacer_core::schedule::{
     AnnouncedLimit, ItemId, ItemStatus, MarginPolicy, ProbePolicy, RetryPolicy, Scheduler,
 };
+use pacer_core::timeline::Column;
 use pacer_core::{Clock, Quota};
 use wasm_bindgen_futures::spawn_local;
 
@@ -23,6 +24,9 @@ use super::record::{AttemptRecord, RunRecord};
 use super::rows::{self, DirtyRows, ItemRows, SharedDirty};
 use super::transport::{FetchTransport, SharedTransport};
 use crate::browser::{PerformanceClock, PreparedImage, RunStore, TimerSleep};
+
+/// Columns of the throughput chart, at most.
+pub(super) const CHART_COLUMNS: usize = 120;
 
 /// The browser-side objects of the current run (not `Send`, kept locally).
 struct ActiveRun {
@@ -47,6 +51,8 @@ pub struct RunHandle {
     pub items: ItemRows,
     /// Live figures, refreshed as answers arrive and on a short timer.
     pub stats: RwSignal<StatsView>,
+    /// The throughput chart's columns (successes/s, 429s, the pacing rate).
+    pub chart: RwSignal<Vec<Column>>,
     /// The page's current message.
     pub notice: RwSignal<Option<Notice>>,
     /// What was adjusted in the form at the last start (e.g. a clamped
@@ -68,6 +74,7 @@ impl RunHandle {
             state: RwSignal::new(RunState::Idle),
             items: ItemRows::new(),
             stats: RwSignal::new(StatsView::default()),
+            chart: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
             input_note: RwSignal::new(None),
             active: StoredValue::new_local(None),
@@ -367,6 +374,7 @@ impl RunHandle {
         self.drop_run();
         self.items.set(Vec::new());
         self.stats.set(StatsView::default());
+        self.chart.set(Vec::new());
         self.state.set(RunState::Idle);
         self.notice.set(None);
         self.input_note.set(None);
@@ -483,7 +491,11 @@ impl RunHandle {
             let pacing_rate = run.control.read(|s| s.pacing().quota().rate());
             let finished = run.finished.get() || run.control.read(Scheduler::is_finished);
             let mut stats = run.transport.stats.borrow_mut();
-            Some(StatsView {
+            if !finished {
+                stats.sample_rate(now, pacing_rate);
+            }
+            let columns = stats.timeline().columns(CHART_COLUMNS);
+            let view = StatsView {
                 done: counts.done,
                 failed: counts.failed,
                 queued: counts.queued,
@@ -494,13 +506,17 @@ impl RunHandle {
                 throughput: stats.throughput(now, finished),
                 latency_avg_ms: stats.latency_avg_ms(),
                 latency_p95_ms: stats.latency_quantile_ms(0.95),
+                latency_p50_ms: stats.latency_quantile_ms(0.50),
+                latency_p99_ms: stats.latency_quantile_ms(0.99),
                 elapsed_s: stats.elapsed(now, finished).as_secs_f64(),
                 total,
                 pacing_rate,
-            })
+            };
+            Some((view, columns))
         });
-        if let Some(view) = view {
+        if let Some((view, columns)) = view {
             self.stats.set(view);
+            self.chart.set(columns);
         }
     }
 }

@@ -193,6 +193,10 @@ pub struct StatsView {
     pub latency_avg_ms: f64,
     /// 95th percentile latency of successful requests, ms.
     pub latency_p95_ms: f64,
+    /// Median latency of successful requests, ms.
+    pub latency_p50_ms: f64,
+    /// 99th percentile latency of successful requests, ms.
+    pub latency_p99_ms: f64,
     /// Seconds since the run started.
     pub elapsed_s: f64,
     /// Total items in the run.

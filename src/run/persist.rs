@@ -117,7 +117,9 @@ impl RunHandle {
             count(ItemState::Cancelled),
         );
         let pending = restored.pending();
-        let mut figures = stats_of(&restored.record);
+        let mut figures = stats_of(&restored.record, run.settings.rate);
+        self.chart
+            .set(figures.timeline().columns(super::driver::CHART_COLUMNS));
         let now = unix_now();
         self.stats.set(StatsView {
             done,
@@ -133,6 +135,8 @@ impl RunHandle {
             throughput: figures.throughput(now, true),
             latency_avg_ms: figures.latency_avg_ms(),
             latency_p95_ms: figures.latency_quantile_ms(0.95),
+            latency_p50_ms: figures.latency_quantile_ms(0.50),
+            latency_p99_ms: figures.latency_quantile_ms(0.99),
             elapsed_s: figures.elapsed(now, true).as_secs_f64(),
             total,
             pacing_rate: run.settings.rate,

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use pacer_core::schedule::{ItemId, ItemStatus};
 use pacer_core::stats::RunStats;
+use pacer_core::timeline::Mark;
 use serde::{Deserialize, Serialize};
 
 use super::model::{ItemResult, ItemState, Settings};
@@ -147,21 +148,28 @@ impl Restored {
 
 /// The figures of a saved run, from its attempts: the first send, each
 /// success's end and latency (times are ms since the Unix epoch).
-pub fn stats_of(record: &RunRecord) -> RunStats {
+/// The chart's rate line is `rate` (the saved setting) throughout.
+pub fn stats_of(record: &RunRecord, rate: f64) -> RunStats {
     let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
     let mut stats = RunStats::new();
     let attempts = record.attempts.iter().flatten();
     if let Some(first) = attempts.clone().map(|a| a.sent_unix_ms).reduce(f64::min) {
         stats.on_send(ms(first));
+        stats.sample_rate(ms(first), rate);
     }
-    let mut successes: Vec<&AttemptRecord> = attempts
-        .filter(|a| a.status == Some(200) && a.error.is_none())
+    let mut answered: Vec<&AttemptRecord> = attempts
+        .filter(|a| a.status.is_some() || a.error.is_some())
         .collect();
-    successes.sort_by(|a, b| {
+    answered.sort_by(|a, b| {
         (a.sent_unix_ms + a.latency_ms).total_cmp(&(b.sent_unix_ms + b.latency_ms))
     });
-    for a in successes {
-        stats.on_success(ms(a.sent_unix_ms + a.latency_ms), ms(a.latency_ms));
+    for a in answered {
+        let end = ms(a.sent_unix_ms + a.latency_ms);
+        match (a.status, &a.error) {
+            (Some(200), None) => stats.on_success(end, ms(a.latency_ms)),
+            (Some(429), _) => stats.on_failure(end, Mark::RateLimited),
+            _ => stats.on_failure(end, Mark::Failure),
+        }
     }
     stats
 }
@@ -332,7 +340,7 @@ mod tests {
         record.attempts[0] = vec![at(1000.0, 300.0, Some(200))];
         record.attempts[1] = vec![at(1250.0, 100.0, Some(503)), at(1500.0, 500.0, Some(200))];
         record.attempts[2] = vec![at(1750.0, 250.0, None)];
-        let mut stats = stats_of(&record);
+        let mut stats = stats_of(&record, 4.0);
         let now = Duration::from_secs(10);
         assert_eq!(stats.successes(), 2);
         // First send 1.0 s, last success ends at 2.0 s.
@@ -340,6 +348,15 @@ mod tests {
         assert!((stats.throughput(now, true) - 2.0).abs() < 1e-9);
         assert!((stats.latency_avg_ms() - 400.0).abs() < 1e-9);
         assert!(stats.latency_quantile_ms(0.95) >= 300.0);
+        // The chart: a success and the 503 in the run's first second, the
+        // other success (ending at 2.0 s) in its second, the 4/s setting as
+        // the rate line; the unanswered attempt is not an answer.
+        let columns = stats.timeline().columns(10);
+        let seen: Vec<_> = columns
+            .iter()
+            .map(|c| (c.per_s, c.failures, c.rate))
+            .collect();
+        assert_eq!(seen, [(1.0, 1, Some(4.0)), (1.0, 0, Some(4.0))]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use pacer_core::api::{
 use pacer_core::driver::Answer;
 use pacer_core::schedule::{AttemptResult, ItemId, ServerHint};
 use pacer_core::stats::RunStats;
+use pacer_core::timeline::Mark;
 use pacer_core::Clock;
 use web_sys::AbortController;
 
@@ -228,8 +229,16 @@ impl pacer_core::driver::Transport for SharedTransport {
                     )
                 }
             };
-            if matches!(result, AttemptResult::Success) {
-                this.stats.borrow_mut().on_success(now, latency);
+            {
+                let mut stats = this.stats.borrow_mut();
+                match &result {
+                    AttemptResult::Success => stats.on_success(now, latency),
+                    AttemptResult::RateLimited { .. } => stats.on_failure(now, Mark::RateLimited),
+                    AttemptResult::MaybeRateLimited { .. }
+                    | AttemptResult::Retryable { .. }
+                    | AttemptResult::Fatal { .. } => stats.on_failure(now, Mark::Failure),
+                    AttemptResult::Aborted => {}
+                }
             }
             let error = match &result {
                 AttemptResult::Success | AttemptResult::Aborted => None,

@@ -83,18 +83,27 @@ pub fn StatsBar() -> impl IntoView {
                 unit="req/s"
                 value=fig(|s| format!("{:.2}", s.throughput))
             />
-            <Stat
-                label="Latency avg"
-                testid=Some("stat-latency-avg")
-                unit="ms"
-                value=fig(|s| format!("{:.0}", s.latency_avg_ms))
-            />
-            <Stat
-                label="Latency p95"
-                testid=Some("stat-latency-p95")
-                unit="ms"
-                value=fig(|s| format!("{:.0}", s.latency_p95_ms))
-            />
+            <div class="stat stat-wide">
+                <span class="stat-label">"Latency avg · p50 / p95 / p99"</span>
+                <span class="stat-value">
+                    <span class="stat-number" data-testid="stat-latency-avg">
+                        {move || stats.with(|s| format!("{:.0}", s.latency_avg_ms))}
+                    </span>
+                    <span class="stat-sep">"·"</span>
+                    <span class="stat-number" data-testid="stat-latency-p50">
+                        {move || stats.with(|s| format!("{:.0}", s.latency_p50_ms))}
+                    </span>
+                    <span class="stat-sep">"/"</span>
+                    <span class="stat-number" data-testid="stat-latency-p95">
+                        {move || stats.with(|s| format!("{:.0}", s.latency_p95_ms))}
+                    </span>
+                    <span class="stat-sep">"/"</span>
+                    <span class="stat-number" data-testid="stat-latency-p99">
+                        {move || stats.with(|s| format!("{:.0}", s.latency_p99_ms))}
+                    </span>
+                    <span class="stat-unit">"ms"</span>
+                </span>
+            </div>
             <Stat label="Elapsed" testid=None unit="s" value=fig(|s| format!("{:.1}", s.elapsed_s)) />
             <Stat
                 label="Pacing at"
