@@ -1,7 +1,8 @@
 //! The access log benchmarks read as ground truth: one JSON line per API
 //! request, written and flushed as its response is produced (a request
 //! with an injected fault gets its line even when the client goes away
-//! first).
+//! first). In proxy mode (`--proxy-to`) each forwarded request gets a line
+//! too, written when the upstream's answer headers come, without the key.
 
 use serde::Serialize;
 use std::fs::OpenOptions;
@@ -22,25 +23,31 @@ pub struct Entry<'a> {
     pub end_ms: f64,
     /// `GET` or `POST`.
     pub method: &'a str,
-    /// The client key as sent (the emulator's own demo keys).
+    /// The client key as sent (the emulator's own demo keys); always empty
+    /// in proxy mode (`--proxy-to`), where keys are real and never logged.
     pub key: &'a str,
-    /// The image URL, or `base64:<16 hex digits of a stable hash>` for uploads.
+    /// The image URL, or `base64:<16 hex digits of a stable hash>` for uploads
+    /// (in proxy mode: the query's `image_url`, empty for a POST, whose body
+    /// is streamed through unread).
     pub image: &'a str,
-    /// The `model_id` parameter as sent.
+    /// The `model_id` parameter as sent (in proxy mode: the query's, if any).
     pub models: &'a str,
     /// The HTTP status answered, or `0` when no answer was sent: the
     /// connection was dropped (`fault` `"drop"`), or the client went away
     /// before a faulted answer was ready (typically `"slow"`: its timeout
     /// fired first). A `"bad-json"` answer is a 200 whose body is broken, so
     /// count good answers as `status == 200 && fault != "bad-json"` (a
-    /// `"slow"` 200 is a good answer the client waited for).
+    /// `"slow"` 200 is a good answer the client waited for). In proxy mode:
+    /// the upstream's status, `502` when it could not be had (`fault`
+    /// `"upstream"`), or `0` when the page went away before it came.
     pub status: u16,
     /// `end_ms - arrival_ms`.
     pub latency_ms: f64,
     /// The injected fault (`--fail-5xx` etc.): `"5xx"`, `"drop"`, `"slow"`,
     /// `"bad-json"`, or `null` for an answer as the contract says (a 429, a
     /// 400 and a 401 are never faulted). A `"slow"` answer is a correct one,
-    /// only late.
+    /// only late. In proxy mode: `"upstream"` for the proxy's own 502 (the
+    /// upstream was unreachable, failed or too slow), else `null`.
     pub fault: Option<&'static str>,
 }
 

@@ -1,4 +1,5 @@
-//! The router and its shared state: the API route, sample images,
+//! The router and its shared state: the API route (or, in proxy mode,
+//! everything under `/vision/` forwarded upstream), sample images,
 //! `/healthz`, the built page (or a hint to build it), and the CORS layer
 //! that covers every response, error answers included (or, with
 //! `--no-cors-on-429`, every response except 429s); with `--drop`, no
@@ -9,12 +10,13 @@ use crate::cli::Cli;
 use crate::faults::Faults;
 use crate::limits::Limits;
 use crate::multipredict::multipredict;
+use crate::proxy::{self, Proxy};
 use crate::samples::Samples;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use pacer_core::api::{EXPOSED_HEADERS, MULTIPREDICT_PATH};
 use rand::rngs::StdRng;
@@ -34,6 +36,8 @@ pub struct AppState {
     pub samples: Samples,
     /// The fault sequence (`--fail-5xx`, `--drop`, ...) and `--xss-labels`.
     pub faults: Faults,
+    /// The upstream API in proxy mode (`--proxy-to`).
+    pub proxy: Option<Proxy>,
     latency_ms: f64,
     jitter_ms: f64,
     rng: Mutex<StdRng>,
@@ -54,6 +58,7 @@ impl AppState {
             access_log,
             samples: Samples::default(),
             faults: Faults::new(cli.faults()),
+            proxy: cli.proxy()?,
             latency_ms: cli.latency_ms,
             jitter_ms: cli.jitter_ms,
             rng: Mutex::new(StdRng::seed_from_u64(cli.seed)),
@@ -75,8 +80,16 @@ impl AppState {
 
 /// The whole application for the flags in `cli`.
 pub fn router(cli: &Cli, state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route(MULTIPREDICT_PATH, get(multipredict).post(multipredict))
+    let api = if state.proxy.is_some() {
+        // Everything under /vision/ goes to the real API (preflights are
+        // answered by the CORS layer below and never reach it).
+        Router::new()
+            .route("/vision/", any(proxy::forward))
+            .route("/vision/{*rest}", any(proxy::forward))
+    } else {
+        Router::new().route(MULTIPREDICT_PATH, get(multipredict).post(multipredict))
+    };
+    let api = api
         .route("/samples/{file}", get(sample))
         .route("/healthz", get(|| async { "ok" }));
     let app = if cli.dist.is_dir() {

@@ -125,6 +125,26 @@ pub struct Cli {
     /// The built page (trunk's `dist`), served at `/`.
     #[arg(long, default_value = "dist")]
     pub dist: PathBuf,
+    /// Proxy mode, for an API that sends no CORS headers: forward every
+    /// request under `/vision/` to this API (e.g. `https://api-us.restb.ai`)
+    /// and pass its answers back as they are, plus the CORS headers pages
+    /// need. The limiter, latency and fault flags then do not apply; the
+    /// page and `/samples/` are still served.
+    #[arg(long, value_name = "URL", conflicts_with = "no_cors")]
+    pub proxy_to: Option<String>,
+    /// Proxy mode: how long to wait for the API's answer (and at most
+    /// between two pieces of its body) before answering 502.
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 60_000,
+        requires = "proxy_to"
+    )]
+    pub proxy_timeout_ms: u64,
+    /// Proxy mode: accept any TLS certificate from the API (for a local
+    /// upstream with a self-signed one, such as `pacer-emulator --tls-port`).
+    #[arg(long, requires = "proxy_to")]
+    pub proxy_insecure: bool,
 }
 
 impl Cli {
@@ -142,7 +162,25 @@ impl Cli {
             self.jitter_ms.is_finite() && self.jitter_ms >= 0.0,
             "--jitter-ms must be >= 0"
         );
+        anyhow::ensure!(self.proxy_timeout_ms > 0, "--proxy-timeout-ms must be > 0");
+        if let Some(url) = &self.proxy_to {
+            crate::proxy::parse_base(url)?;
+        }
         self.faults().validate()
+    }
+
+    /// The proxy for `--proxy-to`, if set.
+    pub fn proxy(&self) -> anyhow::Result<Option<crate::proxy::Proxy>> {
+        self.proxy_to
+            .as_deref()
+            .map(|url| {
+                crate::proxy::Proxy::new(
+                    url,
+                    Duration::from_millis(self.proxy_timeout_ms),
+                    self.proxy_insecure,
+                )
+            })
+            .transpose()
     }
 
     /// The fault-injection flags.

@@ -1,7 +1,8 @@
 //! A local stand-in for the vision v2 multipredict API (DESIGN.md §6):
 //! the contract of `pacer_core::api`, a real limiter per client key from
 //! `pacer_core::limiter`, latency, injected faults, CORS, sample images, an
-//! access log, and the built page, over HTTP and optionally HTTPS with HTTP/2.
+//! access log, and the built page, over HTTP and optionally HTTPS with HTTP/2;
+//! or, with `--proxy-to`, a CORS-adding proxy to a real API ([`proxy`]).
 //!
 //! Tests start it in-process with [`start`] on port 0.
 
@@ -12,6 +13,7 @@ pub mod faults;
 pub mod limits;
 pub mod multipredict;
 pub mod predict;
+pub mod proxy;
 pub mod samples;
 pub mod server;
 pub mod tls;

@@ -127,7 +127,10 @@ impl FetchTransport {
                     "{endpoint} answers, but its CORS policy does not let this page ({origin}) \
                      read the answers, so every request fails. Ask the API's provider to allow \
                      this origin (Access-Control-Allow-Origin), use an endpoint that does, or \
-                     open Pacer from an origin the API allows."
+                     open Pacer from an origin the API allows. Or run Pacer's bundled server as \
+                     a proxy that adds the CORS headers, `pacer-emulator --proxy-to {endpoint}` \
+                     (or `scripts/run.sh --proxy-to {endpoint}`), then use \
+                     http://127.0.0.1:8080 as the endpoint."
                 )
             } else {
                 format!(
