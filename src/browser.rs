@@ -13,6 +13,7 @@ mod layout;
 mod lifecycle;
 mod local;
 mod store;
+mod tabs;
 mod timer;
 
 pub use clock::{unix_now, PerformanceClock};
@@ -25,4 +26,8 @@ pub use layout::{measure, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{remember_key, remembered_key};
 pub use store::{RunStore, SavedRecords, StoreError};
+pub use tabs::{
+    budget_name, locks_available, on_page_event, random_tab_id, request_lock, BudgetChannel,
+    HeldLock, LateBus, PageEvent, SharedClock,
+};
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};

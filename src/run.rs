@@ -13,6 +13,7 @@ mod record;
 mod rows;
 mod saved;
 mod tab;
+mod tabs;
 mod transport;
 
 pub use driver::{ExportFormat, RunHandle};

@@ -11,6 +11,7 @@ pub mod gcra;
 pub mod input;
 pub mod limiter;
 pub mod schedule;
+pub mod shared;
 pub mod sim;
 pub mod stats;
 pub mod time;

@@ -35,6 +35,8 @@ struct ActiveRun {
     finished: Rc<Cell<bool>>,
     ticker: Option<Interval>,
     spawn_workers: Rc<dyn Fn(usize)>,
+    /// The run's part in a rate budget shared with other tabs.
+    share: Rc<super::tabs::TabShare>,
     concurrency: Cell<usize>,
     /// Rows to redraw on the next tick.
     dirty: SharedDirty,
@@ -145,6 +147,7 @@ impl RunHandle {
         scheduler.set_probe(settings.auto_rate.then(ProbePolicy::default));
         scheduler.restore(ended);
         let control = RunControl::new(scheduler);
+        let share = super::tabs::TabShare::start(*self, &settings);
         let transport = Rc::new(FetchTransport::new(
             settings,
             sources,
@@ -162,7 +165,7 @@ impl RunHandle {
             control.clone(),
             PerformanceClock,
             TimerSleep,
-            SharedTransport(Rc::clone(&transport)),
+            share.gate(SharedTransport(Rc::clone(&transport))),
             observer,
         );
         self.items.set(rows);
@@ -195,6 +198,7 @@ impl RunHandle {
             finished,
             ticker: Some(Self::ticker(handle)),
             spawn_workers: Rc::clone(&spawn_workers),
+            share,
             concurrency: Cell::new(concurrency),
             dirty,
             unsaved,
@@ -212,7 +216,10 @@ impl RunHandle {
             self.state.get_untracked(),
             RunState::Running | RunState::Paused
         ) {
-            self.with_run(|run| run.control.update(|s| s.set_quota(quota)));
+            self.with_run(|run| {
+                run.control.update(|s| s.set_quota(quota));
+                run.share.set_rate(rate);
+            });
         }
     }
 
@@ -339,6 +346,7 @@ impl RunHandle {
         self.active.with_value(|run| {
             if let Some(run) = run {
                 run.control.update(Scheduler::cancel);
+                run.share.leave();
                 run.transport.abort_all();
             }
         });
@@ -442,6 +450,7 @@ impl RunHandle {
         self.active.update_value(|run| {
             if let Some(run) = run {
                 run.ticker = None;
+                run.share.leave();
             }
         });
     }

@@ -1,0 +1,313 @@
+//! The async side of the shared budget: a [`Coordinator`] that runs one
+//! tab's [`Tab`] on a clock and a sleep, posts its messages on a [`Bus`],
+//! and a [`Gated`] transport that makes each send wait for its grant.
+//!
+//! Generic over the clock, the sleep and the bus, so the browser runs it on
+//! the shared clock, worker timers and a `BroadcastChannel`, and the tests
+//! run several tabs on one fake clock.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures::channel::oneshot;
+use futures::future::{select, LocalBoxFuture};
+use futures::FutureExt;
+
+use super::{Ask, Msg, Tab, TabId};
+use crate::driver::{Answer, Signal, Transport};
+use crate::schedule::{AttemptResult, ItemId};
+use crate::time::{Clock, Sleep};
+
+/// Where messages to the other tabs go.
+pub trait Bus {
+    /// Sends `msg` to every other tab.
+    fn post(&self, msg: &Msg);
+}
+
+/// This tab's part in the shared budget, for the page to show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// No other tab runs against the budget (or none yet).
+    Alone,
+    /// This tab hands out the grants; `others` tabs share.
+    Leader {
+        /// Other tabs on the budget.
+        others: usize,
+    },
+    /// Another tab hands out the grants; `others` tabs share (the leader
+    /// among them).
+    Follower {
+        /// Other tabs on the budget.
+        others: usize,
+    },
+}
+
+/// Hears the tab's role and the budget's rate.
+type RoleListener = Box<dyn Fn(Role, f64)>;
+
+/// One tab's coordinator: its [`Tab`], the sends waiting for a grant, and
+/// the loop that makes grants and heartbeats on time ([`Coordinator::run`]).
+pub struct Coordinator<C, S> {
+    tab: RefCell<Tab>,
+    clock: C,
+    sleep: S,
+    bus: Box<dyn Bus>,
+    waiters: RefCell<VecDeque<oneshot::Sender<Duration>>>,
+    wake: Signal,
+    role: Cell<Role>,
+    on_role: RefCell<Option<RoleListener>>,
+}
+
+impl<C: Clock + 'static, S: Sleep + 'static> Coordinator<C, S> {
+    /// A coordinator for a tab `id` running at `rate`, undecided until
+    /// [`Coordinator::lead`] or [`Coordinator::follow`].
+    pub fn new(id: TabId, rate: f64, clock: C, sleep: S, bus: Box<dyn Bus>) -> Rc<Self> {
+        let now = clock.now();
+        Rc::new(Self {
+            tab: RefCell::new(Tab::new(id, rate, now)),
+            clock,
+            sleep,
+            bus,
+            waiters: RefCell::default(),
+            wake: Signal::new(),
+            role: Cell::new(Role::Alone),
+            on_role: RefCell::new(None),
+        })
+    }
+
+    /// Calls `f` with the tab's role and the budget's rate whenever they change.
+    pub fn on_role(&self, f: impl Fn(Role, f64) + 'static) {
+        *self.on_role.borrow_mut() = Some(Box::new(f));
+    }
+
+    /// Reads the tab's state.
+    pub fn read<R>(&self, f: impl FnOnce(&Tab) -> R) -> R {
+        f(&self.tab.borrow())
+    }
+
+    fn update<R>(&self, f: impl FnOnce(&mut Tab, Duration) -> R) -> R {
+        let now = self.clock.now();
+        let r = f(&mut self.tab.borrow_mut(), now);
+        self.flush();
+        self.wake.notify_all();
+        r
+    }
+
+    /// The election made this tab the leader.
+    pub fn lead(&self) {
+        self.update(|t, now| t.lead(now));
+    }
+
+    /// Another tab leads.
+    pub fn follow(&self) {
+        self.update(|t, now| t.follow(now));
+    }
+
+    /// Stops leading (the page is being frozen).
+    pub fn step_down(&self) {
+        self.update(|t, now| t.step_down(now));
+    }
+
+    /// Leaves the budget (run over, page left): sends waiting for a grant
+    /// are answered as retryable.
+    pub fn leave(&self) {
+        self.update(|t, _| t.leave());
+        self.waiters.borrow_mut().clear();
+    }
+
+    /// True after [`Coordinator::leave`].
+    pub fn is_gone(&self) -> bool {
+        self.tab.borrow().is_gone()
+    }
+
+    /// The user changed the rate.
+    pub fn set_rate(&self, rate: f64) {
+        self.update(|t, now| t.set_rate(rate, now));
+    }
+
+    /// Takes in a message from another tab.
+    pub fn on_message(&self, msg: Msg) {
+        self.update(|t, now| t.on_message(msg, now));
+    }
+
+    /// Posts the outbox, hands arrived grants to waiting sends, tells the
+    /// page when the role changed.
+    fn flush(&self) {
+        let (out, permits) = {
+            let mut tab = self.tab.borrow_mut();
+            (tab.take_outbox(), tab.take_permits())
+        };
+        for msg in &out {
+            self.bus.post(msg);
+        }
+        for granted in permits {
+            let mut at = Some(granted);
+            while let Some(tx) = self.waiters.borrow_mut().pop_front() {
+                match tx.send(at.take().unwrap_or_default()) {
+                    Ok(()) => break,
+                    Err(back) => at = Some(back),
+                }
+            }
+            if at.is_some() {
+                self.tab.borrow_mut().unused(granted);
+            }
+        }
+        let (role, rate) = {
+            let tab = self.tab.borrow();
+            let others = tab.others();
+            let role = match (tab.is_shared(), tab.is_leader()) {
+                (false, _) => Role::Alone,
+                (true, true) => Role::Leader { others },
+                (true, false) => Role::Follower {
+                    others: others.max(1),
+                },
+            };
+            (role, tab.shared_rate())
+        };
+        if role != self.role.replace(role) {
+            if let Some(f) = &*self.on_role.borrow() {
+                f(role, rate);
+            }
+        }
+    }
+
+    /// A send wants to go: `None` to go now, else the grant's instant to
+    /// wait for.
+    fn ask(&self) -> Option<oneshot::Receiver<Duration>> {
+        let (tx, rx) = oneshot::channel();
+        match self.update(|t, now| t.ask(now)) {
+            Ask::Now => None,
+            Ask::Wait => {
+                self.waiters.borrow_mut().push_back(tx);
+                self.flush();
+                Some(rx)
+            }
+        }
+    }
+
+    /// Runs the tab's timers (grants when it leads, heartbeats) until it
+    /// leaves.
+    pub async fn run(self: Rc<Self>) {
+        loop {
+            let listener = self.wake.listen();
+            let now = self.clock.now();
+            let next = self.tab.borrow_mut().poll(now);
+            self.flush();
+            let Some(at) = next else { return };
+            let timer = self.sleep.sleep(at.saturating_sub(now));
+            let _ = select(Box::pin(timer), listener).await;
+        }
+    }
+}
+
+/// A send woken later than this after its grant's instant gives the slot
+/// up and asks again.
+pub const SKIP_LATE: Duration = Duration::from_millis(4);
+
+/// Withdraws a waiting send's request if it is dropped before its grant.
+struct Withdraw<'a, C: Clock + 'static, S: Sleep + 'static> {
+    coord: &'a Coordinator<C, S>,
+    armed: bool,
+}
+
+impl<C: Clock + 'static, S: Sleep + 'static> Drop for Withdraw<'_, C, S> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.coord.update(|t, now| t.withdraw(now));
+        }
+    }
+}
+
+/// A transport whose sends each wait for a grant of the shared budget
+/// (when there is more than one tab on it; otherwise they go at once).
+pub struct Gated<T, C, S> {
+    inner: T,
+    coord: Option<Rc<Coordinator<C, S>>>,
+}
+
+impl<T, C, S> Gated<T, C, S> {
+    /// `inner`, gated by `coord` (`None`: never gated).
+    pub fn new(inner: T, coord: Option<Rc<Coordinator<C, S>>>) -> Self {
+        Self { inner, coord }
+    }
+}
+
+impl<T, C, S> Transport for Gated<T, C, S>
+where
+    T: Transport + Clone + 'static,
+    T::Fut: 'static,
+    C: Clock + 'static,
+    S: Sleep + 'static,
+{
+    type Fut = LocalBoxFuture<'static, Answer>;
+
+    fn send(&self, item: ItemId, attempt: u32) -> Self::Fut {
+        let Some(coord) = &self.coord else {
+            return self.inner.send(item, attempt).boxed_local();
+        };
+        let Some(first) = coord.ask() else {
+            return self.inner.send(item, attempt).boxed_local();
+        };
+        let coord = Rc::clone(coord);
+        let inner = self.inner.clone();
+        async move {
+            let mut grant = Some(first);
+            let at = loop {
+                let Some(rx) = grant.take() else {
+                    // No longer shared: go at once.
+                    break None;
+                };
+                let mut guard = Withdraw {
+                    coord: &coord,
+                    armed: true,
+                };
+                let granted = rx.await;
+                guard.armed = false;
+                drop(guard);
+                let Ok(at) = granted else {
+                    return Answer::from(AttemptResult::Retryable {
+                        reason: "the tab stopped sharing the rate budget before this send's turn"
+                            .into(),
+                    });
+                };
+                let now = coord.clock.now();
+                if at > now {
+                    coord.sleep.sleep(at - now).await;
+                }
+                let late = coord.clock.now().saturating_sub(at);
+                if late <= SKIP_LATE || coord.is_gone() {
+                    break Some(at);
+                }
+                // Woken too late: sent now, this request would arrive too
+                // close before the next tab's. The slot is given up and the
+                // send asks again.
+                coord.update(|t, _| t.unused(at));
+                grant = coord.ask();
+            };
+            let Some(at) = at else {
+                return inner.send(item, attempt).await;
+            };
+            if coord.is_gone() {
+                // The tab left meanwhile: its slot is given back, not used.
+                return Answer::from(AttemptResult::Retryable {
+                    reason: "the tab stopped sharing the rate budget before this send's turn"
+                        .into(),
+                });
+            }
+            coord.tab.borrow_mut().sent(at);
+            let answer = inner.send(item, attempt).await;
+            match &answer.result {
+                AttemptResult::Success => coord.update(|t, now| t.succeeded(now)),
+                AttemptResult::RateLimited { retry_after } => {
+                    let retry_after = *retry_after;
+                    coord.update(|t, now| t.limited(at, retry_after, now));
+                }
+                _ => {}
+            }
+            answer
+        }
+        .boxed_local()
+    }
+}

@@ -1,0 +1,243 @@
+//! Several tabs, one rate budget: binds the core's shared-budget protocol
+//! ([`pacer_core::shared`]) to the browser for one run.
+//!
+//! At a run's start the tab opens the budget's channel (named from a hash
+//! of endpoint and key) and asks for its Web Lock. Holding it makes the tab
+//! the leader; a tab that finds it held follows and queues for it, so that
+//! it takes over when the leader's run ends or its page goes (`pagehide`
+//! lets go at once; a frozen page lets go on `freeze`). A tab alone sends
+//! exactly as before; once another tab shares the budget, every send of
+//! the run waits for its grant. The notice says who shares.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use pacer_core::shared::{Coordinator, Gated, Role};
+use wasm_bindgen_futures::spawn_local;
+
+use super::driver::RunHandle;
+use super::model::{NoticeLevel, Settings};
+use super::transport::SharedTransport;
+use crate::browser::{
+    budget_name, locks_available, on_page_event, random_tab_id, request_lock, BudgetChannel,
+    HeldLock, LateBus, PageEvent, SharedClock, TimerSleep,
+};
+
+type Coord = Coordinator<SharedClock, TimerSleep>;
+
+/// The run's transport: each send waits for its grant when tabs share.
+pub(super) type GatedTransport = Gated<SharedTransport, SharedClock, TimerSleep>;
+
+/// One run's part in the shared budget.
+pub(super) struct TabShare {
+    coord: Rc<Coord>,
+    bus: LateBus,
+    name: RefCell<Option<String>>,
+    lock: RefCell<Option<HeldLock>>,
+    /// Waiting in the lock's queue.
+    queued: Cell<bool>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Weak<TabShare>> = const { RefCell::new(Weak::new()) };
+}
+
+impl TabShare {
+    /// Joins the budget of `settings`' endpoint and key for a run.
+    pub(super) fn start(handle: RunHandle, settings: &Settings) -> Rc<Self> {
+        let bus = LateBus::default();
+        let coord = Coord::new(
+            random_tab_id(),
+            settings.rate,
+            SharedClock,
+            TimerSleep,
+            Box::new(bus.clone()),
+        );
+        coord.on_role(move |role, rate| say_role(handle, role, rate));
+        let share = Rc::new(Self {
+            coord,
+            bus,
+            name: RefCell::new(None),
+            lock: RefCell::new(None),
+            queued: Cell::new(false),
+        });
+        if let Some(old) = CURRENT.with(|c| c.replace(Rc::downgrade(&share)).upgrade()) {
+            old.leave();
+        }
+        install_page_events();
+        let (endpoint, key) = (settings.endpoint.clone(), settings.key.clone());
+        let weak = Rc::downgrade(&share);
+        spawn_local(async move {
+            let name = budget_name(&endpoint, &key).await;
+            drop(key);
+            let Some(share) = weak.upgrade() else { return };
+            if share.coord.is_gone() {
+                return;
+            }
+            spawn_local(Rc::clone(&share.coord).run());
+            let (Some(name), true) = (name, locks_available()) else {
+                // No way to find the other tabs: alone, as before.
+                share.coord.lead();
+                return;
+            };
+            let coord = Rc::downgrade(&share.coord);
+            let channel = BudgetChannel::open(&name, move |msg| {
+                if let Some(coord) = coord.upgrade() {
+                    coord.on_message(msg);
+                }
+            });
+            let Some(channel) = channel else {
+                share.coord.lead();
+                return;
+            };
+            *share.bus.0.borrow_mut() = Some(channel);
+            *share.name.borrow_mut() = Some(name);
+            share.try_lead();
+        });
+        share
+    }
+
+    /// Asks for the lock: at once if free, else queues for it.
+    fn try_lead(self: &Rc<Self>) {
+        let Some(name) = self.name.borrow().clone() else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        let queue = Rc::downgrade(self);
+        request_lock(&name, true, move |lock| {
+            let Some(share) = weak.upgrade() else {
+                return false;
+            };
+            match lock {
+                Some(lock) if !share.coord.is_gone() => {
+                    *share.lock.borrow_mut() = Some(lock);
+                    share.coord.lead();
+                    true
+                }
+                Some(_) => false,
+                None => {
+                    share.coord.follow();
+                    if let Some(share) = queue.upgrade() {
+                        share.queue_for_lock();
+                    }
+                    false
+                }
+            }
+        });
+    }
+
+    /// Waits in the lock's queue, to lead when the leader lets go.
+    fn queue_for_lock(self: &Rc<Self>) {
+        if self.queued.replace(true) {
+            return;
+        }
+        let Some(name) = self.name.borrow().clone() else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        request_lock(&name, false, move |lock| {
+            let Some(share) = weak.upgrade() else {
+                return false;
+            };
+            share.queued.set(false);
+            match lock {
+                Some(lock) if !share.coord.is_gone() => {
+                    *share.lock.borrow_mut() = Some(lock);
+                    share.coord.lead();
+                    true
+                }
+                _ => false,
+            }
+        });
+    }
+
+    /// The gated transport for the run's pool.
+    pub(super) fn gate(&self, inner: SharedTransport) -> GatedTransport {
+        Gated::new(inner, Some(Rc::clone(&self.coord)))
+    }
+
+    /// The user changed the rate.
+    pub(super) fn set_rate(&self, rate: f64) {
+        self.coord.set_rate(rate);
+    }
+
+    /// The run is over (done, cancelled) or the page goes: says goodbye,
+    /// lets the lock go (the next tab leads) and closes the channel.
+    pub(super) fn leave(&self) {
+        if self.coord.is_gone() {
+            return;
+        }
+        self.coord.leave();
+        if let Some(lock) = self.lock.borrow_mut().take() {
+            lock.release();
+        }
+        if let Some(channel) = self.bus.0.borrow_mut().take() {
+            channel.close();
+        }
+    }
+
+    /// The page is being frozen: stops leading so that another tab does.
+    fn freeze(&self) {
+        if let Some(lock) = self.lock.borrow_mut().take() {
+            self.coord.step_down();
+            lock.release();
+        }
+    }
+}
+
+impl Drop for TabShare {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+fn install_page_events() {
+    thread_local! {
+        static INSTALLED: Cell<bool> = const { Cell::new(false) };
+    }
+    if INSTALLED.with(|i| i.replace(true)) {
+        return;
+    }
+    on_page_event(|event| {
+        let Some(share) = CURRENT.with(|c| c.borrow().upgrade()) else {
+            return;
+        };
+        match event {
+            PageEvent::Hide => share.leave(),
+            PageEvent::Freeze => share.freeze(),
+            PageEvent::Resume => {
+                if !share.coord.is_gone() && share.lock.borrow().is_none() {
+                    share.queue_for_lock();
+                }
+            }
+        }
+    });
+}
+
+fn say_role(handle: RunHandle, role: Role, rate: f64) {
+    let rate = (rate * 100.0).round() / 100.0;
+    let tabs = |n: usize| {
+        if n == 1 {
+            "1 other tab".to_owned()
+        } else {
+            format!("{n} other tabs")
+        }
+    };
+    let text = match role {
+        Role::Alone => return,
+        Role::Leader { others: 0 } => {
+            format!(
+                "Pacing the {rate}/s budget of this endpoint and key for the tabs that share it."
+            )
+        }
+        Role::Leader { others } => format!(
+            "Sharing the {rate}/s budget with {}: this tab hands out the sends.",
+            tabs(others)
+        ),
+        Role::Follower { others } => format!(
+            "Sharing the {rate}/s budget with {}: each send waits for its turn.",
+            tabs(others)
+        ),
+    };
+    handle.say(NoticeLevel::Info, &text);
+}
