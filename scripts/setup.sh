@@ -56,7 +56,7 @@ fi
 # release build), Playwright (driving the system Chromium) and ws (raw CDP for
 # the hidden-tab spec and bench cell).
 if [ ! -x "$ROOT/e2e/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/e2e/node_modules/@playwright/test" ] \
-  || [ ! -d "$ROOT/e2e/node_modules/ws" ]; then
+  || [ ! -d "$ROOT/e2e/node_modules/ws" ] || [ ! -d "$ROOT/e2e/node_modules/@axe-core/playwright" ]; then
   log "installing npm packages in e2e/"
   (cd "$ROOT/e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -24,7 +24,7 @@ pub use image::{
 };
 pub use layout::{measure, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
-pub use local::{remember_key, remembered_key};
+pub use local::{copy_text, remember_key, remember_settings, remembered_key, remembered_settings};
 pub use store::{RunStore, SavedRecords, StoreError};
 pub use tabs::{
     budget_name, locks_available, on_page_event, random_tab_id, request_lock, BudgetChannel,

@@ -3,9 +3,11 @@
 //! Owns layout and form state only. Components read the run's live state
 //! from the [`RunHandle`] in context and call its methods; they never fetch,
 //! time or store anything themselves. The only browser access here is
-//! [`page_location`] (the page's origin and query string at startup) and
-//! the results list's layout reads (through [`crate::browser::measure`]).
+//! [`page_location`] (the page's origin and query string, and share links),
+//! the results list's layout reads (through [`crate::browser::measure`]) and
+//! moving keyboard focus to a result's details and back (through node refs).
 
+mod announcer;
 mod controls;
 mod endpoint_field;
 mod files_field;
@@ -20,6 +22,8 @@ mod result_row;
 mod result_view;
 mod results_table;
 mod settings_form;
+mod share_settings;
+mod shared_settings;
 mod stats_bar;
 mod throughput_chart;
 mod url_input;
@@ -31,6 +35,7 @@ pub use validate::{validate, FormInput, StartRequest};
 use leptos::prelude::*;
 
 use crate::run::RunHandle;
+use announcer::Announcer;
 use controls::Controls;
 use notice::NoticeBar;
 use results_table::ResultsTable;
@@ -48,6 +53,7 @@ pub fn App() -> impl IntoView {
     run.watch_tab();
     run.load_saved(move |settings, sources| form.apply_saved(settings, sources));
     form.keep_remembered_key();
+    form.keep_remembered_settings();
     provide_context(run);
     provide_context(form);
     apply_live_changes(run, form);
@@ -56,7 +62,7 @@ pub fn App() -> impl IntoView {
             <header class="site-header">
                 <div class="brand">
                     <Logo />
-                    <span class="brand-name">"Pacer"</span>
+                    <h1 class="brand-name">"Pacer"</h1>
                 </div>
                 <p class="tagline">"Paced batch runs against rate-limited vision APIs"</p>
             </header>
@@ -75,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <ResultsTable />
                 </div>
             </main>
+            <Announcer />
         </div>
     }
 }

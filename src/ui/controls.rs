@@ -1,16 +1,36 @@
 //! The run controls and the run-state badge.
+//!
+//! A pressed control that becomes disabled (Start once running, Pause once
+//! paused, ...) hands the keyboard focus to the control that undoes it, so
+//! that a keyboard user is not dropped back to the top of the page.
 
+use leptos::html::Button;
 use leptos::prelude::*;
 
 use super::form_state::FormState;
 use super::validate::missing;
 use crate::run::{ExportFormat, Notice, NoticeLevel, RunHandle, RunState};
 
+/// Once the page has redrawn: if `pressed` is now disabled, focuses `next`
+/// (when enabled).
+fn pass_focus(pressed: NodeRef<Button>, next: NodeRef<Button>) {
+    request_animation_frame(move || {
+        let (Some(pressed), Some(next)) = (pressed.get_untracked(), next.get_untracked()) else {
+            return;
+        };
+        if pressed.disabled() && !next.disabled() {
+            let _ = next.focus();
+        }
+    });
+}
+
 /// Start, pause, resume, cancel, retry, clear, exports, and `run-state`.
 #[component]
 pub fn Controls() -> impl IntoView {
     let run = expect_context::<RunHandle>();
     let form = expect_context::<FormState>();
+    let [start_btn, pause_btn, resume_btn, cancel_btn, retry_btn, clear_btn] =
+        std::array::from_fn(|_| NodeRef::<Button>::new());
     let state = run.state;
     let startable_state = move || {
         matches!(
@@ -35,6 +55,7 @@ pub fn Controls() -> impl IntoView {
                 request.sources,
                 form.files.get_untracked(),
             );
+            pass_focus(start_btn, pause_btn);
         }
         Err(text) => run.notice.set(Some(Notice {
             level: NoticeLevel::Error,
@@ -46,10 +67,14 @@ pub fn Controls() -> impl IntoView {
     let on_resume = move |_| {
         if state.get_untracked() != RunState::Interrupted {
             run.resume();
+            pass_focus(resume_btn, pause_btn);
             return;
         }
         match form.resume_request() {
-            Ok(request) => run.resume_saved(request.settings),
+            Ok(request) => {
+                run.resume_saved(request.settings);
+                pass_focus(resume_btn, pause_btn);
+            }
             Err(text) => run.notice.set(Some(Notice {
                 level: NoticeLevel::Error,
                 text,
@@ -81,6 +106,7 @@ pub fn Controls() -> impl IntoView {
                     type="button"
                     class="btn btn-primary"
                     data-testid="start"
+                    node_ref=start_btn
                     disabled=move || !can_start()
                     title=start_title
                     on:click=on_start
@@ -91,9 +117,13 @@ pub fn Controls() -> impl IntoView {
                     type="button"
                     class="btn"
                     data-testid="pause"
+                    node_ref=pause_btn
                     disabled=move || !running()
                     title="Send nothing new; requests on the wire finish"
-                    on:click=move |_| run.pause()
+                    on:click=move |_| {
+                        run.pause();
+                        pass_focus(pause_btn, resume_btn);
+                    }
                 >
                     "Pause"
                 </button>
@@ -101,6 +131,7 @@ pub fn Controls() -> impl IntoView {
                     type="button"
                     class="btn"
                     data-testid="resume"
+                    node_ref=resume_btn
                     disabled=move || !resumable()
                     title="Go on sending (after a reload: send what the saved run had left)"
                     on:click=on_resume
@@ -111,8 +142,13 @@ pub fn Controls() -> impl IntoView {
                     type="button"
                     class="btn btn-danger"
                     data-testid="cancel"
+                    node_ref=cancel_btn
                     disabled=move || !matches!(state.get(), RunState::Running | RunState::Paused)
-                    on:click=move |_| run.cancel()
+                    title="Abort the requests on the wire and send nothing more"
+                    on:click=move |_| {
+                        run.cancel();
+                        pass_focus(cancel_btn, start_btn);
+                    }
                 >
                     "Cancel"
                 </button>
@@ -121,9 +157,13 @@ pub fn Controls() -> impl IntoView {
                     type="button"
                     class="btn"
                     data-testid="retry-failed"
+                    node_ref=retry_btn
                     disabled=move || state.get() != RunState::Done || run.stats.with(|s| s.failed == 0)
                     title="Send the failed items again"
-                    on:click=move |_| run.retry_failed()
+                    on:click=move |_| {
+                        run.retry_failed();
+                        pass_focus(retry_btn, pause_btn);
+                    }
                 >
                     "Retry failed"
                 </button>
@@ -131,9 +171,13 @@ pub fn Controls() -> impl IntoView {
                     type="button"
                     class="btn"
                     data-testid="clear"
+                    node_ref=clear_btn
                     disabled=busy
                     title="Clear the results"
-                    on:click=move |_| run.clear()
+                    on:click=move |_| {
+                        run.clear();
+                        pass_focus(clear_btn, start_btn);
+                    }
                 >
                     "Clear"
                 </button>

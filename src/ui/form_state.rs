@@ -7,8 +7,12 @@ use leptos::prelude::*;
 use pacer_core::input::{parse_sources, parse_sources_keeping_duplicates, ParsedSources};
 
 use super::page_location::{local_emulator, query_settings};
+use super::shared_settings::SharedSettings;
 use super::validate::{FormInput, StartRequest};
-use crate::browser::{remember_key as browser_remember_key, remembered_key, PreparedImage};
+use crate::browser::{
+    remember_key as browser_remember_key, remember_settings, remembered_key, remembered_settings,
+    PreparedImage,
+};
 use crate::run::SavedSettings;
 
 /// Default model ids.
@@ -55,10 +59,12 @@ pub struct FormState {
 }
 
 impl FormState {
-    /// Defaults, overridden by the page's query string.
+    /// Defaults, overridden by the settings remembered from the last visit,
+    /// overridden by the page's query string (field by field).
     pub fn from_page() -> Self {
         let (origin, served_by_emulator) = local_emulator();
-        let query = query_settings();
+        let remembered = SharedSettings::from_stored(remembered_settings().as_deref());
+        let query = query_settings().or(remembered);
         let endpoint = match query.endpoint {
             Some(endpoint) => endpoint,
             None if served_by_emulator => origin.clone(),
@@ -79,7 +85,7 @@ impl FormState {
             models: RwSignal::new(query.models.unwrap_or_else(|| DEFAULT_MODELS.to_owned())),
             rate: RwSignal::new(query.rate.unwrap_or_else(|| "4".to_owned())),
             concurrency: RwSignal::new(query.concurrency.unwrap_or_else(|| "6".to_owned())),
-            auto_rate: RwSignal::new(query.auto),
+            auto_rate: RwSignal::new(query.auto.unwrap_or(false)),
             timeout: RwSignal::new(query.timeout.unwrap_or_else(|| "30".to_owned())),
             attempts: RwSignal::new(query.attempts.unwrap_or_else(|| "5".to_owned())),
             remember_key: RwSignal::new(remembered.is_some()),
@@ -138,6 +144,34 @@ impl FormState {
             .set((f64::from(settings.timeout_ms) / 1000.0).to_string());
         self.attempts.set(settings.max_attempts.to_string());
         self.urls.set(sources.join("\n"));
+    }
+
+    /// The settings as typed, without the key (tracked in a reactive
+    /// context).
+    pub fn settings(&self) -> SharedSettings {
+        SharedSettings {
+            endpoint: Some(self.endpoint.get()),
+            models: Some(self.models.get()),
+            rate: Some(self.rate.get()),
+            concurrency: Some(self.concurrency.get()),
+            auto: Some(self.auto_rate.get()),
+            timeout: Some(self.timeout.get()),
+            attempts: Some(self.attempts.get()),
+        }
+    }
+
+    /// Remembers the settings (never the key) in this browser's storage
+    /// whenever one changes, for the next visit. Call once, in a reactive
+    /// owner.
+    pub fn keep_remembered_settings(&self) {
+        let form = *self;
+        // The first run reads what the page opened with: nothing changed yet.
+        Effect::new(move |first: Option<()>| {
+            let settings = form.settings();
+            if first.is_some() {
+                remember_settings(&settings.to_stored());
+            }
+        });
     }
 
     /// Keeps the key in this browser's storage while "remember" is ticked,

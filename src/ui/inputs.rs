@@ -20,6 +20,7 @@ pub fn UnitInput(
     #[prop(optional)]
     title: &'static str,
 ) -> impl IntoView {
+    let unit_id = format!("{id}-unit");
     view! {
         <div class="input-unit">
             <input
@@ -27,11 +28,12 @@ pub fn UnitInput(
                 data-testid=id
                 type="text"
                 inputmode=mode
+                aria-describedby=unit_id.clone()
                 title=(!title.is_empty()).then_some(title)
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
             />
-            <span class="unit">{unit}</span>
+            <span class="unit" id=unit_id>{unit}</span>
         </div>
     }
 }

@@ -1,7 +1,9 @@
 //! The page's current message to the user (`data-testid="notice"`).
 //!
-//! Always in the DOM, so that screen readers announce changes and tests find
-//! it; empty (and visually collapsed) when there is nothing to say.
+//! Always in the DOM, so that tests find it; empty (and visually collapsed)
+//! when there is nothing to say. Screen readers hear each new message
+//! through the page's live region (see `announcer`), not from here, so that
+//! it is said once.
 
 use leptos::prelude::*;
 
@@ -31,7 +33,7 @@ pub fn NoticeBar() -> impl IntoView {
     let shown = move || notice.with(Option::is_some) || note.with(Option::is_some);
     view! {
         <div class=class>
-            <div class="notice-text" data-testid="notice" role="status" aria-live="polite">
+            <div class="notice-text" data-testid="notice">
                 {move || notice.with(|n| n.as_ref().map(|n| n.text.clone()).unwrap_or_default())}
                 <Show when=move || note.with(Option::is_some)>
                     <span class="notice-note">

@@ -1,32 +1,13 @@
-//! The page's own address, read once at startup: whether the emulator
-//! served it (then its origin is the default endpoint, since the emulator
-//! serves page and API on one origin) and the settings in its query string.
+//! The page's own address: whether the emulator served it (then its origin
+//! is the default endpoint, since the emulator serves page and API on one
+//! origin), the settings in its query string, and a share link to it.
 //!
 //! The only browser access in `ui/`; it goes through `leptos::prelude::window`
 //! and never reads or writes the key.
 
 use leptos::prelude::window;
 
-/// Settings given in the query string
-/// (`?endpoint=&rate=&concurrency=&models=&auto=&timeout=&attempts=`).
-/// The key is never read from the URL.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct QuerySettings {
-    /// `endpoint`.
-    pub endpoint: Option<String>,
-    /// `rate`, as text.
-    pub rate: Option<String>,
-    /// `concurrency`, as text.
-    pub concurrency: Option<String>,
-    /// `models`, comma separated.
-    pub models: Option<String>,
-    /// `auto=1`: find the server's limit from the rate upward.
-    pub auto: bool,
-    /// `timeout`, seconds, as text.
-    pub timeout: Option<String>,
-    /// `attempts`, as text.
-    pub attempts: Option<String>,
-}
+use super::shared_settings::SharedSettings;
 
 /// Where `scripts/run.sh` starts the emulator: the local preset of a page
 /// that the emulator did not serve.
@@ -54,20 +35,44 @@ pub fn local_emulator() -> (String, bool) {
     }
 }
 
-/// The settings in the page's query string.
-pub fn query_settings() -> QuerySettings {
+/// The settings in the page's query string (never the key, which is not
+/// read from the URL).
+pub fn query_settings() -> SharedSettings {
     let search = window().location().search().unwrap_or_default();
     let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
-        return QuerySettings::default();
+        return SharedSettings::default();
     };
     let get = |name: &str| params.get(name).filter(|v| !v.trim().is_empty());
-    QuerySettings {
+    SharedSettings {
         endpoint: get("endpoint"),
         rate: get("rate"),
         concurrency: get("concurrency"),
         models: get("models"),
-        auto: get("auto").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "on")),
+        auto: get("auto").map(|v| matches!(v.as_str(), "1" | "true" | "on")),
         timeout: get("timeout"),
         attempts: get("attempts"),
+    }
+}
+
+/// This page's address with `settings` as its query string: a link that
+/// opens Pacer with the same settings (never the key).
+pub fn share_link(settings: &SharedSettings) -> String {
+    let location = window().location();
+    let base = format!(
+        "{}{}",
+        location.origin().unwrap_or_default(),
+        location.pathname().unwrap_or_default()
+    );
+    let Ok(params) = web_sys::UrlSearchParams::new() else {
+        return base;
+    };
+    for (name, value) in settings.query_pairs() {
+        params.append(name, &value);
+    }
+    let query: String = params.to_string().into();
+    if query.is_empty() {
+        base
+    } else {
+        format!("{base}?{query}")
     }
 }

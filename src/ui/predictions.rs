@@ -52,7 +52,13 @@ fn SolutionView(
         score,
         raw,
     } = solution;
-    let known = top.is_some() || !detections.is_empty() || score.is_some();
+    // A detection model that found nothing answers `"detections": []`.
+    let found_nothing = detections.is_empty()
+        && raw
+            .get("detections")
+            .and_then(|d| d.as_array())
+            .is_some_and(Vec::is_empty);
+    let known = top.is_some() || !detections.is_empty() || score.is_some() || found_nothing;
     let raw_text = (!known).then(|| raw.to_string());
     view! {
         <div class="solution">
@@ -78,6 +84,7 @@ fn SolutionView(
                     </span>
                 }
             })}
+            {found_nothing.then(|| view! { <span class="muted">"nothing found"</span> })}
             {score.map(|s| view! { <span class="score">"score " {format!("{s:.2}")}</span> })}
             {raw_text.map(|text| {
                 view! { <code class="raw" title=text.clone()>{preview(&text, RAW_PREVIEW)}</code> }

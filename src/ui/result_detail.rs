@@ -3,6 +3,10 @@
 //! and the raw JSON on demand.
 //!
 //! Everything here comes from the network and is rendered as text only.
+//!
+//! Opened from the keyboard, the panel takes the focus (so that it scrolls
+//! into view and a screen reader reads its name); Escape or its close
+//! button closes it and the list gives the focus back to the row.
 
 use leptos::prelude::*;
 use pacer_core::api::{Prediction, Solution};
@@ -13,13 +17,31 @@ use crate::run::{AttemptRecord, ItemResult, RunHandle};
 /// The details of item `selected`, or nothing when none is selected.
 #[component]
 pub fn ResultDetail(
-    /// The item shown; set to `None` to close.
+    /// The item shown (`None`: nothing).
     selected: RwSignal<Option<usize>>,
+    /// Set when the details were opened from the keyboard: the panel then
+    /// takes the focus once drawn, and clears this.
+    take_focus: RwSignal<bool>,
+    /// Closes the details of the item (its id).
+    on_close: Callback<usize>,
 ) -> impl IntoView {
     let run = expect_context::<RunHandle>();
     let row = Memo::new(move |_| selected.get().and_then(|id| run.items.row(id)));
+    let panel = NodeRef::<leptos::html::Aside>::new();
+    // After the frame's redraw, when the panel shows the item just opened.
+    Effect::new(move |_| {
+        if take_focus.get() {
+            take_focus.set(false);
+            request_animation_frame(move || {
+                if let Some(el) = panel.get_untracked() {
+                    let _ = el.focus();
+                }
+            });
+        }
+    });
     move || {
         let item = row.get()?;
+        let id = item.id;
         let attempts = run.attempts_of(item.id);
         let url = item.source.to_string();
         let thumb = item.thumb.to_string();
@@ -33,7 +55,18 @@ pub fn ResultDetail(
             None => (Vec::new(), Vec::new(), None, None),
         };
         Some(view! {
-            <aside class="detail" aria-label=format!("Details of item {}", item.id + 1)>
+            <aside
+                class="detail"
+                node_ref=panel
+                tabindex="-1"
+                aria-label=format!("Details of item {}", item.id + 1)
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        ev.prevent_default();
+                        on_close.run(id);
+                    }
+                }
+            >
                 <div class="detail-head">
                     <h3 class="detail-title">"Item " {item.id + 1}</h3>
                     <span class=format!("badge badge-{}", item.state.as_str())>{item.state.as_str()}</span>
@@ -41,7 +74,7 @@ pub fn ResultDetail(
                         type="button"
                         class="detail-close"
                         aria-label="Close the details"
-                        on:click=move |_| selected.set(None)
+                        on:click=move |_| on_close.run(id)
                     >
                         "×"
                     </button>
@@ -103,6 +136,7 @@ pub fn ResultDetail(
 #[component]
 fn SolutionDetail(solution: Solution) -> impl IntoView {
     let labels = ranked_labels(&solution);
+    let nothing = labels.is_empty() && solution.detections.is_empty() && solution.score.is_none();
     view! {
         <section class="detail-solution">
             <h4 class="model">{solution.model.clone()}</h4>
@@ -144,6 +178,7 @@ fn SolutionDetail(solution: Solution) -> impl IntoView {
                 }
             })}
             {solution.score.map(|s| view! { <p class="score">"Condition score " {format!("{s:.2}")}</p> })}
+            {nothing.then(|| view! { <p class="muted nothing">"Nothing found."</p> })}
         </section>
     }
 }

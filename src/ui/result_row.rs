@@ -1,6 +1,11 @@
 //! One work item's row in the virtualised list. It is drawn at its list
 //! position and re-reads its item when the run's rows change, so a redraw
 //! touches the few rows in view, not the list.
+//!
+//! A row of a table (`role="row"`, cells inside). It is also a tab stop:
+//! Enter or Space opens its details and moves focus there (a click opens
+//! them and leaves focus where it is); the `#` cell holds a button that
+//! does the same, for screen readers, which do not treat rows as controls.
 
 use leptos::prelude::*;
 
@@ -20,9 +25,22 @@ pub fn ResultRow(
     row_px: Signal<f64>,
     /// The item whose details are open.
     selected: Signal<Option<usize>>,
-    /// Opens this item's details.
-    on_open: Callback<usize>,
+    /// Opens an item's details: its id, and whether focus moves there
+    /// (opened from the keyboard).
+    on_open: Callback<(usize, bool)>,
+    /// Set to this item's id to give this row the focus back (when its
+    /// details close); the row clears it once focused.
+    refocus: RwSignal<Option<usize>>,
 ) -> impl IntoView {
+    let row_ref = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if refocus.get() == Some(id) {
+            if let Some(el) = row_ref.get() {
+                let _ = el.focus();
+                refocus.set(None);
+            }
+        }
+    });
     let items = expect_context::<RunHandle>().items;
     let row = Memo::new(move |_| items.row(id));
     let state = Memo::new(move |_| row.with(|r| r.as_ref().map_or(ItemState::Queued, |r| r.state)));
@@ -54,22 +72,37 @@ pub fn ResultRow(
         <div
             class="vrow"
             class:selected=move || selected.get() == Some(id)
+            node_ref=row_ref
             role="row"
             tabindex="0"
             aria-rowindex=at + 2
+            aria-current=move || (selected.get() == Some(id)).then_some("true")
             title="Show details"
             data-testid="result-row"
             data-state=move || state.get().as_str()
             style:transform=move || format!("translateY({}px)", at as f64 * row_px.get())
-            on:click=move |_| on_open.run(id)
+            on:click=move |_| on_open.run((id, false))
             on:keydown=move |ev| {
                 if ev.key() == "Enter" || ev.key() == " " {
                     ev.prevent_default();
-                    on_open.run(id);
+                    on_open.run((id, true));
                 }
             }
         >
-            <span class="col-index" role="cell">{id + 1}</span>
+            <span class="col-index" role="cell">
+                <button
+                    type="button"
+                    class="row-open"
+                    tabindex="-1"
+                    aria-label=format!("Show the details of item {}", id + 1)
+                    on:click=move |ev| {
+                        ev.stop_propagation();
+                        on_open.run((id, true));
+                    }
+                >
+                    {id + 1}
+                </button>
+            </span>
             <span class="col-thumb" role="cell">
                 <Show when=move || broken.get()>
                     <span class="thumb thumb-missing" title="The image did not load" aria-hidden="true"></span>

@@ -75,12 +75,35 @@ pub fn ResultsTable() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let on_open = Callback::new(move |id: usize| selected.set(Some(id)));
+    // From the keyboard, focus follows into the details, and back to the
+    // row when they close (or to the card's title, if that row scrolled
+    // out of the drawn window).
+    let title = NodeRef::<leptos::html::H2>::new();
+    let detail_focus = RwSignal::new(false);
+    let refocus = RwSignal::new(None::<usize>);
+    let on_open = Callback::new(move |(id, keyboard): (usize, bool)| {
+        selected.set(Some(id));
+        detail_focus.set(keyboard);
+    });
+    let on_close = Callback::new(move |id: usize| {
+        selected.set(None);
+        refocus.set(Some(id));
+        request_animation_frame(move || {
+            if refocus.get_untracked().is_some() {
+                refocus.set(None);
+                if let Some(el) = title.get_untracked() {
+                    let _ = el.focus();
+                }
+            }
+        });
+    });
     let empty = move || items.is_empty();
     view! {
         <section class="card results-card" aria-labelledby="results-title">
             <div class="card-head">
-                <h2 id="results-title" class="card-title">"Results"</h2>
+                <h2 id="results-title" class="card-title" tabindex="-1" node_ref=title>
+                    "Results"
+                </h2>
                 <span class="muted">
                     {move || {
                         let (n, all) = (len(), items.len());
@@ -167,7 +190,13 @@ pub fn ResultsTable() -> impl IntoView {
                     <div class="vlist-scroll" node_ref=scroller on:scroll=move |_| remeasure()>
                         <Show
                             when=move || !shown.with(Shown::is_empty)
-                            fallback=|| view! { <p class="vlist-none muted">"No item matches the filter."</p> }
+                            fallback=|| {
+                                view! {
+                                    <div class="vlist-none muted" role="row">
+                                        <span role="cell">"No item matches the filter."</span>
+                                    </div>
+                                }
+                            }
                         >
                             <div
                                 class="vlist-body"
@@ -185,6 +214,7 @@ pub fn ResultsTable() -> impl IntoView {
                                                 row_px=row_px.into()
                                                 selected=selected.into()
                                                 on_open=on_open
+                                                refocus=refocus
                                             />
                                         }
                                     }
@@ -193,7 +223,7 @@ pub fn ResultsTable() -> impl IntoView {
                         </Show>
                     </div>
                 </div>
-                <ResultDetail selected=selected />
+                <ResultDetail selected=selected take_focus=detail_focus on_close=on_close />
             </Show>
         </section>
     }

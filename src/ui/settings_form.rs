@@ -1,5 +1,5 @@
 //! The settings card: endpoint, key (remembered only on request), models,
-//! rate, concurrency, timeout and attempts.
+//! rate, concurrency, timeout and attempts, and a link to share them.
 
 use leptos::prelude::*;
 
@@ -7,6 +7,7 @@ use super::endpoint_field::EndpointField;
 use super::form_state::FormState;
 use super::inputs::{Check, UnitInput};
 use super::models_field::ModelsField;
+use super::share_settings::ShareSettings;
 
 /// The settings card.
 #[component]
@@ -78,6 +79,7 @@ pub fn SettingsForm() -> impl IntoView {
                         value=form.attempts
                     />
                 </div>
+                <ShareSettings />
             </div>
         </section>
     }
