@@ -17,10 +17,13 @@ import { driveHiddenPage, drivePage } from './drive.mjs';
 import { startEmulator } from './emulator.mjs';
 import { cellFigures } from './figures.mjs';
 import { markdown, row, writeReports } from './report.mjs';
+import { budgetsMarkdown, runBudgets } from './budgets.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage: node e2e/bench/run.mjs [options]
   --only P[,P…]  run the cells whose id contains any P (repeatable), e.g. --only gcra-b0 or --only fw-r4-n60
+  --only budgets the page's budgets only (size, first render, 100 000 pasted, heap and
+                 scroll with 100 000 done rows; ~6 min); a full run ends with them too
   --quick        short cells (rate 4 × 20 images, rate 10 × 40 images); no extra cells
                  (the hidden-tab cell alone takes ~7 minutes: --only hidden)
   --list         print the cell ids and exit
@@ -99,9 +102,11 @@ async function runCell(cell, dist, rawDir) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const cells = selectCells(allCells({ quick: opts.quick }), opts.only);
-  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); return; }
-  if (cells.length === 0) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
+  const wantBudgets = opts.only.includes('budgets') || (opts.only.length === 0 && !opts.quick);
+  const only = opts.only.filter((p) => p !== 'budgets');
+  const cells = opts.only.length > 0 && only.length === 0 ? [] : selectCells(allCells({ quick: opts.quick }), only);
+  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); console.log('budgets'); return; }
+  if (cells.length === 0 && !wantBudgets) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
 
   const page = snapshotDist(opts.dist);
   process.once('exit', () => rmSync(page.dir, { recursive: true, force: true }));
@@ -122,6 +127,16 @@ async function main() {
     console.log(`  (${r.cellS.toFixed(1)} s)`);
   }
 
+  let budgets = null;
+  if (wantBudgets) {
+    console.log('▶ budgets: size, first render, 100 000 pasted, a 100 000-item run, heap and scroll');
+    try {
+      budgets = await runBudgets({ binary: join(ROOT, 'target', 'release', 'pacer-emulator'), dist: page.dir, log: (l) => console.log(`  ${l}`) });
+    } catch (e) {
+      budgets = { error: String(e?.message ?? e).split('\n')[0] };
+      console.log(`  ⚠ ${budgets.error}`);
+    }
+  }
   rmSync(page.dir, { recursive: true, force: true });
   const meta = {
     startedUtc: started.toISOString(),
@@ -133,9 +148,10 @@ async function main() {
     totalS: (Date.now() - started.getTime()) / 1000,
     quick: opts.quick,
   };
-  const md = markdown(meta, results);
+  let md = cells.length > 0 ? markdown(meta, results) : `# Pacer bench\n\ncommit ${commit}${dirty ? ` (+${dirty} changed files)` : ''}, ${meta.wasm}, ${meta.browser}, ${meta.cpus} cpus`;
+  if (budgets) md += `\n\n## Budgets\n\n${budgets.error ? `failed: ${budgets.error}` : budgetsMarkdown(budgets)}\n`;
   console.log('\n' + md);
-  const files = writeReports(opts.out, stamp, md, { meta, results });
+  const files = writeReports(opts.out, stamp, md, { meta, results, budgets });
   console.log(`written: ${files.join(', ')}${rawDir ? `, ${rawDir}/` : ''}`);
 }
 

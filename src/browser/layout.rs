@@ -31,6 +31,15 @@ pub fn measure(scroller: &web_sys::HtmlElement, row_selector: &str) -> ScrollBox
     }
 }
 
+/// Where `scroller` is scrolled to and how tall it is (no row lookup: cheap
+/// enough for every frame of a scroll).
+pub fn scroll_state(scroller: &web_sys::HtmlElement) -> (f64, f64) {
+    (
+        f64::from(scroller.scroll_top()),
+        f64::from(scroller.client_height()),
+    )
+}
+
 /// Scrolls `scroller` so that its content at `top` px is at the top.
 pub fn scroll_to(scroller: &web_sys::HtmlElement, top: f64) {
     scroller.set_scroll_top(top.max(0.0) as i32);

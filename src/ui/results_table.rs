@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::result_detail::ResultDetail;
 use super::result_row::ResultRow;
 use super::result_view::{self, Shown, SortKey, StateFilter};
-use crate::browser::{measure, scroll_to};
+use crate::browser::{measure, scroll_state, scroll_to};
 use crate::run::RunHandle;
 
 /// Row height before one is drawn and measured (the wide layout's, CSS px).
@@ -44,6 +44,23 @@ pub fn ResultsTable() -> impl IntoView {
     };
     // Rows change height with the page's width (CSS), and the first rows
     // are measured once drawn.
+    // A scroll only moves the window of rows: read the position once per
+    // frame, however many scroll events came (a fling fires dozens).
+    let frame_pending = StoredValue::new(false);
+    let on_scroll = move |_| {
+        if frame_pending.get_value() {
+            return;
+        }
+        frame_pending.set_value(true);
+        request_animation_frame(move || {
+            frame_pending.set_value(false);
+            if let Some(el) = scroller.get_untracked() {
+                let (top, height) = scroll_state(&el);
+                scroll_top.set(top);
+                view_px.set(height);
+            }
+        });
+    };
     let resize = window_event_listener(leptos::ev::resize, move |_| remeasure());
     on_cleanup(move || resize.remove());
     Effect::new(move |_| {
@@ -187,7 +204,7 @@ pub fn ResultsTable() -> impl IntoView {
                         <span class="col-num col-latency" role="columnheader">"Latency"</span>
                         <span class="col-pred" role="columnheader">"Predictions"</span>
                     </div>
-                    <div class="vlist-scroll" node_ref=scroller on:scroll=move |_| remeasure()>
+                    <div class="vlist-scroll" node_ref=scroller on:scroll=on_scroll>
                         <Show
                             when=move || !shown.with(Shown::is_empty)
                             fallback=|| {
