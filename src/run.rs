@@ -7,6 +7,7 @@
 
 mod driver;
 mod export;
+mod job;
 mod model;
 mod persist;
 mod record;
@@ -17,6 +18,7 @@ mod tabs;
 mod transport;
 
 pub use driver::{ExportFormat, RunHandle};
+pub use job::{parse_import, Imported, JobFile, Table};
 pub use model::{
     ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView,
 };

@@ -13,6 +13,7 @@ mod endpoint_field;
 mod files_field;
 mod form_state;
 mod inputs;
+mod job_files;
 mod models_field;
 mod notice;
 mod page_location;

@@ -22,6 +22,8 @@ use crate::browser::{jpeg_object_url, unix_now, RunStore, SavedRecords};
 pub struct Interrupted {
     sources: Rc<Vec<String>>,
     uploads: Uploads,
+    /// From a job file, not this browser's storage: resuming saves it whole.
+    imported: bool,
     ended: Vec<(ItemId, ItemStatus, u32)>,
 }
 
@@ -70,7 +72,7 @@ impl RunHandle {
         });
     }
 
-    fn show_saved(
+    pub(super) fn show_saved(
         &self,
         run: SavedRun,
         items: impl Iterator<Item = (usize, SavedItem)>,
@@ -181,6 +183,7 @@ impl RunHandle {
         self.interrupted.set_value(Some(Interrupted {
             sources: Rc::new(run.sources),
             uploads: Rc::new(uploads),
+            imported: false,
             ended: restored.ended,
         }));
     }
@@ -196,7 +199,20 @@ impl RunHandle {
         };
         let record = self.record.get_value().borrow().clone();
         let rows = self.items.with_untracked(<[ItemRow]>::to_vec);
-        self.save_run(&settings, &saved.sources, &saved.uploads, false);
+        self.save_run(&settings, &saved.sources, &saved.uploads, saved.imported);
+        if saved.imported {
+            // This browser's storage held another run (or none): keep every
+            // item the job brought, so a reload finds them.
+            let items: Vec<(usize, String)> = rows
+                .iter()
+                .filter(|r| !record.attempts[r.id].is_empty() || r.result.is_some())
+                .filter_map(|r| {
+                    let item = SavedItem::capture(r.state, r.result.as_ref(), &record.attempts[r.id]);
+                    Some((r.id, serde_json::to_string(&item).ok()?))
+                })
+                .collect();
+            self.save_items(items);
+        }
         self.notice.set(None);
         self.launch(
             settings,
@@ -206,6 +222,15 @@ impl RunHandle {
             record,
             saved.ended,
         );
+    }
+
+    /// Notes that the run on show came from a job file (see `job`).
+    pub(super) fn mark_imported(&self) {
+        self.interrupted.update_value(|i| {
+            if let Some(i) = i {
+                i.imported = true;
+            }
+        });
     }
 
     /// The page is going away mid-run (`beforeunload`, `pagehide`): save

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::files_field::FilesField;
+use super::job_files::JobFiles;
 use super::form_state::FormState;
 use super::inputs::Check;
 
@@ -71,6 +72,7 @@ pub fn UrlInput() -> impl IntoView {
                 </label>
             </div>
             <FilesField />
+            <JobFiles />
         </section>
     }
 }

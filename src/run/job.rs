@@ -1,0 +1,338 @@
+//! Job files: a run written to a file (its settings without the key, every
+//! item with its state, attempts and result) to be continued in another
+//! browser, optionally split into N parts; and lists of images imported
+//! from CSV or JSON files, with the column to use.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::driver::RunHandle;
+use super::model::{ItemRow, RunState};
+use super::saved::{SavedItem, SavedRun, SavedSettings, SAVE_VERSION};
+use super::ItemResult;
+
+/// The `format` of a job file.
+pub const JOB_FORMAT: &str = "pacer-job";
+
+/// A run as a file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobFile {
+    /// Always [`JOB_FORMAT`].
+    pub format: String,
+    /// Which part of how many, when the job was split (1-based).
+    pub part: Option<(usize, usize)>,
+    /// Settings (no key), the images in order, which are local files.
+    pub run: SavedRun,
+    /// Every item that had started, by its index in `run.sources`.
+    pub items: Vec<(usize, SavedItem)>,
+}
+
+/// What an imported file holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Imported {
+    /// A job to continue.
+    Job(JobFile),
+    /// A table (CSV rows, or JSON objects): pick the column of image URLs.
+    Table(Table),
+}
+
+/// Rows of text cells under their column names.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Table {
+    /// Column names (`column 1`… when the file has none).
+    pub headers: Vec<String>,
+    /// The rows, each as long as `headers` (missing cells are empty).
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Columns holding http(s) URLs, as (column, how many), most first.
+    pub fn url_columns(&self) -> Vec<(usize, usize)> {
+        let mut columns: Vec<(usize, usize)> = (0..self.headers.len())
+            .map(|c| {
+                let n = self
+                    .rows
+                    .iter()
+                    .filter(|r| r.get(c).is_some_and(|v| looks_like_url(v)))
+                    .count();
+                (c, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        columns.sort_by_key(|&(c, n)| (std::cmp::Reverse(n), c));
+        columns
+    }
+
+    /// The non-empty cells of `column`, in row order.
+    pub fn column(&self, column: usize) -> Vec<String> {
+        self.rows
+            .iter()
+            .filter_map(|r| r.get(column).map(|v| v.trim().to_owned()))
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+}
+
+fn looks_like_url(text: &str) -> bool {
+    let t = text.trim().to_ascii_lowercase();
+    t.starts_with("http://") || t.starts_with("https://")
+}
+
+/// Reads a job file, a JSON list (strings or objects) or a CSV file.
+pub fn parse_import(name: &str, text: &str) -> Result<Imported, String> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    if trimmed.is_empty() {
+        return Err(format!("{name} is empty."));
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let value: serde_json::Value = serde_json::from_str(trimmed)
+            .map_err(|e| format!("{name} is not valid JSON ({e})."))?;
+        return from_json(name, value);
+    }
+    from_csv(name, trimmed)
+}
+
+fn from_json(name: &str, value: serde_json::Value) -> Result<Imported, String> {
+    if value.get("format").and_then(|f| f.as_str()) == Some(JOB_FORMAT) {
+        let job: JobFile = serde_json::from_value(value)
+            .map_err(|e| format!("{name} is a Pacer job this version cannot read ({e})."))?;
+        return Ok(Imported::Job(job));
+    }
+    // Pacer's own JSON export ({"items": [...]}) or any list.
+    let list = match value {
+        serde_json::Value::Array(list) => list,
+        serde_json::Value::Object(mut o) => match o.remove("items") {
+            Some(serde_json::Value::Array(list)) => list,
+            _ => return Err(format!("{name}: expected a list of images (or of objects with an image URL).")),
+        },
+        _ => return Err(format!("{name}: expected a list of images.")),
+    };
+    let cell = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut headers: Vec<String> = Vec::new();
+    for item in &list {
+        if let Some(o) = item.as_object() {
+            for k in o.keys() {
+                if !headers.contains(k) {
+                    headers.push(k.clone());
+                }
+            }
+        }
+    }
+    if headers.is_empty() {
+        let rows = list.iter().map(|v| vec![cell(v)]).collect();
+        return Ok(Imported::Table(Table {
+            headers: vec!["value".into()],
+            rows,
+        }));
+    }
+    let rows = list
+        .iter()
+        .map(|item| {
+            headers
+                .iter()
+                .map(|h| item.get(h).map(cell).unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    Ok(Imported::Table(Table { headers, rows }))
+}
+
+fn from_csv(name: &str, text: &str) -> Result<Imported, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| format!("{name} is not valid CSV ({e})."))?;
+        rows.push(record.iter().map(str::to_owned).collect());
+    }
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    for row in &mut rows {
+        row.resize(width, String::new());
+    }
+    // A first row with a URL in it is data, not names.
+    let headers = if rows.first().is_some_and(|r| !r.iter().any(|v| looks_like_url(v))) {
+        rows.remove(0)
+    } else {
+        (1..=width).map(|i| format!("column {i}")).collect()
+    };
+    Ok(Imported::Table(Table { headers, rows }))
+}
+
+/// The job of `run` and its `items`, whole (`parts` ≤ 1) or split into
+/// `parts` files of consecutive images, each a job of its own.
+pub fn split_job(run: &SavedRun, items: &[(usize, SavedItem)], parts: usize) -> Vec<JobFile> {
+    let total = run.sources.len();
+    let parts = parts.clamp(1, total.max(1));
+    let size = total.div_ceil(parts).max(1);
+    (0..parts)
+        .map(|k| {
+            let range = (k * size).min(total)..((k + 1) * size).min(total);
+            let mut part_run = run.clone();
+            part_run.sources = run.sources[range.clone()].to_vec();
+            part_run.files = run
+                .files
+                .iter()
+                .filter(|id| range.contains(id))
+                .map(|id| id - range.start)
+                .collect();
+            JobFile {
+                format: JOB_FORMAT.into(),
+                part: (parts > 1).then_some((k + 1, parts)),
+                run: part_run,
+                items: items
+                    .iter()
+                    .filter(|(id, _)| range.contains(id))
+                    .map(|(id, item)| (id - range.start, item.clone()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+impl RunHandle {
+    /// The current run as job files (`parts` of them), named for download;
+    /// `None` when there is no run. The key is never part of it.
+    pub fn job_files(&self, settings: SavedSettings, parts: usize) -> Option<Vec<(String, String)>> {
+        if matches!(self.state.get_untracked(), RunState::Idle) {
+            return None;
+        }
+        let record = self.record.get_value();
+        let record = record.borrow();
+        let (sources, items): (Vec<String>, Vec<(usize, SavedItem)>) = self.items.with_untracked(|rows| {
+            let sources = rows.iter().map(|r: &ItemRow| r.source.to_string()).collect();
+            let items = rows
+                .iter()
+                .filter(|r| !record.attempts[r.id].is_empty() || r.result.is_some())
+                .map(|r| {
+                    let result: Option<&ItemResult> = r.result.as_ref();
+                    (r.id, SavedItem::capture(r.state, result, &record.attempts[r.id]))
+                })
+                .collect();
+            (sources, items)
+        });
+        let files = self.items.with_untracked(|rows| {
+            rows.iter()
+                .filter(|r| *r.thumb != *r.source)
+                .map(|r| r.id)
+                .collect()
+        });
+        let run = SavedRun {
+            version: SAVE_VERSION,
+            started_unix_ms: crate::browser::unix_now().as_secs_f64() * 1000.0,
+            settings,
+            sources,
+            files,
+        };
+        let jobs = split_job(&run, &items, parts);
+        let n = jobs.len();
+        Some(
+            jobs.into_iter()
+                .map(|job| {
+                    let name = match job.part {
+                        Some((k, _)) => format!("pacer-job-{k}-of-{n}.json"),
+                        None => "pacer-job.json".to_owned(),
+                    };
+                    (name, serde_json::to_string_pretty(&job).unwrap_or_default())
+                })
+                .collect(),
+        )
+    }
+
+    /// Shows `job` as an interrupted run: Resume sends what it had not
+    /// finished (with the form's key), and it is saved like any run.
+    /// `on_settings` puts its settings and URLs into the form.
+    pub fn import_job(
+        &self,
+        job: JobFile,
+        on_settings: impl FnOnce(&SavedSettings, &[String]),
+    ) -> Result<(), String> {
+        if matches!(self.state.get_untracked(), RunState::Running | RunState::Paused) {
+            return Err("Cancel or finish the current run before importing a job.".into());
+        }
+        self.clear();
+        self.show_saved(job.run, job.items.into_iter(), Vec::new(), on_settings);
+        self.mark_imported();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::model::ItemState;
+
+    fn settings() -> SavedSettings {
+        SavedSettings {
+            endpoint: "https://api.test".into(),
+            models: vec!["m".into()],
+            rate: 4.0,
+            concurrency: 6,
+            auto_rate: false,
+            timeout_ms: 30_000,
+            max_attempts: 5,
+        }
+    }
+
+    #[test]
+    fn reads_csv_with_and_without_a_header_and_picks_the_url_column() {
+        let Imported::Table(t) = parse_import("a.csv", "id,name,photo\n1,kitchen,https://x/1.jpg\n2,bath,\"https://x/2.jpg\"\n3,none,\n").unwrap() else {
+            panic!("not a table")
+        };
+        assert_eq!(t.headers, ["id", "name", "photo"]);
+        assert_eq!(t.url_columns(), [(2, 2)]);
+        assert_eq!(t.column(2), ["https://x/1.jpg", "https://x/2.jpg"]);
+        let Imported::Table(t) = parse_import("b.csv", "https://x/1.jpg,a\nhttps://x/2.jpg,b").unwrap() else {
+            panic!("not a table")
+        };
+        assert_eq!(t.headers, ["column 1", "column 2"]);
+        assert_eq!(t.column(0).len(), 2);
+    }
+
+    #[test]
+    fn reads_json_lists_and_pacers_own_export() {
+        let Imported::Table(t) = parse_import("l.json", r#"["https://x/1.jpg", "https://x/2.jpg"]"#).unwrap() else {
+            panic!()
+        };
+        assert_eq!(t.column(0), ["https://x/1.jpg", "https://x/2.jpg"]);
+        let export = r#"{"items":[{"index":0,"image":"https://x/1.jpg","state":"done"},{"index":1,"image":"https://x/2.jpg"}]}"#;
+        let Imported::Table(t) = parse_import("pacer-results.json", export).unwrap() else {
+            panic!()
+        };
+        assert_eq!(t.url_columns()[0], (1, 2));
+        assert!(parse_import("x.json", "{oops").unwrap_err().contains("not valid JSON"));
+        assert!(parse_import("x.csv", "  ").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn a_job_splits_into_parts_that_round_trip() {
+        let run = SavedRun {
+            version: SAVE_VERSION,
+            started_unix_ms: 0.0,
+            settings: settings(),
+            sources: (0..5).map(|i| format!("https://x/{i}.jpg")).collect(),
+            files: vec![4],
+        };
+        let done = SavedItem::capture(ItemState::Failed, Some(&ItemResult::Err("HTTP 400".into())), &[]);
+        let items = vec![(1, done.clone()), (3, done)];
+        let parts = split_job(&run, &items, 2);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].run.sources.len(), 3);
+        assert_eq!(parts[1].run.sources, ["https://x/3.jpg", "https://x/4.jpg"]);
+        assert_eq!(parts[1].run.files, [1]);
+        assert_eq!(parts[0].items.iter().map(|i| i.0).collect::<Vec<_>>(), [1]);
+        assert_eq!(parts[1].items.iter().map(|i| i.0).collect::<Vec<_>>(), [0]);
+        assert_eq!(parts[1].part, Some((2, 2)));
+        let text = serde_json::to_string(&parts[1]).unwrap();
+        assert!(!text.contains("key"));
+        assert_eq!(parse_import("p.json", &text).unwrap(), Imported::Job(parts[1].clone()));
+        // Whole, and never more parts than images.
+        assert_eq!(split_job(&run, &items, 1)[0].part, None);
+        assert_eq!(split_job(&run, &items, 99).len(), 5);
+    }
+}
