@@ -25,8 +25,8 @@ pub use image::{
 };
 pub use layout::{measure, scroll_state, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
-pub use read::read_text;
 pub use local::{copy_text, remember_key, remember_settings, remembered_key, remembered_settings};
+pub use read::read_text;
 pub use store::{RunStore, SavedRecords, StoreError};
 pub use tabs::{
     budget_name, locks_available, on_page_event, random_tab_id, request_lock, BudgetChannel,

@@ -103,7 +103,11 @@ fn from_json(name: &str, value: serde_json::Value) -> Result<Imported, String> {
         serde_json::Value::Array(list) => list,
         serde_json::Value::Object(mut o) => match o.remove("items") {
             Some(serde_json::Value::Array(list)) => list,
-            _ => return Err(format!("{name}: expected a list of images (or of objects with an image URL).")),
+            _ => {
+                return Err(format!(
+                    "{name}: expected a list of images (or of objects with an image URL)."
+                ))
+            }
         },
         _ => return Err(format!("{name}: expected a list of images.")),
     };
@@ -156,7 +160,10 @@ fn from_csv(name: &str, text: &str) -> Result<Imported, String> {
         row.resize(width, String::new());
     }
     // A first row with a URL in it is data, not names.
-    let headers = if rows.first().is_some_and(|r| !r.iter().any(|v| looks_like_url(v))) {
+    let headers = if rows
+        .first()
+        .is_some_and(|r| !r.iter().any(|v| looks_like_url(v)))
+    {
         rows.remove(0)
     } else {
         (1..=width).map(|i| format!("column {i}")).collect()
@@ -198,24 +205,35 @@ pub fn split_job(run: &SavedRun, items: &[(usize, SavedItem)], parts: usize) -> 
 impl RunHandle {
     /// The current run as job files (`parts` of them), named for download;
     /// `None` when there is no run. The key is never part of it.
-    pub fn job_files(&self, settings: SavedSettings, parts: usize) -> Option<Vec<(String, String)>> {
+    pub fn job_files(
+        &self,
+        settings: SavedSettings,
+        parts: usize,
+    ) -> Option<Vec<(String, String)>> {
         if matches!(self.state.get_untracked(), RunState::Idle) {
             return None;
         }
         let record = self.record.get_value();
         let record = record.borrow();
-        let (sources, items): (Vec<String>, Vec<(usize, SavedItem)>) = self.items.with_untracked(|rows| {
-            let sources = rows.iter().map(|r: &ItemRow| r.source.to_string()).collect();
-            let items = rows
-                .iter()
-                .filter(|r| !record.attempts[r.id].is_empty() || r.result.is_some())
-                .map(|r| {
-                    let result: Option<&ItemResult> = r.result.as_ref();
-                    (r.id, SavedItem::capture(r.state, result, &record.attempts[r.id]))
-                })
-                .collect();
-            (sources, items)
-        });
+        let (sources, items): (Vec<String>, Vec<(usize, SavedItem)>) =
+            self.items.with_untracked(|rows| {
+                let sources = rows
+                    .iter()
+                    .map(|r: &ItemRow| r.source.to_string())
+                    .collect();
+                let items = rows
+                    .iter()
+                    .filter(|r| !record.attempts[r.id].is_empty() || r.result.is_some())
+                    .map(|r| {
+                        let result: Option<&ItemResult> = r.result.as_ref();
+                        (
+                            r.id,
+                            SavedItem::capture(r.state, result, &record.attempts[r.id]),
+                        )
+                    })
+                    .collect();
+                (sources, items)
+            });
         let files = self.items.with_untracked(|rows| {
             rows.iter()
                 .filter(|r| *r.thumb != *r.source)
@@ -252,7 +270,10 @@ impl RunHandle {
         job: JobFile,
         on_settings: impl FnOnce(&SavedSettings, &[String]),
     ) -> Result<(), String> {
-        if matches!(self.state.get_untracked(), RunState::Running | RunState::Paused) {
+        if matches!(
+            self.state.get_untracked(),
+            RunState::Running | RunState::Paused
+        ) {
             return Err("Cancel or finish the current run before importing a job.".into());
         }
         self.clear();
@@ -281,13 +302,19 @@ mod tests {
 
     #[test]
     fn reads_csv_with_and_without_a_header_and_picks_the_url_column() {
-        let Imported::Table(t) = parse_import("a.csv", "id,name,photo\n1,kitchen,https://x/1.jpg\n2,bath,\"https://x/2.jpg\"\n3,none,\n").unwrap() else {
+        let Imported::Table(t) = parse_import(
+            "a.csv",
+            "id,name,photo\n1,kitchen,https://x/1.jpg\n2,bath,\"https://x/2.jpg\"\n3,none,\n",
+        )
+        .unwrap() else {
             panic!("not a table")
         };
         assert_eq!(t.headers, ["id", "name", "photo"]);
         assert_eq!(t.url_columns(), [(2, 2)]);
         assert_eq!(t.column(2), ["https://x/1.jpg", "https://x/2.jpg"]);
-        let Imported::Table(t) = parse_import("b.csv", "https://x/1.jpg,a\nhttps://x/2.jpg,b").unwrap() else {
+        let Imported::Table(t) =
+            parse_import("b.csv", "https://x/1.jpg,a\nhttps://x/2.jpg,b").unwrap()
+        else {
             panic!("not a table")
         };
         assert_eq!(t.headers, ["column 1", "column 2"]);
@@ -296,7 +323,9 @@ mod tests {
 
     #[test]
     fn reads_json_lists_and_pacers_own_export() {
-        let Imported::Table(t) = parse_import("l.json", r#"["https://x/1.jpg", "https://x/2.jpg"]"#).unwrap() else {
+        let Imported::Table(t) =
+            parse_import("l.json", r#"["https://x/1.jpg", "https://x/2.jpg"]"#).unwrap()
+        else {
             panic!()
         };
         assert_eq!(t.column(0), ["https://x/1.jpg", "https://x/2.jpg"]);
@@ -305,7 +334,9 @@ mod tests {
             panic!()
         };
         assert_eq!(t.url_columns()[0], (1, 2));
-        assert!(parse_import("x.json", "{oops").unwrap_err().contains("not valid JSON"));
+        assert!(parse_import("x.json", "{oops")
+            .unwrap_err()
+            .contains("not valid JSON"));
         assert!(parse_import("x.csv", "  ").unwrap_err().contains("empty"));
     }
 
@@ -318,7 +349,11 @@ mod tests {
             sources: (0..5).map(|i| format!("https://x/{i}.jpg")).collect(),
             files: vec![4],
         };
-        let done = SavedItem::capture(ItemState::Failed, Some(&ItemResult::Err("HTTP 400".into())), &[]);
+        let done = SavedItem::capture(
+            ItemState::Failed,
+            Some(&ItemResult::Err("HTTP 400".into())),
+            &[],
+        );
         let items = vec![(1, done.clone()), (3, done)];
         let parts = split_job(&run, &items, 2);
         assert_eq!(parts.len(), 2);
@@ -330,7 +365,10 @@ mod tests {
         assert_eq!(parts[1].part, Some((2, 2)));
         let text = serde_json::to_string(&parts[1]).unwrap();
         assert!(!text.contains("key"));
-        assert_eq!(parse_import("p.json", &text).unwrap(), Imported::Job(parts[1].clone()));
+        assert_eq!(
+            parse_import("p.json", &text).unwrap(),
+            Imported::Job(parts[1].clone())
+        );
         // Whole, and never more parts than images.
         assert_eq!(split_job(&run, &items, 1)[0].part, None);
         assert_eq!(split_job(&run, &items, 99).len(), 5);

@@ -207,7 +207,8 @@ impl RunHandle {
                 .iter()
                 .filter(|r| !record.attempts[r.id].is_empty() || r.result.is_some())
                 .filter_map(|r| {
-                    let item = SavedItem::capture(r.state, r.result.as_ref(), &record.attempts[r.id]);
+                    let item =
+                        SavedItem::capture(r.state, r.result.as_ref(), &record.attempts[r.id]);
                     Some((r.id, serde_json::to_string(&item).ok()?))
                 })
                 .collect();

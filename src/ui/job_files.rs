@@ -7,14 +7,21 @@ use pacer_core::input::parse_models;
 use wasm_bindgen_futures::spawn_local;
 
 use super::form_state::FormState;
-use super::validate::{parse_attempts, parse_concurrency, parse_rate, parse_timeout_ms, MAX_ATTEMPTS, MAX_CONCURRENCY};
+use super::validate::{
+    parse_attempts, parse_concurrency, parse_rate, parse_timeout_ms, MAX_ATTEMPTS, MAX_CONCURRENCY,
+};
 use crate::browser::{download, read_text, take_chosen_files};
 use crate::run::{parse_import, Imported, NoticeLevel, RunHandle, RunState, SavedSettings, Table};
 
 /// The form's settings as a job keeps them (never the key); fields that do
 /// not parse fall back to the defaults.
 fn job_settings(form: &FormState) -> SavedSettings {
-    let endpoint = form.endpoint.get_untracked().trim().trim_end_matches('/').to_owned();
+    let endpoint = form
+        .endpoint
+        .get_untracked()
+        .trim()
+        .trim_end_matches('/')
+        .to_owned();
     SavedSettings {
         endpoint,
         models: parse_models(&form.models.get_untracked()),
@@ -72,7 +79,10 @@ pub fn JobFiles() -> impl IntoView {
                 Err(why) => run.say(NoticeLevel::Error, &why),
                 Ok(Imported::Job(job)) => {
                     table.set(None);
-                    let part = job.part.map(|(k, n)| format!(" (part {k} of {n})")).unwrap_or_default();
+                    let part = job
+                        .part
+                        .map(|(k, n)| format!(" (part {k} of {n})"))
+                        .unwrap_or_default();
                     let result = run.import_job(job, move |settings, urls| {
                         form.apply_saved(settings, urls);
                     });
@@ -107,11 +117,17 @@ pub fn JobFiles() -> impl IntoView {
             .unwrap_or(1)
             .max(1);
         match run.job_files(job_settings(&form), n) {
-            None => run.say(NoticeLevel::Info, "There is no run to export yet: start one first."),
+            None => run.say(
+                NoticeLevel::Info,
+                "There is no run to export yet: start one first.",
+            ),
             Some(files) => {
                 for (name, json) in files {
                     if let Err(e) = download(&name, "application/json", &json) {
-                        run.say(NoticeLevel::Error, &format!("{name} could not be saved: {e}"));
+                        run.say(
+                            NoticeLevel::Error,
+                            &format!("{name} could not be saved: {e}"),
+                        );
                     }
                 }
             }

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 
 use super::files_field::FilesField;
-use super::job_files::JobFiles;
 use super::form_state::FormState;
 use super::inputs::Check;
+use super::job_files::JobFiles;
 
 /// How many invalid entries are listed by name.
 const SHOWN_INVALID: usize = 50;
