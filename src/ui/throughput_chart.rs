@@ -144,39 +144,31 @@ pub fn ThroughputChart() -> impl IntoView {
                         aria-label=move || model.with(|m| m.summary.clone())
                     >
                         <line class="chart-grid" x1="0" x2=move || model.with(|m| m.width) y1="50" y2="50"></line>
-                        {move || {
-                            model
-                                .with(|m| {
-                                    m.bars
-                                        .iter()
-                                        .map(|&(x, y, h)| {
-                                            view! {
-                                                <rect class="chart-bar" x=x y=y width=COL - 2.0 height=h></rect>
-                                            }
-                                        })
-                                        .collect_view()
-                                })
-                        }}
+                        // Keyed by position and shape: a tick redraws only the bars
+                        // that changed (the current second's), not all 120.
+                        <For
+                            each=move || model.with(|m| m.bars.clone())
+                            key=|&(x, y, h)| (x.to_bits(), y.to_bits(), h.to_bits())
+                            children=|(x, y, h)| {
+                                view! { <rect class="chart-bar" x=x y=y width=COL - 2.0 height=h></rect> }
+                            }
+                        />
                         <polyline
                             class="chart-rate"
                             points=move || model.with(|m| m.rate_points.clone())
                             vector-effect="non-scaling-stroke"
                         ></polyline>
-                        {move || {
-                            model
-                                .with(|m| {
-                                    m.marks
-                                        .iter()
-                                        .map(|&(x, n)| {
-                                            view! {
-                                                <rect class="chart-429" x=x - 3.0 y="-6" width="6" height="5">
-                                                    <title>{format!("{n} × 429")}</title>
-                                                </rect>
-                                            }
-                                        })
-                                        .collect_view()
-                                })
-                        }}
+                        <For
+                            each=move || model.with(|m| m.marks.clone())
+                            key=|&(x, n)| (x.to_bits(), n)
+                            children=|(x, n)| {
+                                view! {
+                                    <rect class="chart-429" x=x - 3.0 y="-6" width="6" height="5">
+                                        <title>{format!("{n} × 429")}</title>
+                                    </rect>
+                                }
+                            }
+                        />
                     </svg>
                 </div>
                 <div class="chart-x" aria-hidden="true">
