@@ -80,8 +80,9 @@ fn a_success_is_never_sent_again_and_late_answers_do_not_count_twice() {
     assert_eq!(s.poll(ms(500)), Decision::Finished);
 }
 
-#[test]
-fn retryable_failures_back_off_then_fail_with_the_reason() {
+/// One item with 5 attempts, each sent when due and answered with
+/// `result()`; the scheduler and the time of the last answer.
+fn fail_every_attempt(result: impl Fn() -> AttemptResult) -> (Scheduler, Duration) {
     let mut s = exact(1, 1000.0);
     let mut now = ms(0);
     for attempt in 1..=5 {
@@ -95,14 +96,16 @@ fn retryable_failures_back_off_then_fail_with_the_reason() {
                 other => panic!("{other:?}"),
             }
         };
-        s.complete(
-            item,
-            AttemptResult::Retryable {
-                reason: "HTTP 503".into(),
-            },
-            now,
-        );
+        s.complete(item, result(), now);
     }
+    (s, now)
+}
+
+#[test]
+fn retryable_failures_back_off_then_fail_with_the_reason() {
+    let (mut s, now) = fail_every_attempt(|| AttemptResult::Retryable {
+        reason: "HTTP 503".into(),
+    });
     match s.status(0) {
         ItemStatus::Failed { reason } => assert_eq!(reason, "HTTP 503 (after 5 attempts)"),
         other => panic!("{other:?}"),
@@ -218,27 +221,9 @@ fn restore_sends_only_what_had_not_ended() {
 
 #[test]
 fn maybe_rate_limited_spends_attempts_and_fails_with_the_reason() {
-    let mut s = exact(1, 1000.0);
-    let mut now = ms(0);
-    for attempt in 1..=5 {
-        let item = loop {
-            match s.poll(now) {
-                Decision::Send { item, attempt: a } => {
-                    assert_eq!(a, attempt);
-                    break item;
-                }
-                Decision::WaitUntil(t) => now = t,
-                other => panic!("{other:?}"),
-            }
-        };
-        s.complete(
-            item,
-            AttemptResult::MaybeRateLimited {
-                reason: "network error".into(),
-            },
-            now,
-        );
-    }
+    let (mut s, now) = fail_every_attempt(|| AttemptResult::MaybeRateLimited {
+        reason: "network error".into(),
+    });
     match s.status(0) {
         ItemStatus::Failed { reason } => assert_eq!(reason, "network error (after 5 attempts)"),
         other => panic!("{other:?}"),
