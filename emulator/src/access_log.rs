@@ -8,6 +8,28 @@ use serde::Serialize;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Time since the Unix epoch: arrivals and ends are logged on it.
+pub fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// What a request's line says besides how it ended.
+pub struct LoggedRequest<'a> {
+    /// When it arrived ([`since_epoch`]).
+    pub arrival: Duration,
+    /// `GET` or `POST`.
+    pub method: &'a str,
+    /// See [`Entry::key`].
+    pub key: &'a str,
+    /// See [`Entry::image`].
+    pub image: &'a str,
+    /// See [`Entry::models`].
+    pub models: &'a str,
+}
 
 /// Where the lines go (a file opened for append, or stdout).
 pub struct AccessLog {
@@ -62,6 +84,23 @@ impl AccessLog {
         Ok(AccessLog {
             out: Mutex::new(out),
         })
+    }
+
+    /// Writes `request`'s line, ending now, with how it ended.
+    pub fn record(&self, request: &LoggedRequest<'_>, status: u16, fault: Option<&'static str>) {
+        let end = since_epoch();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        self.write(&Entry {
+            arrival_ms: ms(request.arrival),
+            end_ms: ms(end),
+            method: request.method,
+            key: request.key,
+            image: request.image,
+            models: request.models,
+            status,
+            latency_ms: ms(end.saturating_sub(request.arrival)),
+            fault,
+        });
     }
 
     /// Writes one line and flushes it. A failing log never fails a request;

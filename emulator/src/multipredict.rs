@@ -4,7 +4,7 @@
 //! latency, and the deterministic answer; one access-log line per request.
 //! Answers follow `pacer_core::api`'s contract, faults aside.
 
-use crate::access_log::Entry;
+use crate::access_log::{since_epoch, LoggedRequest};
 use crate::app::AppState;
 use crate::faults::{self, Fault};
 use crate::predict;
@@ -17,7 +17,7 @@ use pacer_core::api::KNOWN_MODELS;
 use pacer_core::limiter::Admission;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// Largest accepted POST body (a base64 image).
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -60,13 +60,6 @@ impl Params {
             _ => self.image_url.clone().unwrap_or_default(),
         }
     }
-}
-
-/// Time since the Unix epoch.
-fn since_epoch() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
 }
 
 /// The multipredict handler (GET and POST).
@@ -156,19 +149,14 @@ impl Seen<'_> {
         let Some(log) = &self.state.access_log else {
             return;
         };
-        let end = since_epoch();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        log.write(&Entry {
-            arrival_ms: ms(self.arrival),
-            end_ms: ms(end),
+        let request = LoggedRequest {
+            arrival: self.arrival,
             method: self.method.as_str(),
             key: &self.params.client_key,
             image: &self.params.image_for_log(),
             models: self.params.model_id.as_deref().unwrap_or(""),
-            status,
-            latency_ms: ms(end.saturating_sub(self.arrival)),
-            fault: fault.map(Fault::name),
-        });
+        };
+        log.record(&request, status, fault.map(Fault::name));
     }
 
     /// Logs the request and builds the response with the rate headers (a

@@ -14,7 +14,7 @@
 //! key). The access log (if any) gets one line per forwarded request,
 //! without the key.
 
-use crate::access_log::Entry;
+use crate::access_log::{since_epoch, LoggedRequest};
 use crate::app::AppState;
 use crate::multipredict::error;
 use anyhow::Context;
@@ -26,7 +26,7 @@ use http_body::{Frame, SizeHint};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context as TaskContext, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Headers that belong to one connection, not to the message (RFC 9110
 /// §7.6.1), plus `Proxy-*`: never forwarded, either way. Headers named in
@@ -220,19 +220,14 @@ impl Logged<'_> {
         let Some(log) = &self.state.access_log else {
             return;
         };
-        let end = since_epoch();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        log.write(&Entry {
-            arrival_ms: ms(self.arrival),
-            end_ms: ms(end),
+        let request = LoggedRequest {
+            arrival: self.arrival,
             method: self.method.as_str(),
             key: "",
             image: &self.image,
             models: &self.models,
-            status,
-            latency_ms: ms(end.saturating_sub(self.arrival)),
-            fault,
-        });
+        };
+        log.record(&request, status, fault);
     }
 }
 
@@ -329,13 +324,6 @@ fn query_param(query: Option<&str>, name: &str) -> String {
     form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-/// Time since the Unix epoch.
-fn since_epoch() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
 }
 
