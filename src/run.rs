@@ -16,6 +16,7 @@ mod saved;
 mod tab;
 mod tabs;
 mod transport;
+mod work;
 
 pub use driver::{ExportFormat, RunHandle};
 pub use job::{parse_import, Imported, JobFile, Table};

@@ -4,6 +4,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use gloo_timers::callback::Interval;
@@ -16,13 +17,15 @@ use pacer_core::timeline::Column;
 use pacer_core::{Clock, Quota};
 use wasm_bindgen_futures::spawn_local;
 
+use super::export::ExportItem;
 use super::model::{
-    ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView, Upload, Uploads,
+    ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView, Upload,
 };
 use super::persist::Interrupted;
 use super::record::{AttemptRecord, RunRecord};
 use super::rows::{self, DirtyRows, ItemRows, SharedDirty};
 use super::transport::{FetchTransport, SharedTransport};
+use super::work::Work;
 use crate::browser::{PerformanceClock, PreparedImage, RunStore, TimerSleep};
 
 /// Columns of the throughput chart, at most.
@@ -63,6 +66,8 @@ pub struct RunHandle {
     pub input_note: RwSignal<Option<String>>,
     active: StoredValue<Option<ActiveRun>, LocalStorage>,
     pub(super) record: StoredValue<Rc<RefCell<RunRecord>>, LocalStorage>,
+    /// The images of the run on show and how its items are cut from them.
+    pub(super) work: StoredValue<Rc<Work>, LocalStorage>,
     /// The saved-run database, once open (see `persist`).
     pub(super) store: StoredValue<Option<Rc<RunStore>>, LocalStorage>,
     /// A run found saved at load, waiting for Resume.
@@ -81,6 +86,7 @@ impl RunHandle {
             input_note: RwSignal::new(None),
             active: StoredValue::new_local(None),
             record: StoredValue::new_local(Rc::default()),
+            work: StoredValue::new_local(Rc::default()),
             store: StoredValue::new_local(None),
             interrupted: StoredValue::new_local(None),
         }
@@ -101,20 +107,25 @@ impl RunHandle {
         }
         self.drop_run();
         self.interrupted.set_value(None);
-        let mut sources = urls;
-        let mut uploads = vec![None; sources.len()];
+        let mut images = urls;
+        let mut uploads = vec![None; images.len()];
         for file in files {
-            sources.push(file.name);
+            images.push(file.name);
             uploads.push(Some(Upload {
                 jpeg: file.jpeg,
                 thumb_url: file.object_url,
             }));
         }
-        let rows = rows_of(&sources, &uploads);
-        self.save_begin(&settings, &sources, &uploads);
-        let record = RunRecord::new(sources.len());
-        let (sources, uploads) = (Rc::new(sources), Rc::new(uploads));
-        self.launch(settings, sources, uploads, rows, record, Vec::new());
+        let per_model = if settings.per_model {
+            settings.models.clone()
+        } else {
+            Vec::new()
+        };
+        let work = Rc::new(Work::new(images, uploads, per_model));
+        let rows = rows_of(&work);
+        self.save_begin(&settings, &work);
+        let record = RunRecord::new(work.len());
+        self.launch(settings, work, rows, record, Vec::new());
     }
 
     /// Runs `rows` (with `record` so far), sending every item not in
@@ -122,8 +133,7 @@ impl RunHandle {
     pub(super) fn launch(
         &self,
         settings: Settings,
-        sources: Rc<Vec<String>>,
-        uploads: Uploads,
+        work: Rc<Work>,
         rows: Vec<ItemRow>,
         record: RunRecord,
         ended: Vec<(ItemId, ItemStatus, u32)>,
@@ -136,7 +146,7 @@ impl RunHandle {
         let record = Rc::new(RefCell::new(record));
         let concurrency = settings.concurrency.max(1);
         let mut scheduler = Scheduler::new(
-            sources.len(),
+            work.len(),
             quota,
             RetryPolicy {
                 max_attempts: settings.max_attempts.max(1),
@@ -150,8 +160,7 @@ impl RunHandle {
         let share = super::tabs::TabShare::start(*self, &settings);
         let transport = Rc::new(FetchTransport::new(
             settings,
-            sources,
-            uploads,
+            Rc::clone(&work),
             Rc::clone(&record),
         ));
         let dirty: SharedDirty = Rc::new(RefCell::new(DirtyRows::new(rows.len())));
@@ -170,6 +179,7 @@ impl RunHandle {
         );
         self.items.set(rows);
         self.record.set_value(record);
+        self.work.set_value(work);
         self.state.set(RunState::Running);
 
         let handle = *self;
@@ -387,29 +397,37 @@ impl RunHandle {
         self.notice.set(None);
         self.input_note.set(None);
         self.record.set_value(Rc::default());
+        self.work.set_value(Rc::default());
         self.interrupted.set_value(None);
         self.save_clear();
     }
 
     /// Downloads the results as CSV (`csv`) or JSON (`json`); never the key.
     pub fn export(&self, format: ExportFormat) {
-        let (sources, states): (Vec<String>, Vec<ItemState>) = self
-            .items
-            .with_untracked(|rows| rows.iter().map(|r| (r.source.to_string(), r.state)).unzip());
         let record = self.record.get_value();
         let record = record.borrow();
-        let (name, mime, text) = match format {
-            ExportFormat::Csv => (
-                "pacer-results.csv",
-                "text/csv",
-                super::export::to_csv(&sources, &states, &record),
-            ),
-            ExportFormat::Json => (
-                "pacer-results.json",
-                "application/json",
-                super::export::to_json(&sources, &states, &record),
-            ),
-        };
+        let (name, mime, text) = self.items.with_untracked(|rows| {
+            let items: Vec<ExportItem> = rows
+                .iter()
+                .map(|r| ExportItem {
+                    image: &r.source,
+                    model: r.model.as_deref(),
+                    state: r.state,
+                })
+                .collect();
+            match format {
+                ExportFormat::Csv => (
+                    "pacer-results.csv",
+                    "text/csv",
+                    super::export::to_csv(&items, &record),
+                ),
+                ExportFormat::Json => (
+                    "pacer-results.json",
+                    "application/json",
+                    super::export::to_json(&items, &record),
+                ),
+            }
+        });
         if let Err(e) = crate::browser::download(name, mime, &text) {
             self.say(
                 NoticeLevel::Error,
@@ -530,23 +548,30 @@ impl RunHandle {
     }
 }
 
-/// Fresh rows for `sources`; a local image's thumbnail is its object URL.
-pub(super) fn rows_of(sources: &[String], uploads: &[Option<Upload>]) -> Vec<ItemRow> {
-    sources
-        .iter()
-        .zip(uploads)
-        .enumerate()
-        .map(|(id, (source, upload))| {
-            let row = ItemRow::queued(id, source);
-            match upload {
-                Some(u) => ItemRow {
-                    thumb: u.thumb_url.as_str().into(),
-                    ..row
-                },
-                None => row,
-            }
-        })
-        .collect()
+/// Fresh rows for the items of `work`; a local image's thumbnail is its
+/// object URL, and an image's items share their strings.
+pub(super) fn rows_of(work: &Work) -> Vec<ItemRow> {
+    let models: Vec<Arc<str>> = work.per_model.iter().map(|m| m.as_str().into()).collect();
+    let mut rows = Vec::with_capacity(work.len());
+    for (image, (source, upload)) in work.images.iter().zip(&work.uploads).enumerate() {
+        let first = ItemRow::queued(0, source);
+        let thumb = match upload {
+            Some(u) => u.thumb_url.as_str().into(),
+            None => Arc::clone(&first.thumb),
+        };
+        for id in work.items_of(image..image + 1) {
+            rows.push(ItemRow {
+                id,
+                thumb: Arc::clone(&thumb),
+                source: Arc::clone(&first.source),
+                model: work
+                    .model_of(id)
+                    .map(|_| Arc::clone(&models[id % models.len()])),
+                ..first.clone()
+            });
+        }
+    }
+    rows
 }
 
 /// What [`RunHandle::export`] writes.

@@ -8,11 +8,24 @@ use serde::Serialize;
 use super::model::ItemState;
 use super::record::{AttemptRecord, RunRecord};
 
+/// One work item as exports name it: its image, the one model it asked
+/// for (per-model calls), and its state.
+pub struct ExportItem<'a> {
+    /// URL or file name.
+    pub image: &'a str,
+    /// With per-model calls, the item's model.
+    pub model: Option<&'a str>,
+    /// Where it is.
+    pub state: ItemState,
+}
+
 /// One item of the JSON export.
 #[derive(Serialize)]
 struct JsonItem<'a> {
     index: usize,
     image: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'a str>,
     state: &'static str,
     attempts: &'a [AttemptRecord],
     prediction: Option<&'a Prediction>,
@@ -20,14 +33,15 @@ struct JsonItem<'a> {
 
 /// The whole run as pretty JSON: per item its state, every attempt (send
 /// time, latency, status, error) and the full predictions.
-pub fn to_json(sources: &[String], states: &[ItemState], record: &RunRecord) -> String {
-    let items: Vec<JsonItem> = sources
+pub fn to_json(items: &[ExportItem], record: &RunRecord) -> String {
+    let items: Vec<JsonItem> = items
         .iter()
         .enumerate()
-        .map(|(i, image)| JsonItem {
+        .map(|(i, item)| JsonItem {
             index: i,
-            image,
-            state: states.get(i).map_or("queued", |s| s.as_str()),
+            image: item.image,
+            model: item.model,
+            state: item.state.as_str(),
             attempts: record.attempts.get(i).map_or(&[], Vec::as_slice),
             prediction: record.predictions.get(i).and_then(Option::as_deref),
         })
@@ -47,19 +61,20 @@ struct CsvRow<'a> {
     error: &'a str,
 }
 
-/// One row per image × model (one row per image when it has no prediction):
-/// image, model, label, confidence, status, latency ms, attempts, error.
-pub fn to_csv(sources: &[String], states: &[ItemState], record: &RunRecord) -> String {
+/// One row per image × model (one row per image when it has no prediction,
+/// naming its model with per-model calls): image, model, label,
+/// confidence, status, latency ms, attempts, error.
+pub fn to_csv(items: &[ExportItem], record: &RunRecord) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    for (i, image) in sources.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         let attempts = record.attempts.get(i).map_or(&[][..], Vec::as_slice);
         let last = attempts.last();
         let base = CsvRow {
-            image,
-            model: "",
+            image: item.image,
+            model: item.model.unwrap_or(""),
             label: "",
             confidence: None,
-            status: states.get(i).map_or("queued", |s| s.as_str()),
+            status: item.state.as_str(),
             latency_ms: last.map(|a| format!("{:.1}", a.latency_ms)),
             attempts: attempts.len(),
             error: last.and_then(|a| a.error.as_deref()).unwrap_or(""),
@@ -95,4 +110,46 @@ pub fn to_csv(sources: &[String], states: &[ItemState], record: &RunRecord) -> S
         }
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_per_model_item_names_its_model_even_when_it_failed() {
+        let mut record = RunRecord::new(2);
+        record.add(
+            1,
+            AttemptRecord {
+                attempt: 1,
+                sent_unix_ms: 0.0,
+                latency_ms: 12.0,
+                status: Some(500),
+                error: Some("HTTP 500".into()),
+            },
+            None,
+        );
+        let items = [
+            ExportItem {
+                image: "https://x/1.jpg",
+                model: Some("re_logo"),
+                state: ItemState::Queued,
+            },
+            ExportItem {
+                image: "https://x/1.jpg",
+                model: Some("re_features_v4"),
+                state: ItemState::Failed,
+            },
+        ];
+        let csv = to_csv(&items, &record);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[1], "https://x/1.jpg,re_logo,,,queued,,0,");
+        assert_eq!(
+            lines[2],
+            "https://x/1.jpg,re_features_v4,,,failed,12.0,1,HTTP 500"
+        );
+        let json = to_json(&items, &record);
+        assert!(json.contains("\"model\": \"re_features_v4\""), "{json}");
+    }
 }

@@ -23,7 +23,8 @@ pub struct JobFile {
     pub part: Option<(usize, usize)>,
     /// Settings (no key), the images in order, which are local files.
     pub run: SavedRun,
-    /// Every item that had started, by its index in `run.sources`.
+    /// Every item that had started, by its index in the run (its image's
+    /// in `run.sources`, or image × model with per-model calls).
     pub items: Vec<(usize, SavedItem)>,
 }
 
@@ -173,13 +174,16 @@ fn from_csv(name: &str, text: &str) -> Result<Imported, String> {
 
 /// The job of `run` and its `items`, whole (`parts` ≤ 1) or split into
 /// `parts` files of consecutive images, each a job of its own.
+/// An image's items (one per model with per-model calls) stay together.
 pub fn split_job(run: &SavedRun, items: &[(usize, SavedItem)], parts: usize) -> Vec<JobFile> {
     let total = run.sources.len();
+    let per_image = run.items_per_image();
     let parts = parts.clamp(1, total.max(1));
     let size = total.div_ceil(parts).max(1);
     (0..parts)
         .map(|k| {
             let range = (k * size).min(total)..((k + 1) * size).min(total);
+            let item_range = range.start * per_image..range.end * per_image;
             let mut part_run = run.clone();
             part_run.sources = run.sources[range.clone()].to_vec();
             part_run.files = run
@@ -194,8 +198,8 @@ pub fn split_job(run: &SavedRun, items: &[(usize, SavedItem)], parts: usize) -> 
                 run: part_run,
                 items: items
                     .iter()
-                    .filter(|(id, _)| range.contains(id))
-                    .map(|(id, item)| (id - range.start, item.clone()))
+                    .filter(|(id, _)| item_range.contains(id))
+                    .map(|(id, item)| (id - item_range.start, item.clone()))
                     .collect(),
             }
         })
@@ -215,37 +219,25 @@ impl RunHandle {
         }
         let record = self.record.get_value();
         let record = record.borrow();
-        let (sources, items): (Vec<String>, Vec<(usize, SavedItem)>) =
-            self.items.with_untracked(|rows| {
-                let sources = rows
-                    .iter()
-                    .map(|r: &ItemRow| r.source.to_string())
-                    .collect();
-                let items = rows
-                    .iter()
-                    .filter(|r| !record.attempts[r.id].is_empty() || r.result.is_some())
-                    .map(|r| {
-                        let result: Option<&ItemResult> = r.result.as_ref();
-                        (
-                            r.id,
-                            SavedItem::capture(r.state, result, &record.attempts[r.id]),
-                        )
-                    })
-                    .collect();
-                (sources, items)
-            });
-        let files = self.items.with_untracked(|rows| {
+        let work = self.work.get_value();
+        let items: Vec<(usize, SavedItem)> = self.items.with_untracked(|rows: &[ItemRow]| {
             rows.iter()
-                .filter(|r| *r.thumb != *r.source)
-                .map(|r| r.id)
+                .filter(|r| !record.attempts[r.id].is_empty() || r.result.is_some())
+                .map(|r| {
+                    let result: Option<&ItemResult> = r.result.as_ref();
+                    (
+                        r.id,
+                        SavedItem::capture(r.state, result, &record.attempts[r.id]),
+                    )
+                })
                 .collect()
         });
         let run = SavedRun {
             version: SAVE_VERSION,
             started_unix_ms: crate::browser::unix_now().as_secs_f64() * 1000.0,
-            settings,
-            sources,
-            files,
+            settings: settings.cut_as(&work),
+            sources: work.images.clone(),
+            files: work.files(),
         };
         let jobs = split_job(&run, &items, parts);
         let n = jobs.len();
@@ -292,6 +284,7 @@ mod tests {
         SavedSettings {
             endpoint: "https://api.test".into(),
             models: vec!["m".into()],
+            per_model: false,
             rate: 4.0,
             concurrency: 6,
             auto_rate: false,
@@ -372,5 +365,31 @@ mod tests {
         // Whole, and never more parts than images.
         assert_eq!(split_job(&run, &items, 1)[0].part, None);
         assert_eq!(split_job(&run, &items, 99).len(), 5);
+    }
+
+    #[test]
+    fn per_model_items_of_an_image_stay_in_one_part() {
+        let mut s = settings();
+        s.models = vec!["a".into(), "b".into(), "c".into()];
+        s.per_model = true;
+        let run = SavedRun {
+            version: SAVE_VERSION,
+            started_unix_ms: 0.0,
+            settings: s,
+            sources: (0..4).map(|i| format!("https://x/{i}.jpg")).collect(),
+            files: vec![],
+        };
+        let failed = SavedItem::capture(
+            ItemState::Failed,
+            Some(&ItemResult::Err("HTTP 400".into())),
+            &[],
+        );
+        // Image 1 × model c, and image 2 × model a.
+        let items = vec![(5, failed.clone()), (6, failed)];
+        let parts = split_job(&run, &items, 2);
+        assert_eq!(parts[0].run.sources.len(), 2);
+        assert_eq!(parts[0].items.iter().map(|i| i.0).collect::<Vec<_>>(), [5]);
+        assert_eq!(parts[1].items.iter().map(|i| i.0).collect::<Vec<_>>(), [0]);
+        assert_eq!(parts[1].run.items_per_image(), 3);
     }
 }

@@ -14,6 +14,9 @@ pub struct Settings {
     pub key: String,
     /// Model ids sent with every call.
     pub models: Vec<String>,
+    /// One call per image × model (each asking for one model) instead of
+    /// one multipredict call per image.
+    pub per_model: bool,
     /// Allotted requests per second (> 0, fractions allowed).
     pub rate: f64,
     /// Number of async fetch tasks.
@@ -111,6 +114,8 @@ pub struct ItemRow {
     pub source: Arc<str>,
     /// What the thumbnail shows: the URL, or a local file's object URL.
     pub thumb: Arc<str>,
+    /// The one model this item asks for, with per-model calls.
+    pub model: Option<Arc<str>>,
     /// Current state.
     pub state: ItemState,
     /// Requests sent for this item so far.
@@ -129,6 +134,7 @@ impl ItemRow {
             id,
             thumb: Arc::clone(&source),
             source,
+            model: None,
             state: ItemState::Queued,
             attempts: 0,
             latency_ms: None,
@@ -146,9 +152,6 @@ pub struct Upload {
     /// `blob:` URL of the JPEG.
     pub thumb_url: String,
 }
-
-/// Per item: `Some` for a local image (POSTed), `None` for a URL (GET).
-pub type Uploads = Rc<Vec<Option<Upload>>>;
 
 /// How loud a notice is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

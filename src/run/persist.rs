@@ -12,16 +12,14 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::driver::rows_of;
 use super::driver::RunHandle;
-use super::model::{
-    ItemRow, ItemState, NoticeLevel, RunState, Settings, StatsView, Upload, Uploads,
-};
+use super::model::{ItemRow, ItemState, NoticeLevel, RunState, Settings, StatsView, Upload};
 use super::saved::{restore, stats_of, SavedItem, SavedRun, SavedSettings, SAVE_VERSION};
+use super::work::Work;
 use crate::browser::{jpeg_object_url, unix_now, RunStore, SavedRecords};
 
 /// A saved run found at load, until it is resumed or cleared.
 pub struct Interrupted {
-    sources: Rc<Vec<String>>,
-    uploads: Uploads,
+    work: Rc<Work>,
     /// From a job file, not this browser's storage: resuming saves it whole.
     imported: bool,
     ended: Vec<(ItemId, ItemStatus, u32)>,
@@ -79,25 +77,28 @@ impl RunHandle {
         files: Vec<(usize, Rc<[u8]>)>,
         on_settings: impl FnOnce(&SavedSettings, &[String]),
     ) {
-        let total = run.sources.len();
-        let mut restored = restore(total, items);
-        let mut uploads: Vec<Option<Upload>> = vec![None; total];
-        for (id, jpeg) in files.into_iter().filter(|(id, _)| *id < total) {
+        let images = run.sources.len();
+        let mut uploads: Vec<Option<Upload>> = vec![None; images];
+        for (id, jpeg) in files.into_iter().filter(|(id, _)| *id < images) {
             uploads[id] = Some(Upload {
                 thumb_url: jpeg_object_url(&jpeg),
                 jpeg,
             });
         }
+        let work = Work::new(run.sources.clone(), uploads, run.per_model());
+        let total = work.len();
+        let mut restored = restore(total, items);
         let lost = run
             .files
             .iter()
             .copied()
-            .filter(|&id| uploads.get(id).is_some_and(Option::is_none));
+            .filter(|&id| work.uploads.get(id).is_some_and(Option::is_none))
+            .flat_map(|id| work.items_of(id..id + 1));
         restored.fail_pending(
             lost,
             "the local file was not kept in this browser's storage; add it again to send it",
         );
-        let rows: Vec<ItemRow> = rows_of(&run.sources, &uploads)
+        let rows: Vec<ItemRow> = rows_of(&work)
             .into_iter()
             .map(|row| {
                 let id = row.id;
@@ -180,9 +181,10 @@ impl RunHandle {
         }
         self.record
             .set_value(Rc::new(RefCell::new(restored.record)));
+        let work = Rc::new(work);
+        self.work.set_value(Rc::clone(&work));
         self.interrupted.set_value(Some(Interrupted {
-            sources: Rc::new(run.sources),
-            uploads: Rc::new(uploads),
+            work,
             imported: false,
             ended: restored.ended,
         }));
@@ -199,7 +201,7 @@ impl RunHandle {
         };
         let record = self.record.get_value().borrow().clone();
         let rows = self.items.with_untracked(<[ItemRow]>::to_vec);
-        self.save_run(&settings, &saved.sources, &saved.uploads, saved.imported);
+        self.save_run(&settings, &saved.work, saved.imported);
         if saved.imported {
             // This browser's storage held another run (or none): keep every
             // item the job brought, so a reload finds them.
@@ -215,14 +217,7 @@ impl RunHandle {
             self.save_items(items);
         }
         self.notice.set(None);
-        self.launch(
-            settings,
-            saved.sources,
-            saved.uploads,
-            rows,
-            record,
-            saved.ended,
-        );
+        self.launch(settings, saved.work, rows, record, saved.ended);
     }
 
     /// Notes that the run on show came from a job file (see `job`).
@@ -250,23 +245,13 @@ impl RunHandle {
     }
 
     /// Saves a new run's fixed part (and forgets the last run's items).
-    pub(super) fn save_begin(
-        &self,
-        settings: &Settings,
-        sources: &[String],
-        uploads: &[Option<Upload>],
-    ) {
-        self.save_run(settings, sources, uploads, true);
+    pub(super) fn save_begin(&self, settings: &Settings, work: &Work) {
+        self.save_run(settings, work, true);
     }
 
-    fn save_run(
-        &self,
-        settings: &Settings,
-        sources: &[String],
-        uploads: &[Option<Upload>],
-        fresh: bool,
-    ) {
-        let files: Vec<(usize, Rc<[u8]>)> = uploads
+    fn save_run(&self, settings: &Settings, work: &Work, fresh: bool) {
+        let files: Vec<(usize, Rc<[u8]>)> = work
+            .uploads
             .iter()
             .enumerate()
             .filter_map(|(id, u)| Some((id, Rc::clone(&u.as_ref()?.jpeg))))
@@ -277,8 +262,8 @@ impl RunHandle {
         let run = SavedRun {
             version: SAVE_VERSION,
             started_unix_ms: unix_now().as_secs_f64() * 1000.0,
-            settings: SavedSettings::from(settings),
-            sources: sources.to_vec(),
+            settings: SavedSettings::from(settings).cut_as(work),
+            sources: work.images.clone(),
             files: files.iter().map(|(id, _)| *id).collect(),
         };
         let Ok(json) = serde_json::to_string(&run) else {

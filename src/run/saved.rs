@@ -35,6 +35,23 @@ pub struct SavedRun {
     pub files: Vec<usize>,
 }
 
+impl SavedRun {
+    /// The models of per-model calls (empty for multipredict calls): how
+    /// the run's items are cut from its images (see [`super::work::Work`]).
+    pub fn per_model(&self) -> Vec<String> {
+        if self.settings.per_model {
+            self.settings.models.clone()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Items per image.
+    pub fn items_per_image(&self) -> usize {
+        self.per_model().len().max(1)
+    }
+}
+
 /// [`Settings`] minus the client key: there is deliberately no field for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedSettings {
@@ -42,6 +59,9 @@ pub struct SavedSettings {
     pub endpoint: String,
     /// Model ids.
     pub models: Vec<String>,
+    /// One call per image × model instead of one multipredict call.
+    #[serde(default)]
+    pub per_model: bool,
     /// Requests per second.
     pub rate: f64,
     /// Fetch tasks.
@@ -55,6 +75,19 @@ pub struct SavedSettings {
     pub max_attempts: u32,
 }
 
+impl SavedSettings {
+    /// These settings with the item cut of `work`, which a run keeps from
+    /// its start whatever the form says later: per-model calls, and their
+    /// models.
+    pub fn cut_as(mut self, work: &super::work::Work) -> Self {
+        self.per_model = !work.per_model.is_empty();
+        if self.per_model {
+            self.models.clone_from(&work.per_model);
+        }
+        self
+    }
+}
+
 fn default_attempts() -> u32 {
     pacer_core::schedule::RetryPolicy::default().max_attempts
 }
@@ -64,6 +97,7 @@ impl From<&Settings> for SavedSettings {
         Self {
             endpoint: s.endpoint.clone(),
             models: s.models.clone(),
+            per_model: s.per_model,
             rate: s.rate,
             concurrency: s.concurrency,
             auto_rate: s.auto_rate,
@@ -249,6 +283,7 @@ mod tests {
             endpoint: "https://api.example".into(),
             key: "s3cret-key".into(),
             models: vec!["re_logo".into()],
+            per_model: false,
             rate: 4.0,
             concurrency: 6,
             auto_rate: false,
@@ -258,6 +293,41 @@ mod tests {
         let json = serde_json::to_string(&SavedSettings::from(&s)).unwrap();
         assert!(!json.contains("s3cret-key"), "{json}");
         assert!(json.contains("api.example"));
+    }
+
+    #[test]
+    fn a_run_keeps_its_per_model_cut_whatever_the_form_says() {
+        let form = SavedSettings {
+            endpoint: "https://api.example".into(),
+            models: vec!["a".into()],
+            per_model: false,
+            rate: 4.0,
+            concurrency: 6,
+            auto_rate: false,
+            timeout_ms: 30_000,
+            max_attempts: 5,
+        };
+        let work = super::super::work::Work::new(
+            vec!["https://x/1.jpg".into()],
+            vec![None],
+            vec!["m1".into(), "m2".into()],
+        );
+        let run = SavedRun {
+            version: SAVE_VERSION,
+            started_unix_ms: 0.0,
+            settings: form.clone().cut_as(&work),
+            sources: work.images.clone(),
+            files: Vec::new(),
+        };
+        assert_eq!(run.per_model(), ["m1", "m2"]);
+        assert_eq!(run.items_per_image(), 2);
+        // A multipredict run keeps the form's models.
+        let plain = super::super::work::Work::new(vec!["u".into()], vec![None], Vec::new());
+        assert_eq!(form.clone().cut_as(&plain), form);
+        // Saves from before per-model calls read as multipredict runs.
+        let old = r#"{"endpoint":"e","models":["a","b"],"rate":2.0,"concurrency":1,"auto_rate":false,"timeout_ms":1000}"#;
+        let old: SavedSettings = serde_json::from_str(old).unwrap();
+        assert!(!old.per_model);
     }
 
     #[test]

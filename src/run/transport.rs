@@ -20,16 +20,17 @@ use pacer_core::timeline::Mark;
 use pacer_core::Clock;
 use web_sys::AbortController;
 
-use super::model::{Settings, Uploads};
+use super::model::Settings;
 use super::record::{AttemptRecord, RunRecord};
+use super::work::Work;
 use crate::browser::{answers_at_all, unix_now, FetchError, PendingFetch, PerformanceClock};
 
 /// Sends requests for one run and remembers what came back.
 pub struct FetchTransport {
     settings: Settings,
-    sources: Rc<Vec<String>>,
-    /// Local images, POSTed as `image_base64` (URLs are sent with GET).
-    uploads: Uploads,
+    /// The images and the items cut from them: local images are POSTed as
+    /// `image_base64`, URLs sent with GET.
+    work: Rc<Work>,
     in_flight: RefCell<HashMap<ItemId, AbortController>>,
     /// Set when the page is being left: aborts then mean "send again
     /// later", not "cancelled".
@@ -49,18 +50,11 @@ pub struct FetchTransport {
 }
 
 impl FetchTransport {
-    /// A transport for `sources` (with `uploads` for local images) with
-    /// `settings`.
-    pub fn new(
-        settings: Settings,
-        sources: Rc<Vec<String>>,
-        uploads: Uploads,
-        record: Rc<RefCell<RunRecord>>,
-    ) -> Self {
+    /// A transport for the items of `work` with `settings`.
+    pub fn new(settings: Settings, work: Rc<Work>, record: Rc<RefCell<RunRecord>>) -> Self {
         Self {
             settings,
-            sources,
-            uploads,
+            work,
             in_flight: RefCell::default(),
             leaving: Cell::new(false),
             answered: Cell::new(false),
@@ -161,18 +155,27 @@ impl FetchTransport {
 
 impl FetchTransport {
     /// Puts item `item`'s request on the wire: a GET of its URL, or a form
-    /// POST of its local image.
+    /// POST of its local image; for all the run's models, or for the item's
+    /// one model with per-model calls.
     fn start(&self, item: ItemId) -> Result<PendingFetch, FetchError> {
         let s = &self.settings;
-        match self.uploads.get(item).and_then(Option::as_ref) {
+        let one;
+        let models = match self.work.model_of(item) {
+            Some(model) => {
+                one = [model.to_owned()];
+                &one[..]
+            }
+            None => &s.models[..],
+        };
+        match self.work.upload_of(item) {
             Some(upload) => {
                 let url = format!("{}{MULTIPREDICT_PATH}", s.endpoint.trim_end_matches('/'));
                 let image = BASE64.encode(&upload.jpeg);
-                let body = multipredict_form(&s.key, &s.models, &image);
+                let body = multipredict_form(&s.key, models, &image);
                 PendingFetch::post_form(&url, &body, self.timeout())
             }
             None => {
-                let url = multipredict_url(&s.endpoint, &s.key, &s.models, &self.sources[item]);
+                let url = multipredict_url(&s.endpoint, &s.key, models, self.work.source_of(item));
                 PendingFetch::get(&url, self.timeout())
             }
         }

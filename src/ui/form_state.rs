@@ -32,6 +32,9 @@ pub struct FormState {
     pub key: RwSignal<String>,
     /// `model-ids`.
     pub models: RwSignal<String>,
+    /// `per-model`: one call per image × model instead of one
+    /// multipredict call per image.
+    pub per_model: RwSignal<bool>,
     /// `rate`, as typed.
     pub rate: RwSignal<String>,
     /// `concurrency`, as typed.
@@ -83,6 +86,7 @@ impl FormState {
             endpoint: RwSignal::new(endpoint),
             key: RwSignal::new(key.to_owned()),
             models: RwSignal::new(query.models.unwrap_or_else(|| DEFAULT_MODELS.to_owned())),
+            per_model: RwSignal::new(query.per_model.unwrap_or(false)),
             rate: RwSignal::new(query.rate.unwrap_or_else(|| "4".to_owned())),
             concurrency: RwSignal::new(query.concurrency.unwrap_or_else(|| "6".to_owned())),
             auto_rate: RwSignal::new(query.auto.unwrap_or(false)),
@@ -112,7 +116,7 @@ impl FormState {
     pub fn with_input<R>(&self, f: impl FnOnce(&FormInput) -> R) -> R {
         let (endpoint, key, models) = (self.endpoint.get(), self.key.get(), self.models.get());
         let (rate, concurrency) = (self.rate.get(), self.concurrency.get());
-        let auto_rate = self.auto_rate.get();
+        let (auto_rate, per_model) = (self.auto_rate.get(), self.per_model.get());
         let (timeout, attempts) = (self.timeout.get(), self.attempts.get());
         let (files, preparing) = (self.files.with(Vec::len), self.preparing.get());
         self.sources.with(|sources| {
@@ -120,6 +124,7 @@ impl FormState {
                 endpoint: &endpoint,
                 key: &key,
                 models: &models,
+                per_model,
                 rate: &rate,
                 concurrency: &concurrency,
                 auto_rate,
@@ -137,6 +142,7 @@ impl FormState {
     pub fn apply_saved(&self, settings: &SavedSettings, sources: &[String]) {
         self.endpoint.set(settings.endpoint.clone());
         self.models.set(settings.models.join(","));
+        self.per_model.set(settings.per_model);
         self.rate.set(settings.rate.to_string());
         self.concurrency.set(settings.concurrency.to_string());
         self.auto_rate.set(settings.auto_rate);
@@ -152,6 +158,7 @@ impl FormState {
         SharedSettings {
             endpoint: Some(self.endpoint.get()),
             models: Some(self.models.get()),
+            per_model: Some(self.per_model.get()),
             rate: Some(self.rate.get()),
             concurrency: Some(self.concurrency.get()),
             auto: Some(self.auto_rate.get()),

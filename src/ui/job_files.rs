@@ -25,6 +25,7 @@ fn job_settings(form: &FormState) -> SavedSettings {
     SavedSettings {
         endpoint,
         models: parse_models(&form.models.get_untracked()),
+        per_model: form.per_model.get_untracked(),
         rate: parse_rate(&form.rate.get_untracked()).unwrap_or(4.0),
         concurrency: parse_concurrency(&form.concurrency.get_untracked())
             .map_or(6, |n| n.clamp(1, MAX_CONCURRENCY as i64) as usize),

@@ -6,6 +6,7 @@ use pacer_core::api::KNOWN_MODELS;
 use pacer_core::input::parse_models;
 
 use super::form_state::FormState;
+use super::inputs::Check;
 
 /// Adds `model` to the comma-separated list, or removes it if present.
 fn toggle(models: &str, model: &str) -> String {
@@ -17,6 +18,18 @@ fn toggle(models: &str, model: &str) -> String {
         None => list.push(model.to_owned()),
     }
     list.join(",")
+}
+
+/// What the calls will be, under the per-model box.
+fn per_model_hint(per_model: bool, models: usize) -> String {
+    match (per_model, models) {
+        (true, n) if n > 1 => {
+            format!("{n} calls per image, one per model; each counts against the rate.")
+        }
+        (true, _) => "One call per image and model; each counts against the rate.".to_owned(),
+        (false, n) if n > 1 => format!("One multipredict call per image asks for all {n} models."),
+        (false, _) => "One call per image.".to_owned(),
+    }
 }
 
 /// The `model-ids` input with its datalist and known-model chips.
@@ -62,6 +75,13 @@ pub fn ModelsField() -> impl IntoView {
             <div class="chips" role="group" aria-label="Known models">
                 {chips}
             </div>
+            <Check
+                testid="per-model"
+                label="One call per model"
+                title="Send each image once per model, each call asking for one model (as the original client queued image × model pairs), instead of one multipredict call per image"
+                value=form.per_model
+            />
+            <p class="hint">{move || per_model_hint(form.per_model.get(), chosen.with(Vec::len))}</p>
         </div>
     }
 }
@@ -69,6 +89,15 @@ pub fn ModelsField() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::toggle;
+
+    #[test]
+    fn the_hint_counts_calls() {
+        assert_eq!(
+            super::per_model_hint(true, 3),
+            "3 calls per image, one per model; each counts against the rate."
+        );
+        assert!(super::per_model_hint(false, 2).contains("all 2 models"));
+    }
 
     #[test]
     fn toggles_models() {

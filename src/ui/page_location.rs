@@ -48,10 +48,16 @@ pub fn query_settings() -> SharedSettings {
         rate: get("rate"),
         concurrency: get("concurrency"),
         models: get("models"),
-        auto: get("auto").map(|v| matches!(v.as_str(), "1" | "true" | "on")),
+        per_model: get("per_model").map(|v| ticked(&v)),
+        auto: get("auto").map(|v| ticked(&v)),
         timeout: get("timeout"),
         attempts: get("attempts"),
     }
+}
+
+/// A ticked box in a query string.
+fn ticked(value: &str) -> bool {
+    matches!(value, "1" | "true" | "on")
 }
 
 /// This page's address with `settings` as its query string: a link that

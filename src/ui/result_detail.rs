@@ -68,7 +68,10 @@ pub fn ResultDetail(
                 }
             >
                 <div class="detail-head">
-                    <h3 class="detail-title">"Item " {item.id + 1}</h3>
+                    <h3 class="detail-title">
+                        "Item " {item.id + 1}
+                        {item.model.as_deref().map(|m| format!(" · {m}"))}
+                    </h3>
                     <span class=format!("badge badge-{}", item.state.as_str())>{item.state.as_str()}</span>
                     <button
                         type="button"

@@ -45,9 +45,12 @@ pub fn ResultRow(
     let row = Memo::new(move |_| items.row(id));
     let state = Memo::new(move |_| row.with(|r| r.as_ref().map_or(ItemState::Queued, |r| r.state)));
     let result = Memo::new(move |_| row.with(|r| r.as_ref().and_then(|r| r.result.clone())));
-    let (url, thumb) = row.with_untracked(|r| {
+    let (url, thumb, model) = row.with_untracked(|r| {
         r.as_ref()
-            .map(|r| (r.source.to_string(), r.thumb.to_string()))
+            .map(|r| {
+                let model = r.model.as_deref().map(str::to_owned);
+                (r.source.to_string(), r.thumb.to_string(), model)
+            })
             .unwrap_or_default()
     });
     let broken = RwSignal::new(false);
@@ -121,6 +124,7 @@ pub fn ResultRow(
             </span>
             <span class="col-url" role="cell">
                 <span class="url" title=url.clone()>{url.clone()}</span>
+                {model.map(|m| view! { <span class="item-model" title="The one model this call asks for">{m}</span> })}
             </span>
             <span class="col-state" role="cell">
                 <span class=move || format!("badge badge-{}", state.get().as_str())>

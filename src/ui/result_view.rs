@@ -151,10 +151,11 @@ fn top_label(row: &ItemRow) -> Option<(&str, Option<f64>)> {
 }
 
 /// True when `needle` (already lower case) is in the row's labels (top
-/// labels, detections and their details), its URL or its failure reason.
+/// labels, detections and their details), its URL, its model (per-model
+/// calls) or its failure reason.
 fn matches_text(row: &ItemRow, needle: &str) -> bool {
     let has = |text: &str| text.to_lowercase().contains(needle);
-    if has(&row.source) {
+    if has(&row.source) || row.model.as_deref().is_some_and(has) {
         return true;
     }
     match &row.result {

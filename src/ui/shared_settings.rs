@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Settings as typed (`?endpoint=&rate=&concurrency=&models=&auto=&timeout=&attempts=`).
+/// Settings as typed (`?endpoint=&rate=&concurrency=&models=&per_model=&auto=&timeout=&attempts=`).
 /// A missing field is `None`, so that sources can be layered field by
 /// field. There is no key field: the key is never in a URL or remembered
 /// with these.
@@ -15,6 +15,8 @@ pub struct SharedSettings {
     pub endpoint: Option<String>,
     /// `models`, comma separated.
     pub models: Option<String>,
+    /// `per_model`: one call per image × model.
+    pub per_model: Option<bool>,
     /// `rate`, as text.
     pub rate: Option<String>,
     /// `concurrency`, as text.
@@ -34,6 +36,7 @@ impl SharedSettings {
         SharedSettings {
             endpoint: self.endpoint.or(fallback.endpoint),
             models: self.models.or(fallback.models),
+            per_model: self.per_model.or(fallback.per_model),
             rate: self.rate.or(fallback.rate),
             concurrency: self.concurrency.or(fallback.concurrency),
             auto: self.auto.or(fallback.auto),
@@ -53,6 +56,7 @@ impl SharedSettings {
         SharedSettings {
             endpoint: given(stored.endpoint),
             models: given(stored.models),
+            per_model: stored.per_model,
             rate: given(stored.rate),
             concurrency: given(stored.concurrency),
             auto: stored.auto,
@@ -67,7 +71,8 @@ impl SharedSettings {
     }
 
     /// The query parameters of a share link, in the order of the form;
-    /// empty fields are left out and `auto` appears only when ticked.
+    /// empty fields are left out and `per_model` and `auto` appear only
+    /// when ticked.
     pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
         let text = |name: &'static str, value: &Option<String>| {
             value
@@ -79,6 +84,7 @@ impl SharedSettings {
         [
             text("endpoint", &self.endpoint),
             text("models", &self.models),
+            (self.per_model == Some(true)).then(|| ("per_model", "1".to_owned())),
             text("rate", &self.rate),
             text("concurrency", &self.concurrency),
             (self.auto == Some(true)).then(|| ("auto", "1".to_owned())),
@@ -172,5 +178,16 @@ mod tests {
             ..SharedSettings::default()
         };
         assert_eq!(auto.query_pairs(), [("auto", "1".to_owned())]);
+        let per_model = SharedSettings {
+            models: some("a,b"),
+            per_model: Some(true),
+            ..SharedSettings::default()
+        };
+        assert_eq!(
+            per_model.query_pairs(),
+            [("models", "a,b".to_owned()), ("per_model", "1".to_owned())]
+        );
+        let stored = SharedSettings::from_stored(Some(&per_model.to_stored()));
+        assert_eq!(stored.per_model, Some(true));
     }
 }

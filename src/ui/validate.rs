@@ -23,6 +23,8 @@ pub struct FormInput<'a> {
     pub key: &'a str,
     /// Model ids, comma/whitespace separated.
     pub models: &'a str,
+    /// One call per image × model.
+    pub per_model: bool,
     /// Requests per second.
     pub rate: &'a str,
     /// Fetch tasks.
@@ -169,6 +171,7 @@ fn validate_with(
             endpoint: endpoint.to_owned(),
             key,
             models,
+            per_model: input.per_model,
             rate,
             concurrency,
             auto_rate: input.auto_rate,
@@ -200,6 +203,7 @@ mod tests {
             models,
             rate,
             concurrency: conc,
+            per_model: false,
             auto_rate: false,
             timeout: "30",
             attempts: "5",
@@ -218,6 +222,7 @@ mod tests {
             models: "m",
             rate: "4",
             concurrency: "6",
+            per_model: false,
             auto_rate: false,
             timeout: "30",
             attempts: "5",
@@ -316,6 +321,7 @@ mod tests {
             models: "m",
             rate: "4",
             concurrency: "8",
+            per_model: false,
             auto_rate: false,
             timeout,
             attempts,
