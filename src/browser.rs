@@ -12,6 +12,7 @@ mod image;
 mod layout;
 mod lifecycle;
 mod local;
+mod paste;
 mod read;
 mod store;
 mod tabs;
@@ -26,6 +27,7 @@ pub use image::{
 pub use layout::{measure, scroll_state, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{copy_text, remember_key, remember_settings, remembered_key, remembered_settings};
+pub use paste::pasted_into_textarea;
 pub use read::read_text;
 pub use store::{RunStore, SavedRecords, StoreError};
 pub use tabs::{

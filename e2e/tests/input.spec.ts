@@ -2,7 +2,7 @@
 // else. Each case is checked through the data-testid interface: what the
 // page says (the URL summary, the `notice`, the start hint) and that a run
 // with the bad field fixed or clamped still goes.
-import { test, expect } from '@playwright/test';
+import { test, expect, Page } from '@playwright/test';
 import { Emulator } from '../support/emulator';
 import { PacerPage } from '../support/pacer-page';
 
@@ -95,9 +95,78 @@ test('100 000 pasted lines are taken in and the page stays responsive', async ({
   }, text);
   await expect(page.locator('.source-summary')).toContainText('100000 valid');
   console.log(`100 000 lines: input handled in ${took.toFixed(0)} ms`);
+  // Held, not drawn in the box (which would take the browser seconds).
+  await expect(pacer.byId('urls-held')).toContainText('100000 lines are held');
+  await expect(pacer.byId('urls')).toHaveValue('');
   // Responsive: a click on another control is handled at once.
   const t0 = Date.now();
   await pacer.byId('rate').fill('7');
   await expect(pacer.byId('rate')).toHaveValue('7');
   expect(Date.now() - t0).toBeLessThan(5_000);
+});
+
+/** Sets the URL box as a script would (Playwright's `fill` types long texts slowly). */
+async function setBox(page: Page, text: string): Promise<void> {
+  await page.getByTestId('urls').evaluate((box: HTMLTextAreaElement, t) => {
+    box.value = t;
+    box.dispatchEvent(new Event('input', { bubbles: true }));
+  }, text);
+}
+
+/** Pastes `text` into the URL box, at its selection, as the clipboard would. */
+async function paste(page: Page, text: string): Promise<boolean> {
+  return page.getByTestId('urls').evaluate((box: HTMLTextAreaElement, t) => {
+    box.focus();
+    const data = new DataTransfer();
+    data.setData('text/plain', t);
+    const ev = new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
+    box.dispatchEvent(ev);
+    return ev.defaultPrevented;
+  }, text);
+}
+
+test('a long list is held out of the box: shown on request, replaced by typing, cleared by its button', async ({ page }) => {
+  const pacer = new PacerPage(page);
+  await pacer.open(emu.url, { rate: 20, concurrency: 4 });
+  const lines = Array.from({ length: 6_000 }, (_, i) => `${emu.url}/samples/img-${String((i % 40) + 1).padStart(4, '0')}.jpg?n=${i}`);
+  await setBox(page, lines.join('\n'));
+  await expect(pacer.byId('urls-held')).toBeVisible();
+  await expect(pacer.byId('urls')).toHaveValue('');
+  await expect(pacer.byId('urls')).toHaveAttribute('placeholder', /6000 lines held/);
+  await expect(page.locator('.source-summary')).toContainText('6000 valid');
+  // Shown on request, whole.
+  await pacer.byId('urls-held').getByRole('button', { name: 'Show it in the box' }).click();
+  await expect(pacer.byId('urls-held')).toBeHidden();
+  expect((await pacer.byId('urls').inputValue()).split('\n')).toHaveLength(6_000);
+  // A short list is shown as typed; a long one is held again.
+  await pacer.byId('urls').fill(lines.slice(0, 3).join('\n'));
+  await expect(pacer.byId('urls')).toHaveValue(lines.slice(0, 3).join('\n'));
+  await expect(page.locator('.source-summary')).toContainText('3 valid');
+  await setBox(page, lines.join('\n'));
+  await expect(pacer.byId('urls-held')).toBeVisible();
+  // Typing in the box replaces the held list.
+  await pacer.byId('urls').pressSequentially('x');
+  await expect(page.locator('.source-summary')).toContainText('0 valid · 1 invalid');
+  await setBox(page, lines.join('\n'));
+  await pacer.byId('urls-held').getByRole('button', { name: 'Clear the list' }).click();
+  await expect(page.locator('.source-summary')).toContainText('0 valid · 0 invalid');
+  await expect(pacer.byId('urls-held')).toBeHidden();
+
+  // A paste that makes the list long is taken straight into the list (the
+  // browser's own insertion of 6 000 lines takes it tens of seconds); the
+  // two lines already in the box stay, before the pasted ones.
+  await pacer.byId('urls').fill(lines.slice(0, 2).join('\n') + '\n');
+  expect(await paste(page, lines.slice(2).join('\n'))).toBe(true);
+  await expect(page.locator('.source-summary')).toContainText('6000 valid');
+  await expect(pacer.byId('urls-held')).toBeVisible();
+  // A short paste is left to the browser.
+  await pacer.byId('urls-held').getByRole('button', { name: 'Clear the list' }).click();
+  expect(await paste(page, lines[0])).toBe(false);
+  // Start sends the held list.
+  await setBox(page, lines.slice(0, 5_000).join('\n'));
+  await expect(pacer.byId('urls-held')).toBeVisible();
+  await pacer.byId('start').click();
+  await expect.poll(() => pacer.number('stat-done'), { timeout: 15_000 }).toBeGreaterThan(0);
+  await expect(pacer.byId('result-row').first()).toBeVisible();
+  await pacer.byId('cancel').click();
 });
