@@ -24,7 +24,7 @@ pub use fetch::{answers_at_all, FetchError, HttpAnswer, PendingFetch};
 pub use image::{
     human_bytes, jpeg_object_url, prepare, release, take_chosen_files, ImageRefused, PreparedImage,
 };
-pub use layout::{measure, scroll_state, scroll_to, ScrollBox};
+pub use layout::{image_aspect, measure, scroll_state, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{copy_text, remember_key, remember_settings, remembered_key, remembered_settings};
 pub use paste::pasted_into_textarea;

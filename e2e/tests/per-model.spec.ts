@@ -49,6 +49,13 @@ test('per-model calls send one request per image × model, and say so in the row
   await expect(pacer.byId('result-row').nth(0).locator('.item-model')).toHaveText(MODELS[0]);
   await expect(pacer.byId('result-row').nth(2).locator('.item-model')).toHaveText(MODELS[2]);
   await expect(pacer.byId('result-row').nth(3).locator('.item-model')).toHaveText(MODELS[0]);
+  // Each logo found is outlined on the thumbnail; other models draw no box.
+  for (let i = 0; i < 18; i++) {
+    const row = pacer.byId('result-row').nth(i);
+    const logos = i % 3 === 2 ? await row.locator('.col-pred .chip').count() : 0;
+    await expect(row.locator('.bbox-mini')).toHaveCount(logos);
+  }
+  await expect(page.locator('.bbox-mini').first()).toBeVisible();
 
   const log = emu.log().slice(from);
   expect(log.every((l) => MODELS.includes(l.models))).toBe(true);

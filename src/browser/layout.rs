@@ -44,3 +44,12 @@ pub fn scroll_state(scroller: &web_sys::HtmlElement) -> (f64, f64) {
 pub fn scroll_to(scroller: &web_sys::HtmlElement, top: f64) {
     scroller.set_scroll_top(top.max(0.0) as i32);
 }
+
+/// The natural width ÷ height of the image an event (its `load`) came
+/// from, once it has one.
+pub fn image_aspect(ev: &web_sys::Event) -> Option<f64> {
+    use wasm_bindgen::JsCast;
+    let img: web_sys::HtmlImageElement = ev.target()?.dyn_into().ok()?;
+    let (w, h) = (img.natural_width(), img.natural_height());
+    (w > 0 && h > 0).then(|| f64::from(w) / f64::from(h))
+}

@@ -254,19 +254,28 @@ fn ranked_labels(solution: &Solution) -> Vec<(String, f64)> {
 
 /// Logo boxes as (label, [left, top, width, height] in CSS percent).
 fn logo_boxes(prediction: &Prediction) -> Vec<(String, [String; 4])> {
+    box_fractions(prediction)
+        .into_iter()
+        .map(|(label, [left, top, width, height])| {
+            let pc = |v: f64| format!("{:.2}%", v * 100.0);
+            (label, [pc(left), pc(top), pc(width), pc(height)])
+        })
+        .collect()
+}
+
+/// Each detection's box as fractions of the image (left, top, width,
+/// height), clamped to it; empty boxes left out.
+pub(super) fn box_fractions(prediction: &Prediction) -> Vec<(String, [f64; 4])> {
     prediction
         .solutions
         .iter()
         .flat_map(|s| &s.detections)
         .filter_map(|d| {
             let b = d.bounding_box?;
-            let pct = |v: f64| (v * 100.0).clamp(0.0, 100.0);
-            let (left, top) = (pct(b.top_left_x), pct(b.top_left_y));
-            let (width, height) = (pct(b.bottom_right_x) - left, pct(b.bottom_right_y) - top);
-            (width > 0.0 && height > 0.0).then(|| {
-                let pc = |v: f64| format!("{v:.2}%");
-                (d.label.clone(), [pc(left), pc(top), pc(width), pc(height)])
-            })
+            let unit = |v: f64| v.clamp(0.0, 1.0);
+            let (left, top) = (unit(b.top_left_x), unit(b.top_left_y));
+            let (width, height) = (unit(b.bottom_right_x) - left, unit(b.bottom_right_y) - top);
+            (width > 0.0 && height > 0.0).then(|| (d.label.clone(), [left, top, width, height]))
         })
         .collect()
 }

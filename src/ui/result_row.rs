@@ -12,7 +12,24 @@ use leptos::prelude::*;
 use pacer_core::api::Prediction;
 
 use super::predictions::Predictions;
+use super::result_detail::box_fractions;
+use crate::browser::image_aspect;
 use crate::run::{ItemResult, ItemState, RunHandle};
+
+/// Thumbnail side, CSS px.
+const THUMB_PX: f64 = 48.0;
+
+/// Where the whole image lies under a square `side` thumbnail that covers
+/// it (`object-fit: cover`, centred): left, top, width, height in px, for
+/// an image of `aspect` = width ÷ height.
+fn cover_frame(aspect: f64, side: f64) -> [f64; 4] {
+    let (w, h) = if aspect >= 1.0 {
+        (side * aspect, side)
+    } else {
+        (side, side / aspect)
+    };
+    [(side - w) / 2.0, (side - h) / 2.0, w, h]
+}
 
 /// One `result-row`, at list position `at` (0-based).
 #[component]
@@ -54,6 +71,46 @@ pub fn ResultRow(
             .unwrap_or_default()
     });
     let broken = RwSignal::new(false);
+    // Logo boxes over the thumbnail, once its shape is known.
+    let aspect = RwSignal::new(None::<f64>);
+    let boxes = move || {
+        let frame = cover_frame(aspect.get()?, THUMB_PX);
+        let boxes = result.with(|r| match r {
+            Some(ItemResult::Ok(p)) => box_fractions(p),
+            _ => Vec::new(),
+        });
+        if boxes.is_empty() {
+            return None;
+        }
+        let px = |v: f64| format!("{v:.1}px");
+        let pc = |v: f64| format!("{:.2}%", v * 100.0);
+        Some(view! {
+            <span
+                class="thumb-boxes"
+                aria-hidden="true"
+                style:left=px(frame[0])
+                style:top=px(frame[1])
+                style:width=px(frame[2])
+                style:height=px(frame[3])
+            >
+                {boxes
+                    .into_iter()
+                    .map(|(label, [left, top, width, height])| {
+                        view! {
+                            <span
+                                class="bbox bbox-mini"
+                                title=label
+                                style:left=pc(left)
+                                style:top=pc(top)
+                                style:width=pc(width)
+                                style:height=pc(height)
+                            ></span>
+                        }
+                    })
+                    .collect_view()}
+            </span>
+        })
+    };
     let latency = move || {
         row.with(|r| r.as_ref().and_then(|r| r.latency_ms))
             .map(|ms| format!("{ms:.0} ms"))
@@ -120,7 +177,9 @@ pub fn ResultRow(
                     width="48"
                     height="48"
                     on:error=move |_| broken.set(true)
+                    on:load=move |ev| aspect.set(image_aspect(&ev))
                 />
+                {boxes}
             </span>
             <span class="col-url" role="cell">
                 <span class="url" title=url.clone()>{url.clone()}</span>
@@ -135,5 +194,19 @@ pub fn ResultRow(
             <span class="col-num col-latency" role="cell">{latency}</span>
             <span class="col-pred" role="cell">{outcome}</span>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cover_frame;
+
+    #[test]
+    fn a_cover_thumbnail_crops_the_long_side_evenly() {
+        assert_eq!(cover_frame(1.0, 48.0), [0.0, 0.0, 48.0, 48.0]);
+        // Landscape 2:1: 96 px wide, 24 px cut off each side.
+        assert_eq!(cover_frame(2.0, 48.0), [-24.0, 0.0, 96.0, 48.0]);
+        // Portrait 1:2.
+        assert_eq!(cover_frame(0.5, 48.0), [0.0, -24.0, 48.0, 96.0]);
     }
 }
