@@ -78,6 +78,23 @@ const EXTRA = [
   },
 ];
 
+/**
+ * Issue 6, items 1 and 5: tabs of one origin sharing one budget (same
+ * endpoint, same key) against a strict limit, 10/s with 1 s latency; and
+ * the leading tab closed mid-run (the handover gap). `images` is the total
+ * over all tabs (`tabs` × each tab's); own figures and verdict (figures.mjs).
+ * `--only multitab` runs just these.
+ */
+const MULTITAB_LIMITER = { id: 'multitab-gcra-b0', label: 'gcra burst 0, shared by the tabs', args: ['--limiter', 'gcra', '--burst', '0'], strict: true };
+export const MULTITAB = [
+  { id: 'multitab-2tabs-r10', kind: 'multitab', limiter: MULTITAB_LIMITER, tabs: 2, rate: 10, latencyMs: 1000, images: 2 * 100, runTimeoutMs: 120_000 },
+  { id: 'multitab-3tabs-r10', kind: 'multitab', limiter: MULTITAB_LIMITER, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
+  {
+    id: 'multitab-handover-3tabs-r10', kind: 'multitab', handover: true, limiter: { ...MULTITAB_LIMITER, label: 'gcra burst 0, shared; leader closed after 6 s' },
+    tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 60, closeLeaderAfterMs: 6_000, runTimeoutMs: 120_000,
+  },
+];
+
 /** Every cell, e.g. id `gcra-b0-r4-n60`. */
 export function allCells({ quick = false } = {}) {
   const shapes = quick ? QUICK : FULL;
@@ -88,7 +105,7 @@ export function allCells({ quick = false } = {}) {
       ...s,
     })),
   );
-  return [...matrix, ...(quick ? [] : EXTRA)].map((c) => ({
+  return [...matrix, ...(quick ? [] : [...EXTRA, ...MULTITAB])].map((c) => ({
     ...c,
     concurrency: c.concurrency ?? concurrencyFor(Math.max(c.rate, c.pageRate ?? 0), c.latencyMs),
   }));

@@ -203,8 +203,75 @@ export function matchAttempts(items, log) {
   return { offsets, pairs, unmatchedAttempts, unmatchedLines };
 }
 
+/** Which tab sent a logged request (its image URL's `tab=`), or -1 (multi-tab cells). */
+const tabOf = (l) => Number(/[?&]tab=(\d+)/.exec(l.image)?.[1] ?? -1);
+
+/**
+ * The multi-tab cells' targets (issue 6, item 1): while all tabs run, their
+ * combined successes ≥ 0.97 of the shared limit, never over it (at most
+ * limit + 1 successes in any 1 s), 429s ≤ 1 % of sends, every tab finishes;
+ * closing the leader leaves no gap between arrivals longer than the usual
+ * interval plus one (a stall of at most one interval) and no burst.
+ */
+export const MULTITAB_TARGETS = { ratio: 0.97, pct429: 1, gapIntervals: 2 };
+
+/** The multi-tab cells' own figures, from the log and what the pages showed. */
+function multitabFigures(f, api, okArrivals, { rate, tabs, images }, page) {
+  const closed = page?.leader;
+  const byTab = Array.from({ length: tabs }, (_, t) => api.filter((l) => tabOf(l) === t));
+  f.perTabOk = byTab.map((ls) => new Set(ls.filter(isGood).map((l) => l.image)).size);
+  // Over the limit = more successes in a second than it admits (a 429's
+  // arrival was refused, so it is no excess).
+  f.maxOkPerSecond = maxInWindow(okArrivals);
+  f.per429 = byTab.map((ls) => ls.filter((l) => l.status === 429).length);
+  const running = byTab.filter((_, t) => t !== closed && byTab[t].length > 0);
+  if (running.length === 0) return;
+  const from = max(running.map((ls) => min(ls.map((l) => l.arrival_ms))));
+  const to = min(running.map((ls) => max(ls.map((l) => l.arrival_ms))));
+  const together = okArrivals.filter((t) => t >= from && t <= to);
+  f.togetherS = (to - from) / 1000;
+  f.togetherRatio = together.length > 1 ? (together.length - 1) / f.togetherS / rate : NaN;
+  f.everyTabProgressed = f.perTabOk.every((n) => n > 0);
+  f.unfinishedTabs = f.perTabOk.map((n, t) => (t !== closed && n < images ? t : -1)).filter((t) => t >= 0);
+  if (page?.closedAt) {
+    const c = page.closedAt;
+    const around = api.map((l) => l.arrival_ms).filter((t) => t >= c - 2000 && t <= c + 3000).sort((a, b) => a - b);
+    let gap = 0;
+    let at = NaN;
+    for (let i = 1; i < around.length; i++) if (around[i] - around[i - 1] > gap) { gap = around[i] - around[i - 1]; at = around[i - 1]; }
+    f.handoverGapMs = gap;
+    f.handoverGapIntervals = gap / (1000 / rate);
+    f.handoverGapFromCloseMs = at - c;
+    f.handoverMaxPerSecond = maxInWindow(around);
+    f.handover429 = api.filter((l) => l.status === 429 && l.arrival_ms >= c - 1000 && l.arrival_ms <= c + 2000).length;
+    f.okAfterClose = okArrivals.filter((t) => t > c).length;
+    f.leader = closed;
+  }
+}
+
+/** The multi-tab cells' verdict against MULTITAB_TARGETS. */
+function multitabVerdict(f, { rate, handover }) {
+  const why = [];
+  if (f.unfinishedTabs?.length) why.push(`tab(s) ${f.unfinishedTabs.join(', ')} did not finish`);
+  if (!f.everyTabProgressed) why.push('a tab made no progress');
+  if (!(f.maxOkPerSecond <= rate + 1)) why.push(`${f.maxOkPerSecond} successes in 1 s`);
+  if (handover) {
+    if (!Number.isFinite(f.handoverGapMs)) why.push('the leader was not closed');
+    else {
+      if (!(f.handoverGapIntervals <= MULTITAB_TARGETS.gapIntervals)) why.push(`gap ${f.handoverGapMs.toFixed(0)} ms = ${f.handoverGapIntervals.toFixed(2)} intervals > ${MULTITAB_TARGETS.gapIntervals}`);
+      if (!(f.handoverMaxPerSecond <= rate + 1)) why.push(`burst: ${f.handoverMaxPerSecond} arrivals in 1 s around the close`);
+    }
+  } else {
+    if (!(f.togetherRatio >= MULTITAB_TARGETS.ratio)) why.push(`together ${fx3(f.togetherRatio)} < ${MULTITAB_TARGETS.ratio}`);
+    if (!(f.pct429 <= MULTITAB_TARGETS.pct429)) why.push(`429s ${f.pct429.toFixed(1)}% > ${MULTITAB_TARGETS.pct429}%`);
+  }
+  return { pass: why.length === 0, label: why.length === 0 ? 'PASS' : 'FAIL', why };
+}
+
+const fx3 = (v) => (Number.isFinite(v) ? v.toFixed(3) : '–');
+
 /** Every figure of one cell. `exported` is the parsed pacer-results.json or null. */
-export function cellFigures({ rate, latencyMs, images, strict, kind }, log, page, exported) {
+export function cellFigures({ rate, latencyMs, images, strict, kind, tabs, handover }, log, page, exported) {
   // `stat-sent` counts every request the page made, which the log has as
   // one line each (the page's own origin: no preflights to tell apart).
   const api = log.filter((l) => l.method === 'GET' || l.method === 'POST');
@@ -277,8 +344,10 @@ export function cellFigures({ rate, latencyMs, images, strict, kind }, log, page
   if (kind === 'aimd') aimdFigures(f, okArrivals, arrivals[0], rate);
   if (kind === 'hidden') hiddenFigures(f, api, okArrivals, rate, page?.hidden);
   if (kind === 'faults') faultFigures(f, api, ok, arrivals, rate, page, Array.isArray(items) ? items : null);
+  if (kind === 'multitab') multitabFigures(f, api, okArrivals, { rate, tabs, images: images / tabs }, page);
   f.verdict = kind === 'aimd' ? aimdVerdict(f) : kind === 'hidden' ? hiddenVerdict(f)
-    : kind === 'faults' ? faultVerdict(f) : verdict(f, strict);
+    : kind === 'faults' ? faultVerdict(f) : kind === 'multitab' ? multitabVerdict(f, { rate, handover })
+    : verdict(f, strict);
   return f;
 }
 

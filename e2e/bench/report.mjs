@@ -23,6 +23,14 @@ export function criteria(cell, f) {
     return `hidden ${fx(f.hiddenS, 0)} s: ratio ${fx(f.hiddenRatio, 3)} (after 5 min ${fx(f.lateHiddenRatio, 3)}); ` +
       `plain timer ${fx(f.plainVisible, 1)} → ${fx(f.plainHidden, 2)} → ${fx(f.plainLate, 3)} ticks/s`;
   }
+  if (cell.kind === 'multitab') {
+    const tabs = `${cell.tabs} tabs, ok per tab ${f.perTabOk?.join('/')}, 429 per tab ${f.per429?.join('/')}`;
+    if (cell.handover) {
+      return `${tabs}; leader (tab ${f.leader}) closed: largest gap ${fx(f.handoverGapMs, 1)} ms = ${fx(f.handoverGapIntervals, 2)} intervals ` +
+        `at ${fx(f.handoverGapFromCloseMs, 0)} ms from the close, max ${f.handoverMaxPerSecond}/1 s around it, ${f.handover429} × 429 within −1…+2 s; together ${fx(f.togetherRatio, 3)}`;
+    }
+    return `${tabs}; together ${fx(f.togetherRatio, 3)} of the limit over ${fx(f.togetherS, 1)} s, 429 ${fx(f.pct429, 1)} %, max ${f.maxOkPerSecond} successes/1 s`;
+  }
   if (cell.kind === 'faults') {
     return `lost ${f.lostByPage} (+${len(f.doneWithoutGood)} done w/o good 200), dup ${f.duplicateImages}, ` +
       `sends/item ${fx(f.retriesPerItem, 2)} (page retries ${fx(f.pageRetries, 0)}), good tput/rate ${fx(f.goodTputRatio, 3)}, ` +
@@ -107,6 +115,11 @@ export function markdown(meta, results) {
       }
       if (Number.isFinite(f.jMs)) bits.push(`matched ${f.matched} attempts, median send→arrival ${fx(f.offsetMedianMs, 1)} ms, unmatched attempts ${f.unmatchedAttempts} / log lines ${f.unmatchedLines}; largest offset at t = ${fx(f.maxOffsetAtS, 2)} s; J after the first second of sends ${fx(f.jSteadyMs, 1)} ms${f.sentWholeMs ? '; page send stamps are whole ms' : ''}`);
     }
+    if (r.page?.tabs) {
+      bits.push(`tabs: ${r.page.tabs.map((t, i) => (t.closed ? `tab ${i} closed` : `tab ${i} ${t.state}, done ${t.done}, failed ${t.failed}, 429 ${t.n429}`)).join('; ')}`);
+      const notices = [...new Set(r.page.tabs.filter((t) => t.notice).map((t) => t.notice))];
+      if (notices.length) bits.push(`notices: ${notices.map((n) => `"${n}"`).join(' / ')}`);
+    }
     if (r.page) {
       bits.push(`run ${fx(r.page.wallMs / 1000, 1)} s, state ${r.page.state}, protocols ${JSON.stringify(r.page.protocols ?? {})}`);
       if (r.page.notice) bits.push(`notice: "${r.page.notice}"`);
@@ -126,6 +139,8 @@ const FOOTNOTE = `Figures: send-rate ratio = (successes − 1) ÷ (last − firs
 AIMD cell (own verdict): convergence = end of the first sliding 3 s window (ending on a successful arrival, starting after the first send) whose successes are within 10 % of the limit, from the first send; held = send-rate ratio from convergence to the last success. Targets: converged < 30 s, held ≥ 0.95, 429s < 5 % of sends, every image done.
 
 Hidden-tab cell (own verdict): Chromium launched directly and driven over raw CDP (e2e/support/hidden-tab.mjs); the page is hidden behind a second tab (document.visibilityState 'hidden') from 5 s after the start for the cell's span, then shown to finish. Hidden ratio = successful arrivals per second while hidden ÷ rate (also from 5 min hidden on, when Chrome's intensive throttling applies). Proof of throttling: a plain 100 ms setTimeout chain in the page, ticks/s visible → first 10 s hidden → 60 s from 5 min 5 s hidden; the verdict is n/a if it ran > 2/s hidden or the page was ever visible in between. Targets: hidden ratio ≥ 0.95, 429s < 1 % of sends, every image done.
+
+Multi-tab cells (own verdict, issue 6): 2 or 3 pages of one Chromium context (one origin) share one emulator key and its strict limit (gcra burst 0, 10/s, 1 s latency); each tab's image URLs carry \`?tab=T\`. Together = successful arrivals per second, over the span in which every (remaining) tab was sending, ÷ the limit. Targets: together ≥ 0.97, 429s ≤ 1 % of sends, at most limit + 1 successes in any 1 s (the table's max/1 s counts every arrival, 429s too), every tab finishes. Handover cell: the leading tab (its notice says it hands out the sends) is closed 6 s after the starts; largest gap between consecutive arrivals (any status) from 2 s before to 3 s after the close, in intervals (1 interval = 100 ms); target ≤ 2 intervals (a stall of at most one interval beyond the usual spacing), no burst (≤ limit + 1 arrivals in 1 s around the close), the other tabs finish.
 
 Fault cell (own verdict): the emulator faults the answers its limiter lets through (seeded; see the cell's notes), the page times out at 3 s and tries an image at most 5 times. A good success is a log line with status 200 and no \`bad-json\` fault (everywhere in this table: done, ratios, latencies); status 0 = dropped or abandoned. Lost = total − done − failed as the page shows them, plus images the page shows done (export) without a good 200 in the log; duplicates = images with more than one good 200; sends/item = log requests ÷ images (page retries = its \`stat-retries\`); good tput/rate = good successes ÷ (last good arrival − first arrival) ÷ rate (retries spend the same rate, so ~0.78 is the most this mix allows). PASS when nothing is lost, nothing is duplicated, the page's done = images with a good 200 (each shown done) and its sent = the log's requests, and every failed item's last attempt has an error; n/a when a fault kind was never injected.`;
 

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allCells, selectCells } from './cells.mjs';
 import { driveHiddenPage, drivePage } from './drive.mjs';
+import { driveTabs } from './multitab.mjs';
 import { startEmulator } from './emulator.mjs';
 import { cellFigures } from './figures.mjs';
 import { markdown, row, writeReports } from './report.mjs';
@@ -22,6 +23,7 @@ import { budgetsMarkdown, runBudgets } from './budgets.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage: node e2e/bench/run.mjs [options]
   --only P[,P…]  run the cells whose id contains any P (repeatable), e.g. --only gcra-b0 or --only fw-r4-n60
+  --only multitab  the multi-tab cells only (2 and 3 tabs sharing 10/s, and the leader-handover gap)
   --only budgets the page's budgets only (size, first render, 100 000 pasted, heap and
                  scroll with 100 000 done rows; ~6 min); a full run ends with them too
   --quick        short cells (rate 4 × 20 images, rate 10 × 40 images); no extra cells
@@ -78,12 +80,13 @@ async function runCell(cell, dist, rawDir) {
     });
     result.emulatorArgs = emu.args;
     const expectedMs = (cell.images / cell.rate) * 1000 + cell.latencyMs;
-    const drive = cell.kind === 'hidden' ? driveHiddenPage : drivePage;
+    const drive = cell.kind === 'hidden' ? driveHiddenPage : cell.kind === 'multitab' ? driveTabs : drivePage;
     const page = await drive({
       origin: emu.https, rate: cell.pageRate ?? cell.rate, query: cell.query ?? {},
       concurrency: cell.concurrency, images: cell.images,
       timeoutMs: cell.runTimeoutMs ?? Math.max(60_000, 3 * expectedMs + 30_000), downloadDir: dir,
       hideAfterMs: cell.hideAfterMs, hiddenMs: cell.hiddenMs,
+      ...(cell.kind === 'multitab' ? { tabs: cell.tabs, images: cell.images / cell.tabs, closeLeaderAfterMs: cell.closeLeaderAfterMs } : {}),
     });
     result.page = { ...page, export: page.export ? { filename: page.export.filename } : null };
     await new Promise((r) => setTimeout(r, 300)); // let the last log lines land

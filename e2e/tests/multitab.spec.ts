@@ -1,12 +1,17 @@
-// Issue 5, item 1: tabs of one origin with the same endpoint and key share
+// Issue 6, item 1: tabs of one origin with the same endpoint and key share
 // one rate budget. Two and three pages of one browser context run against
 // one emulator with a strict nginx-like limiter (10/s, burst 0, 1 s
 // latency) over HTTPS/HTTP2 (over plain http the browser's 6 connections
 // per origin, shared by all tabs, would cap the budget at 6/s). The access
-// log is the ground truth: combined successes ≥ 0.97 × 10/s while all tabs
-// run, at most 10 (+1) in any second, 429s ≤ 1 % of sends, every tab makes
-// progress; then the leading tab is closed mid-run and the largest gap
-// between consecutive arrivals around the handover is measured.
+// log is the ground truth; the figures are printed, with per-tab
+// diagnostics (how late each send went after its grant, how far ahead the
+// grants came, slots given up, send-to-arrival delays, and what preceded
+// each 429). The issue's targets (≥ 0.97 of the limit, ≤ 1 % 429s, a
+// handover gap of one interval) are what the bench judges (e2e/bench,
+// `--only multitab`); this spec asserts what a busy 2-core CI machine
+// reliably meets: never over the limit, every tab finishes, no slot is
+// given up for a late wake-up, and margins that the old protocol
+// (0.67–0.84 of the limit, 3–7 % 429s, gaps of 300–445 ms) did not meet.
 import { test, expect, Browser, Page } from '@playwright/test';
 import { Emulator, LogLine } from '../support/emulator';
 import { PacerPage } from '../support/pacer-page';
@@ -33,6 +38,9 @@ async function openTabs(browser: Browser, n: number, items: number): Promise<{ p
   const pacers: PacerPage[] = [];
   for (let t = 0; t < n; t++) {
     const page = await context.newPage();
+    // The shared budget's diagnostics (src/run/tabs.rs): every grant made,
+    // received and sent on, with its planned instant.
+    await page.addInitScript(() => { (globalThis as any).__pacerTabTrace = []; });
     const pacer = new PacerPage(page);
     await pacer.open(base, { endpoint: base, rate: RATE, concurrency: 24 });
     const urls = Array.from({ length: items }, (_, i) =>
@@ -42,6 +50,86 @@ async function openTabs(browser: Browser, n: number, items: number): Promise<{ p
     pacers.push(pacer);
   }
   return { pages, pacers };
+}
+
+interface TraceEntry { kind: string; at: number; now: number; item?: number; attempt?: number; tab?: number }
+
+const q = (xs: number[], p: number): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+
+/**
+ * Per tab: how late its sends went after the instant granted (`late`),
+ * how far ahead the grants reached it (`ahead`), the slots it gave up, and
+ * the log's arrival − the page's send (`net`).
+ */
+async function diagnose(pages: Page[], log: LogLine[]): Promise<{ lines: string[]; skipped: number }> {
+  const lines: string[] = [];
+  let skippedAll = 0;
+  /** Every matched send: its tab, grant, send, arrival and status. */
+  const all: { t: number; at: number; now: number; arrival: number; status: number }[] = [];
+  for (let t = 0; t < pages.length; t++) {
+    if (pages[t].isClosed()) continue;
+    const trace: TraceEntry[] = await pages[t].evaluate(() => (globalThis as any).__pacerTabTrace ?? []);
+    // The browser's own account of each fetch: when the page called it and
+    // when the request went on the wire (unix ms).
+    const timing: { name: string; start: number; request: number }[] = await pages[t].evaluate(() =>
+      performance.getEntriesByType('resource').filter((e) => e.name.includes('/vision/v2/')).map((e) => ({
+        name: e.name,
+        start: performance.timeOrigin + e.startTime,
+        request: performance.timeOrigin + (e as PerformanceResourceTiming).requestStart,
+      })));
+    const sent = trace.filter((e) => e.kind === 'sent');
+    const late = sent.map((e) => e.now - e.at);
+    const ahead = trace.filter((e) => e.kind === 'received').map((e) => e.at - e.now);
+    const skipped = trace.filter((e) => e.kind === 'skipped');
+    skippedAll += skipped.length;
+    const granted = trace.filter((e) => e.kind === 'granted');
+    const mine = log.filter((l) => tabOf(l) === t);
+    const net: number[] = [];
+    const toFetch: number[] = [];
+    const toWire: number[] = [];
+    for (const e of sent) {
+      const rs = timing.filter((r) => new RegExp(`n%3D${e.item}(%26|$)|n=${e.item}(&|$)`).test(r.name));
+      const r = rs[e.attempt! - 1];
+      if (r) { toFetch.push(r.start - e.now); toWire.push(r.request - r.start); }
+      const ls = mine.filter((l) => new RegExp(`[?&]n=${e.item}(&|$)`).test(l.image)).sort((a, b) => a.arrival_ms - b.arrival_ms);
+      const l = ls[e.attempt! - 1] ?? ls[ls.length - 1];
+      if (l) {
+        net.push(l.arrival_ms - e.now);
+        all.push({ t, at: e.at, now: e.now, arrival: l.arrival_ms, status: l.status });
+      }
+    }
+    lines.push(`tab ${t}: ${sent.length} sends (gated), late p50/p90/max ${f1(q(late, 0.5))}/${f1(q(late, 0.9))}/${f1(Math.max(...late))} ms; `
+      + `grants reached it ahead p10/min ${f1(q(ahead, 0.1))}/${f1(Math.min(...ahead))} ms; ${skipped.length} slots given up; `
+      + `net p50/p99/max ${f1(q(net, 0.5))}/${f1(q(net, 0.99))}/${f1(Math.max(...net))} ms `
+      + `(fetch start − send p50/max ${f1(q(toFetch, 0.5))}/${f1(Math.max(...toFetch))}, on the wire − fetch start p50/p99/max ${f1(q(toWire, 0.5))}/${f1(q(toWire, 0.99))}/${f1(Math.max(...toWire))}; ${toFetch.length} matched); `
+      + `${granted.length} grants made${granted.length ? `, ahead p10/min ${f1(q(granted.map((g) => g.at - g.now), 0.1))}/${f1(Math.min(...granted.map((g) => g.at - g.now)))} ms, `
+        + `spacing p50 ${f1(q(granted.slice(1).map((g, i) => g.at - granted[i].at), 0.5))} ms` : ''}`);
+    if (process.env.MULTITAB_DEBUG) {
+      lines.push(`  late: ${late.map((x) => x.toFixed(0)).join(' ')}`);
+      lines.push(`  ahead: ${ahead.map((x) => x.toFixed(0)).join(' ')}`);
+      lines.push(`  net: ${net.map((x) => x.toFixed(0)).join(' ')}`);
+      lines.push(`  wire: ${toWire.map((x) => x.toFixed(0)).join(' ')}`);
+      if (granted.length) lines.push(`  spacing: ${granted.slice(1).map((g, i) => (g.at - granted[i].at).toFixed(0)).join(' ')}`);
+    }
+  }
+  // Each 429: the accepted arrival before it, and how far apart the two
+  // were planned, sent and arrived (a send gap ≥ the interval with an
+  // arrival gap under it is the network's doing, not the pacer's).
+  all.sort((a, b) => a.arrival - b.arrival);
+  let prev: (typeof all)[number] | undefined;
+  for (const e of all) {
+    if (e.status === 429 && prev) {
+      lines.push(`429 of tab ${e.t}: after tab ${prev.t}'s, planned ${f1(e.at - prev.at)} ms apart, sent ${f1(e.now - prev.now)}, `
+        + `arrived ${f1(e.arrival - prev.arrival)} (net ${f1(prev.arrival - prev.now)} then ${f1(e.arrival - e.now)})`);
+    }
+    if (e.status === 200) prev = e;
+  }
+  return { lines, skipped: skippedAll };
 }
 
 /** Figures over the span in which every tab was sending. */
@@ -77,6 +165,8 @@ for (const tabs of [2, 3]) {
     }
     for (const p of pacers) await p.waitForState('done', 100_000);
     const f = figures(emu.log(), tabs);
+    const d = await diagnose(pages, emu.log());
+    for (const l of d.lines) console.log(l);
     if (process.env.MULTITAB_DEBUG) {
       const ls = emu.log().sort((a, b) => a.arrival_ms - b.arrival_ms);
       console.log(ls.map((l, i) => `${i ? (l.arrival_ms - ls[i - 1].arrival_ms).toFixed(1) : 0}:${tabOf(l)}:${l.status}`).join(' '));
@@ -84,15 +174,19 @@ for (const tabs of [2, 3]) {
     console.log(`${tabs} tabs: ${f.rate.toFixed(3)}/s combined over ${f.seconds.toFixed(1)} s together `
       + `(${(f.rate / RATE).toFixed(3)} of ${RATE}), max ${f.maxInSecond} in 1 s, `
       + `${f.limited} × 429 of ${f.sends} sends, per tab ${f.perTab.join('/')}`);
-    // Behaviour: the tabs together never go over the shared limit, few
-    // sends are refused, and every tab finishes. How close the combined
-    // rate comes to the limit is a figure (printed above), not a pass mark:
-    // the issue's targets (>= 0.97, <= 1 % 429s) are not met in this
-    // machine's Chromium yet (0.80-0.84, 3-4 %; see the README).
+    // Behaviour: the tabs together never go over the shared limit, every
+    // tab finishes, a late grant or wake-up costs its lateness, not its
+    // slot. Measured here (loaded 2-core machine): 0.89–0.92 of the limit,
+    // 3–8 % 429s, each 429 after a request that took 8–80 ms longer than
+    // usual from fetch() to the emulator (printed above), which no pacer
+    // can see coming. The rate floor leaves room for a busier CI machine;
+    // the old protocol (0.67–0.84, 12–27 slots given up per tab) missed it.
     expect(f.seconds).toBeGreaterThanOrEqual(10);
     expect(f.rate).toBeLessThanOrEqual(RATE * 1.01);
     expect(f.maxInSecond).toBeLessThanOrEqual(RATE + 1);
+    expect(f.rate).toBeGreaterThanOrEqual(0.85 * RATE);
     expect(f.limited).toBeLessThanOrEqual(0.1 * f.sends);
+    expect(d.skipped).toBeLessThanOrEqual(2);
     for (const n of f.perTab) expect(n).toBe(items);
     for (const page of pages) await page.close();
   });
@@ -119,6 +213,8 @@ test('closing the leading tab mid-run hands the budget over without burst or sta
   }, { timeout: 5_000 }).toBe(true);
   for (const p of rest) await p.waitForState('done', 100_000);
   const log = emu.log();
+  const d = await diagnose(pages, log);
+  for (const l of d.lines) console.log(l);
   const arrivals = log.filter((l) => l.status !== 0 || true).map((l) => l.arrival_ms).sort((a, b) => a - b);
   const around = arrivals.filter((a) => a >= closedAt - 2_000 && a <= closedAt + 3_000);
   let gap = 0;
@@ -131,10 +227,19 @@ test('closing the leading tab mid-run hands the budget over without burst or sta
   console.log(`handover: leader tab ${leader} closed; largest gap between arrivals ${gap.toFixed(1)} ms `
     + `(${(gap / INTERVAL_MS).toFixed(2)} intervals) at ${(gapAt - closedAt).toFixed(0)} ms from the close; `
     + `${limited} × 429 of ${log.length} sends; ${after} successes after the close`);
-  // No stall: the budget is handed over (the gap is printed above; the
-  // issue's target of one interval is not met yet, 300-445 ms measured).
-  expect(gap).toBeLessThan(1_000);
+  // No stall and no burst: the budget is handed over. Measured here: the
+  // largest gap around the close 200–210 ms (the usual spacing plus one
+  // interval; the issue's target), and not at the close itself; the old
+  // protocol left 300–445 ms. The bound leaves room for a busier machine.
+  expect(gap).toBeLessThan(4 * INTERVAL_MS);
   expect(limited).toBeLessThanOrEqual(0.1 * log.length);
+  const aroundClose = arrivals.filter((a) => a >= closedAt - 1_000 && a <= closedAt + 2_000);
+  let burst = 0;
+  for (let i = 0, j = 0; j < aroundClose.length; j++) {
+    while (aroundClose[j] - aroundClose[i] >= 1000) i++;
+    burst = Math.max(burst, j - i + 1);
+  }
+  expect(burst).toBeLessThanOrEqual(RATE + 1);
   for (let t = 0; t < tabs; t++) {
     if (t !== leader) expect(log.filter((l) => tabOf(l) === t && l.status === 200)).toHaveLength(60);
   }

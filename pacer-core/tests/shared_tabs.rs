@@ -27,14 +27,61 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-type Coord = Coordinator<FakeTime, FakeTime>;
+type Coord = Coordinator<FakeTime, BusySleep>;
+
+/// How a busy browser holds things up: each event is `0..=late` late, and
+/// one in `stall_every` is held up `stall.0..=stall.1` more (a long task on
+/// the page's main thread, or on a loaded machine the network stack).
+#[derive(Clone, Copy, Debug)]
+struct Busy {
+    late: Duration,
+    stall_every: u64,
+    stall: (Duration, Duration),
+}
+
+impl Busy {
+    const NONE: Busy = Busy {
+        late: Duration::ZERO,
+        stall_every: 0,
+        stall: (Duration::ZERO, Duration::ZERO),
+    };
+
+    fn draw(&self, rng: &mut fastrand_lite::Rng) -> Duration {
+        let mut d = Duration::from_micros(rng.below(self.late.as_micros() as u64 + 1));
+        if self.stall_every > 0 && rng.below(self.stall_every) == 0 {
+            let (lo, hi) = self.stall;
+            let span = hi.saturating_sub(lo).as_micros() as u64;
+            d += lo + Duration::from_micros(rng.below(span + 1));
+        }
+        d
+    }
+}
+
+/// A tab's timers on a busy main thread: every wake-up is late by a draw of
+/// [`Busy`].
+#[derive(Clone)]
+struct BusySleep {
+    time: FakeTime,
+    busy: Busy,
+    rng: Rc<RefCell<fastrand_lite::Rng>>,
+}
+
+impl Sleep for BusySleep {
+    type Fut = pacer_core::sim::FakeSleep;
+    fn sleep(&self, d: Duration) -> Self::Fut {
+        let extra = self.busy.draw(&mut self.rng.borrow_mut());
+        self.time.sleep(d + extra)
+    }
+}
 
 /// A `BroadcastChannel` on fake time: every message reaches every other
-/// tab `delay` (+ a little per message) after it was posted.
+/// tab `delay` (+ a little per message) after it was posted, and later
+/// when the receiving tab's main thread is busy.
 #[derive(Default)]
 struct Net {
     tabs: RefCell<Vec<Rc<Coord>>>,
-    queue: RefCell<VecDeque<(Duration, usize, Msg)>>,
+    /// (due, from, to, message)
+    queue: RefCell<VecDeque<(Duration, usize, usize, Msg)>>,
     wake: pacer_core::driver::Signal,
 }
 
@@ -43,6 +90,7 @@ struct Port {
     me: usize,
     time: FakeTime,
     delay: Duration,
+    busy: Busy,
     spread: RefCell<fastrand_lite::Rng>,
 }
 
@@ -65,20 +113,20 @@ mod fastrand_lite {
 
 impl Bus for Port {
     fn post(&self, msg: &Msg) {
-        let extra = Duration::from_micros(
-            self.spread
-                .borrow_mut()
-                .below(self.delay.as_micros() as u64 + 1),
-        );
-        let at = self.time.now() + self.delay + extra;
+        let tabs = self.net.tabs.borrow().len();
+        let mut rng = self.spread.borrow_mut();
+        let extra = Duration::from_micros(rng.below(self.delay.as_micros() as u64 + 1));
         let mut q = self.net.queue.borrow_mut();
-        // Same sender: in order, like a real channel.
-        let at = q
-            .iter()
-            .filter(|(_, from, _)| *from == self.me)
-            .map(|(t, _, _)| *t)
-            .fold(at, Duration::max);
-        q.push_back((at, self.me, msg.clone()));
+        for to in (0..tabs).filter(|&to| to != self.me) {
+            let at = self.time.now() + self.delay + extra + self.busy.draw(&mut rng);
+            // Same sender, same receiver: in order, like a real channel.
+            let at = q
+                .iter()
+                .filter(|(_, from, t, _)| *from == self.me && *t == to)
+                .map(|(t, _, _, _)| *t)
+                .fold(at, Duration::max);
+            q.push_back((at, self.me, to, msg.clone()));
+        }
         drop(q);
         self.net.wake.notify_all();
     }
@@ -91,19 +139,17 @@ impl Net {
             let now = time.now();
             let due: Vec<_> = {
                 let mut q = self.queue.borrow_mut();
-                let (due, rest): (Vec<_>, Vec<_>) = q.drain(..).partition(|(t, _, _)| *t <= now);
+                let (due, rest): (Vec<_>, Vec<_>) = q.drain(..).partition(|(t, _, _, _)| *t <= now);
                 q.extend(rest);
                 due
             };
-            for (_, from, msg) in due {
-                let tabs = self.tabs.borrow().clone();
-                for (i, tab) in tabs.iter().enumerate() {
-                    if i != from && !tab.is_gone() {
-                        tab.on_message(msg.clone());
-                    }
+            for (_, _, to, msg) in due {
+                let tab = self.tabs.borrow()[to].clone();
+                if !tab.is_gone() {
+                    tab.on_message(msg);
                 }
             }
-            let next = self.queue.borrow().iter().map(|(t, _, _)| *t).min();
+            let next = self.queue.borrow().iter().map(|(t, _, _, _)| *t).min();
             match next {
                 Some(at) => {
                     let _ = select(Box::pin(time.sleep(at.saturating_sub(now))), listener).await;
@@ -156,6 +202,9 @@ struct TabServer {
     /// Every send (instant, tab), answered or not (a closed tab's
     /// requests on the wire are never answered, but they arrived).
     sends: Rc<RefCell<Vec<(Duration, usize)>>>,
+    /// Send-to-arrival delays beyond the server model's own jitter.
+    net: Busy,
+    rng: Rc<RefCell<fastrand_lite::Rng>>,
 }
 
 impl Transport for TabServer {
@@ -164,7 +213,16 @@ impl Transport for TabServer {
         self.sends
             .borrow_mut()
             .push((self.time.now(), self.base / BASE));
-        self.server.send(self.base + item, attempt)
+        let delay = self.net.draw(&mut self.rng.borrow_mut());
+        if delay.is_zero() {
+            return self.server.send(self.base + item, attempt);
+        }
+        let (time, server, item) = (self.time.clone(), self.server.clone(), self.base + item);
+        async move {
+            time.sleep(delay).await;
+            server.send(item, attempt).await
+        }
+        .boxed_local()
     }
 }
 
@@ -183,6 +241,12 @@ struct Setup {
     bus_delay: Duration,
     timers: TimerModel,
     arrival_jitter: Duration,
+    /// Each tab's main thread: how late its timers wake it.
+    wake: Busy,
+    /// Each tab's main thread: how late it takes in a message.
+    inbox: Busy,
+    /// Send-to-arrival spikes.
+    net: Busy,
     gated: bool,
 }
 
@@ -197,6 +261,9 @@ impl Setup {
             bus_delay: ms(1),
             timers: TimerModel::Exact,
             arrival_jitter: Duration::ZERO,
+            wake: Busy::NONE,
+            inbox: Busy::NONE,
+            net: Busy::NONE,
             gated: true,
         }
     }
@@ -231,13 +298,19 @@ fn run(setup: Setup, limiter: Box<dyn Limiter>) -> Outcome {
             me: i,
             time: time.clone(),
             delay: setup.bus_delay,
+            busy: setup.inbox,
             spread: RefCell::new(fastrand_lite::Rng(0x9e37_79b9 + i as u64)),
+        };
+        let sleep = BusySleep {
+            time: time.clone(),
+            busy: setup.wake,
+            rng: Rc::new(RefCell::new(fastrand_lite::Rng(0x5bd1_e995 + i as u64))),
         };
         let coord = Coord::new(
             1000 + i as u64 * 7919,
             setup.rate,
             time.clone(),
-            time.clone(),
+            sleep,
             Box::new(port),
         );
         let roles = Rc::clone(&roles);
@@ -267,6 +340,8 @@ fn run(setup: Setup, limiter: Box<dyn Limiter>) -> Outcome {
                     base: i * BASE,
                     time: time.clone(),
                     sends,
+                    net: setup.net,
+                    rng: Rc::new(RefCell::new(fastrand_lite::Rng(0x27d4_eb2d + i as u64))),
                 },
                 setup.gated.then(|| Rc::clone(&coord)),
             );
@@ -455,6 +530,70 @@ fn browser_like_timers_and_jitter_cost_at_most_one_percent() {
         let out = run(setup, strict(10.0));
         let f = figures(&out.log, tabs);
         check_shared(&f, 10.0, &format!("{tabs} tabs, late timers, 2 ms jitter"));
+    }
+}
+
+/// A busy main thread, as measured in headless Chromium with two and three
+/// tabs on a loaded 2-core machine (e2e/tests/multitab.spec.ts prints these
+/// diagnostics): sends woke 1–2 ms after their grant's instant, and a grant
+/// planned 25 ms ahead reached its tab late about one time in 20, by up to
+/// tens of ms. The old protocol gave such a grant's slot up (a lost
+/// interval each time) and let a late send bunch against the next one:
+/// 0.67–0.84 of the limit and 3–7 % 429s in the browser, 0.91 and 1.1 %
+/// here.
+const LATE_WAKE: Busy = Busy {
+    late: Duration::from_micros(1000),
+    stall_every: 0,
+    stall: (Duration::ZERO, Duration::ZERO),
+};
+const SLOW_INBOX: Busy = Busy {
+    late: Duration::from_micros(1000),
+    stall_every: 20,
+    stall: (Duration::from_millis(10), Duration::from_millis(40)),
+};
+/// Besides, one wake-up in 25 held up 10–50 ms by a long task of the page.
+const STALLING_WAKE: Busy = Busy {
+    stall_every: 25,
+    stall: (Duration::from_millis(10), Duration::from_millis(50)),
+    ..LATE_WAKE
+};
+
+fn busy(tabs: usize, wake: Busy) -> Figures {
+    let setup = Setup {
+        wake,
+        inbox: SLOW_INBOX,
+        arrival_jitter: ms(2),
+        ..Setup::new(tabs, 150)
+    };
+    let out = run(setup, strict(10.0));
+    figures(&out.log, tabs)
+}
+
+#[test]
+fn late_grants_on_a_busy_main_thread_cost_no_interval() {
+    for tabs in [2, 3] {
+        let f = busy(tabs, LATE_WAKE);
+        check_shared(&f, 10.0, &format!("{tabs} tabs, late grants"));
+    }
+}
+
+#[test]
+fn a_main_thread_held_up_by_long_tasks_costs_what_it_holds_up() {
+    // A send held up by a long task goes that much later, and so does
+    // every send after it (a strict limiter counts from the last arrival):
+    // one in 25 held up 30 ms on average costs 1.2 %, besides the margin
+    // and the late wake-ups. It must not cost whole intervals.
+    for tabs in [2, 3] {
+        let f = busy(tabs, STALLING_WAKE);
+        eprintln!(
+            "{tabs} tabs, long tasks: {:.3} of the limit, {} × 429 of {}",
+            f.throughput / 10.0,
+            f.rejected,
+            f.sends
+        );
+        assert!(f.throughput >= 0.95 * 10.0, "{:.3}/s", f.throughput);
+        assert!(f.rejected as f64 <= 0.01 * f.sends as f64);
+        assert!(f.throughput <= 10.0 * 1.001);
     }
 }
 

@@ -232,3 +232,22 @@ pub fn random_tab_id() -> u64 {
     let lo = (js_sys::Math::random() * f64::from(u32::MAX)) as u64;
     (hi << 32) | lo
 }
+
+/// Appends `{kind, …fields}` to `globalThis.__pacerTabTrace` when a test
+/// (or a developer, from the console) made it an array: the shared
+/// budget's diagnostics. Nothing is kept otherwise.
+pub fn trace_to_page(kind: &str, fields: &[(&str, f64)]) {
+    let global = js_sys::global();
+    let Ok(list) = js_sys::Reflect::get(&global, &"__pacerTabTrace".into()) else {
+        return;
+    };
+    let Ok(list) = list.dyn_into::<js_sys::Array>() else {
+        return;
+    };
+    let entry = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&entry, &"kind".into(), &kind.into());
+    for &(name, value) in fields {
+        let _ = js_sys::Reflect::set(&entry, &name.into(), &value.into());
+    }
+    list.push(&entry);
+}

@@ -12,15 +12,15 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use pacer_core::shared::{Coordinator, Gated, Role};
+use pacer_core::shared::{Coordinator, Gated, Role, Trace};
 use wasm_bindgen_futures::spawn_local;
 
 use super::driver::RunHandle;
 use super::model::{NoticeLevel, Settings};
 use super::transport::SharedTransport;
 use crate::browser::{
-    budget_name, locks_available, on_page_event, random_tab_id, request_lock, BudgetChannel,
-    HeldLock, LateBus, PageEvent, SharedClock, TimerSleep,
+    budget_name, locks_available, on_page_event, random_tab_id, request_lock, trace_to_page,
+    BudgetChannel, HeldLock, LateBus, PageEvent, SharedClock, TimerSleep,
 };
 
 type Coord = Coordinator<SharedClock, TimerSleep>;
@@ -54,6 +54,7 @@ impl TabShare {
             Box::new(bus.clone()),
         );
         coord.on_role(move |role, rate| say_role(handle, role, rate));
+        coord.on_trace(trace);
         let share = Rc::new(Self {
             coord,
             bus,
@@ -212,6 +213,39 @@ fn install_page_events() {
             }
         }
     });
+}
+
+/// Hands a [`Trace`] to the page's diagnostics (times in ms on the shared clock).
+fn trace(event: &Trace) {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    match *event {
+        Trace::Granted { tab, at, now } => trace_to_page(
+            "granted",
+            &[
+                ("tab", (tab & 0xffff) as f64),
+                ("at", ms(at)),
+                ("now", ms(now)),
+            ],
+        ),
+        Trace::Received { at, now } => {
+            trace_to_page("received", &[("at", ms(at)), ("now", ms(now))])
+        }
+        Trace::Sent {
+            item,
+            attempt,
+            at,
+            now,
+        } => trace_to_page(
+            "sent",
+            &[
+                ("item", item as f64),
+                ("attempt", f64::from(attempt)),
+                ("at", ms(at)),
+                ("now", ms(now)),
+            ],
+        ),
+        Trace::Skipped { at, now } => trace_to_page("skipped", &[("at", ms(at)), ("now", ms(now))]),
+    }
 }
 
 fn say_role(handle: RunHandle, role: Role, rate: f64) {

@@ -47,6 +47,50 @@ pub enum Role {
 /// Hears the tab's role and the budget's rate.
 type RoleListener = Box<dyn Fn(Role, f64)>;
 
+/// What became of the grants, for diagnostics: planned instants beside the
+/// moments things happened (all on the shared clock).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Trace {
+    /// This tab, leading, granted `tab` a send at `at` (made at `now`).
+    Granted {
+        /// The tab granted.
+        tab: TabId,
+        /// The instant granted.
+        at: Duration,
+        /// When the grant was made.
+        now: Duration,
+    },
+    /// A grant for this tab at `at` reached it at `now`.
+    Received {
+        /// The instant granted.
+        at: Duration,
+        /// When it arrived.
+        now: Duration,
+    },
+    /// A send of `item` granted at `at` went at `now`.
+    Sent {
+        /// The item.
+        item: ItemId,
+        /// Its attempt.
+        attempt: u32,
+        /// The instant granted.
+        at: Duration,
+        /// When it went.
+        now: Duration,
+    },
+    /// A send's grant at `at` was overtaken (a later grant went first): the
+    /// slot is given up and the send asks again.
+    Skipped {
+        /// The instant granted.
+        at: Duration,
+        /// When it woke.
+        now: Duration,
+    },
+}
+
+/// Hears every [`Trace`].
+type TraceListener = Box<dyn Fn(&Trace)>;
+
 /// One tab's coordinator: its [`Tab`], the sends waiting for a grant, and
 /// the loop that makes grants and heartbeats on time ([`Coordinator::run`]).
 pub struct Coordinator<C, S> {
@@ -58,6 +102,7 @@ pub struct Coordinator<C, S> {
     wake: Signal,
     role: Cell<Role>,
     on_role: RefCell<Option<RoleListener>>,
+    on_trace: RefCell<Option<TraceListener>>,
 }
 
 impl<C: Clock + 'static, S: Sleep + 'static> Coordinator<C, S> {
@@ -74,12 +119,24 @@ impl<C: Clock + 'static, S: Sleep + 'static> Coordinator<C, S> {
             wake: Signal::new(),
             role: Cell::new(Role::Alone),
             on_role: RefCell::new(None),
+            on_trace: RefCell::new(None),
         })
     }
 
     /// Calls `f` with the tab's role and the budget's rate whenever they change.
     pub fn on_role(&self, f: impl Fn(Role, f64) + 'static) {
         *self.on_role.borrow_mut() = Some(Box::new(f));
+    }
+
+    /// Calls `f` with every [`Trace`] of this tab's grants and sends.
+    pub fn on_trace(&self, f: impl Fn(&Trace) + 'static) {
+        *self.on_trace.borrow_mut() = Some(Box::new(f));
+    }
+
+    fn trace(&self, event: Trace) {
+        if let Some(f) = &*self.on_trace.borrow() {
+            f(&event);
+        }
     }
 
     /// Reads the tab's state.
@@ -142,6 +199,17 @@ impl<C: Clock + 'static, S: Sleep + 'static> Coordinator<C, S> {
         for msg in &out {
             self.bus.post(msg);
         }
+        if self.on_trace.borrow().is_some() {
+            let now = self.clock.now();
+            for msg in &out {
+                if let Msg::Grant { tab, at } = *msg {
+                    self.trace(Trace::Granted { tab, at, now });
+                }
+            }
+            for &at in &permits {
+                self.trace(Trace::Received { at, now });
+            }
+        }
         for granted in permits {
             let mut at = Some(granted);
             while let Some(tx) = self.waiters.borrow_mut().pop_front() {
@@ -201,10 +269,6 @@ impl<C: Clock + 'static, S: Sleep + 'static> Coordinator<C, S> {
         }
     }
 }
-
-/// A send woken later than this after its grant's instant gives the slot
-/// up and asks again.
-pub const SKIP_LATE: Duration = Duration::from_millis(4);
 
 /// Withdraws a waiting send's request if it is dropped before its grant.
 struct Withdraw<'a, C: Clock + 'static, S: Sleep + 'static> {
@@ -272,17 +336,25 @@ where
                             .into(),
                     });
                 };
-                let now = coord.clock.now();
-                if at > now {
-                    coord.sleep.sleep(at - now).await;
-                }
-                let late = coord.clock.now().saturating_sub(at);
-                if late <= SKIP_LATE || coord.is_gone() {
+                // Waits for the grant's instant, and as long as a late send
+                // of another tab (heard meanwhile) says; gives the slot up
+                // only if a later grant went first.
+                let overtaken = loop {
+                    let now = coord.clock.now();
+                    match coord.read(|t| t.send_time(at)) {
+                        _ if coord.is_gone() => break false,
+                        None => break true,
+                        Some(due) if due > now => coord.sleep.sleep(due - now).await,
+                        Some(_) => break false,
+                    }
+                };
+                if !overtaken {
                     break Some(at);
                 }
-                // Woken too late: sent now, this request would arrive too
-                // close before the next tab's. The slot is given up and the
-                // send asks again.
+                coord.trace(Trace::Skipped {
+                    at,
+                    now: coord.clock.now(),
+                });
                 coord.update(|t, _| t.unused(at));
                 grant = coord.ask();
             };
@@ -296,8 +368,18 @@ where
                         .into(),
                 });
             }
-            coord.tab.borrow_mut().sent(at);
-            let answer = inner.send(item, attempt).await;
+            // The request first (the fetch starts when it is made), then
+            // the word to the other tabs.
+            let now = coord.clock.now();
+            let answer = inner.send(item, attempt);
+            coord.update(|t, _| t.sent(at, now));
+            coord.trace(Trace::Sent {
+                item,
+                attempt,
+                at,
+                now,
+            });
+            let answer = answer.await;
             match &answer.result {
                 AttemptResult::Success => coord.update(|t, now| t.succeeded(now)),
                 AttemptResult::RateLimited { retry_after } => {

@@ -1,0 +1,88 @@
+// Drives the multi-tab cells (issue 6, items 1 and 5): two or three pages
+// of one headless Chromium (one context, so one origin's BroadcastChannel
+// and Web Locks) run against one emulator; each tab's image URLs carry
+// `?tab=T&n=I`, so the access log tells the tabs apart. A handover cell
+// closes the leading tab (the one whose notice says it hands out the
+// sends) mid-run, like a user closing it.
+import { chromium } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './drive.mjs';
+
+/** Which tab sent a logged request (its image URL's `tab=`), or -1. */
+export const tabOf = (l) => Number(/[?&]tab=(\d+)/.exec(l.image)?.[1] ?? -1);
+
+const text = async (page, testid) => ((await page.getByTestId(testid).first().textContent({ timeout: 5_000 })) ?? '').trim();
+
+async function waitForState(page, state, timeout) {
+  await page.waitForFunction(
+    (s) => document.querySelector('[data-testid="run-state"]')?.textContent?.trim() === s,
+    state, { timeout, polling: 250 });
+}
+
+/**
+ * Runs `tabs` pages of `images` sample images each at `rate`/`concurrency`
+ * against `origin`; with `closeLeaderAfterMs`, closes the leading tab that
+ * long after the last start. Returns what the pages showed, the close's
+ * instant (unix ms) and which tab led. Never throws for a run that goes
+ * wrong after the start: the error is returned beside what was read.
+ */
+export async function driveTabs({ origin, rate, concurrency, images, tabs, closeLeaderAfterMs, timeoutMs }) {
+  const browser = await chromium.launch({ headless: true, executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  const result = { browserVersion: browser.version(), errors: [], consoleErrors: [], tabs: [] };
+  try {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 1000 } });
+    const pages = [];
+    for (let t = 0; t < tabs; t++) {
+      const page = await context.newPage();
+      page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(`tab ${t}: ${m.text()}`); });
+      page.on('pageerror', (e) => result.consoleErrors.push(`tab ${t}: ${e}`));
+      const qs = new URLSearchParams({ endpoint: origin, rate: String(rate), concurrency: String(concurrency) });
+      await page.goto(`${origin}/?${qs}`);
+      await waitForState(page, 'idle', 15_000);
+      const urls = Array.from({ length: images }, (_, i) =>
+        `${origin}/samples/img-${String((i % 40) + 1).padStart(4, '0')}.jpg?tab=${t}&n=${i}`);
+      await page.getByTestId('urls').fill(urls.join('\n'));
+      pages.push(page);
+    }
+    const t0 = Date.now();
+    for (const page of pages) await page.getByTestId('start').click();
+    const open = [...pages.keys()];
+    if (closeLeaderAfterMs) {
+      await pages[0].waitForTimeout(Math.max(0, t0 + closeLeaderAfterMs - Date.now()));
+      for (let t = 0; t < tabs; t++) {
+        if ((await text(pages[t], 'notice')).includes('hands out')) result.leader = t;
+      }
+      if (result.leader === undefined) result.errors.push('no tab said it leads');
+      else {
+        result.closedAt = Date.now();
+        await pages[result.leader].close({ runBeforeUnload: true });
+        open.splice(open.indexOf(result.leader), 1);
+      }
+    }
+    for (const t of open) {
+      try {
+        await waitForState(pages[t], 'done', Math.max(10_000, timeoutMs - (Date.now() - t0)));
+      } catch {
+        result.errors.push(`tab ${t} did not reach done within ${Math.round(timeoutMs / 1000)} s`);
+      }
+    }
+    result.wallMs = Date.now() - t0;
+    for (let t = 0; t < tabs; t++) {
+      if (!open.includes(t)) { result.tabs.push({ closed: true }); continue; }
+      const stat = async (id) => Number(await text(pages[t], id));
+      result.tabs.push({
+        state: await text(pages[t], 'run-state'),
+        done: await stat('stat-done'),
+        failed: await stat('stat-failed'),
+        n429: await stat('stat-429'),
+        notice: (await pages[t].getByTestId('notice').allTextContents()).join(' | ').trim(),
+      });
+    }
+    result.state = result.tabs.filter((x) => !x.closed).every((x) => x.state === 'done') ? 'done' : 'unfinished';
+    await context.close();
+  } catch (e) {
+    result.errors.push(String(e?.message ?? e).split('\n')[0]);
+  } finally {
+    await browser.close();
+  }
+  return result;
+}
