@@ -59,7 +59,7 @@ impl Table {
             })
             .filter(|(_, n)| *n > 0)
             .collect();
-        columns.sort_by_key(|&(c, n)| (std::cmp::Reverse(n), c));
+        columns.sort_unstable_by_key(|&(c, n)| (std::cmp::Reverse(n), c));
         columns
     }
 
