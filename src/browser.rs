@@ -15,6 +15,7 @@ mod local;
 mod read;
 mod store;
 mod tabs;
+mod text;
 mod timer;
 
 pub use clock::{unix_now, PerformanceClock};
@@ -32,4 +33,5 @@ pub use tabs::{
     budget_name, locks_available, on_page_event, random_tab_id, request_lock, BudgetChannel,
     HeldLock, LateBus, PageEvent, SharedClock,
 };
+pub use text::lowercase;
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};

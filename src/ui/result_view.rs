@@ -5,6 +5,7 @@
 use std::cmp::Ordering;
 use std::ops::Range;
 
+use crate::browser::lowercase;
 use crate::run::{ItemResult, ItemRow, ItemState};
 
 /// Lists at most this long are drawn whole: the cost is small and every
@@ -154,7 +155,7 @@ fn top_label(row: &ItemRow) -> Option<(&str, Option<f64>)> {
 /// True when `needle` (already lower case) is in the row's labels (top
 /// labels, detections and their details), its URL or its failure reason.
 fn matches_text(row: &ItemRow, needle: &str) -> bool {
-    let has = |text: &str| text.to_lowercase().contains(needle);
+    let has = |text: &str| lowercase(text).contains(needle);
     if has(&row.source) {
         return true;
     }
@@ -206,7 +207,7 @@ impl Shown {
 /// The rows that pass `filter` and `text` (case-insensitive), sorted by
 /// `sort`; ties keep input order.
 pub fn shown(rows: &[ItemRow], filter: StateFilter, text: &str, sort: SortKey) -> Shown {
-    let needle = text.trim().to_lowercase();
+    let needle = lowercase(text.trim());
     if filter == StateFilter::All && needle.is_empty() && sort == SortKey::Input {
         return Shown::All(rows.len());
     }
@@ -233,9 +234,8 @@ pub fn shown(rows: &[ItemRow], filter: StateFilter, text: &str, sort: SortKey) -
         key(a).total_cmp(&key(b))
     };
     let label = |a: &usize, b: &usize| {
-        let key = |id| {
-            top_label(by(id)).map_or((true, String::new()), |(l, _)| (false, l.to_lowercase()))
-        };
+        let key =
+            |id| top_label(by(id)).map_or((true, String::new()), |(l, _)| (false, lowercase(l)));
         key(a).cmp(&key(b))
     };
     let order: &dyn Fn(&usize, &usize) -> Ordering = match sort {
