@@ -16,6 +16,7 @@ mod paste;
 mod read;
 mod store;
 mod tabs;
+mod text;
 mod timer;
 
 pub use clock::{unix_now, PerformanceClock};
@@ -34,4 +35,5 @@ pub use tabs::{
     budget_name, locks_available, on_page_event, random_tab_id, request_lock, trace_to_page,
     BudgetChannel, HeldLock, LateBus, PageEvent, SharedClock,
 };
+pub use text::lowercase;
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};

@@ -4,8 +4,10 @@
 //! from the [`RunHandle`] in context and call its methods; they never fetch,
 //! time or store anything themselves. The only browser access here is
 //! [`page_location`] (the page's origin and query string, and share links),
-//! the results list's layout reads (through [`crate::browser::measure`]) and
-//! moving keyboard focus to a result's details and back (through node refs).
+//! the results list's layout reads (through [`crate::browser::measure`]),
+//! lower-casing non-ASCII text for the results filter (through
+//! [`crate::browser::lowercase`]) and moving keyboard focus to a result's
+//! details and back (through node refs).
 
 mod announcer;
 mod controls;

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use pacer::browser::{FetchError, PendingFetch, PerformanceClock, TimerSleep};
+use pacer::browser::{lowercase, FetchError, PendingFetch, PerformanceClock, TimerSleep};
 use pacer_core::api::{classify, multipredict_url};
 use pacer_core::driver::{Answer, Pool, RunControl, Transport};
 use pacer_core::schedule::{AttemptResult, MarginPolicy, RetryPolicy, Scheduler};
@@ -156,4 +156,21 @@ async fn the_pool_paces_real_fetches_on_browser_time() {
     let achieved = (n - 1) as f64 / span;
     assert!(achieved <= rate * 1.001, "achieved {achieved}");
     assert!(achieved >= rate * 0.8, "stalled: achieved {achieved}");
+}
+
+/// `browser::lowercase` hands non-ASCII text to the browser's
+/// `toLowerCase`: it must agree with `str::to_lowercase`, final sigma and
+/// all (the results filter relies on it).
+#[wasm_bindgen_test]
+fn lowercase_agrees_with_rust_on_unicode() {
+    for text in [
+        "Kitchen_ISLAND https://X/1.JPG",
+        "ÉTAGE Straße İstanbul",
+        "ΟΔΟΣ ΣΑΣ",
+        "ПРИХОЖАЯ",
+        "ǅ ǈ Ａ",
+        "",
+    ] {
+        assert_eq!(lowercase(text), text.to_lowercase(), "{text}");
+    }
 }

@@ -30,6 +30,7 @@
 //! single-tab pacer's [`SafetyMargin`]).
 
 mod gate;
+mod wire;
 
 pub use gate::{Bus, Coordinator, Gated, Role, Trace};
 
@@ -73,8 +74,11 @@ pub const LEADER_MARGIN: MarginPolicy = MarginPolicy {
 };
 
 /// What tabs tell each other. Every message reaches every tab.
+///
+/// Read back through a flat record of optional fields (`shared/wire.rs`):
+/// the same JSON, with far less code than serde's tagged-enum reader.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "k", rename_all = "snake_case")]
+#[serde(tag = "k", rename_all = "snake_case", try_from = "wire::WireMsg")]
 pub enum Msg {
     /// A tab running against the budget: permits asked for and received
     /// so far (cumulative, so a lost or reordered message costs nothing),

@@ -103,7 +103,7 @@ impl RunStats {
             return 0.0;
         }
         if !self.sorted {
-            self.latencies_ms.sort_by(f64::total_cmp);
+            self.latencies_ms.sort_unstable_by(f64::total_cmp);
             self.sorted = true;
         }
         let n = self.latencies_ms.len();

@@ -46,7 +46,16 @@ pub fn to_json(items: &[ExportItem], record: &RunRecord) -> String {
             prediction: record.predictions.get(i).and_then(Option::as_deref),
         })
         .collect();
-    serde_json::to_string_pretty(&serde_json::json!({ "items": items })).unwrap_or_default()
+    serde_json::to_string_pretty(&JsonExport { items }).unwrap_or_default()
+}
+
+/// The JSON export's top level, `{"items": [...]}`. Serialized directly
+/// rather than through `json!` (a `Value`), so the export shares its
+/// pretty printer with the job files and adds no `Value` serializer to the
+/// wasm (issue 5 item 8, the size budget); the text is the same.
+#[derive(Serialize)]
+struct JsonExport<'a> {
+    items: Vec<JsonItem<'a>>,
 }
 
 #[derive(Serialize)]
@@ -115,6 +124,7 @@ pub fn to_csv(items: &[ExportItem], record: &RunRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pacer_core::api::classify;
 
     #[test]
     fn a_per_model_item_names_its_model_even_when_it_failed() {
@@ -151,5 +161,61 @@ mod tests {
         );
         let json = to_json(&items, &record);
         assert!(json.contains("\"model\": \"re_features_v4\""), "{json}");
+    }
+
+    /// A run of three items: answered (after a retry), failed, queued.
+    fn run() -> (Vec<String>, Vec<ItemState>, RunRecord) {
+        let body = serde_json::json!({"error": "false", "correlation_id": "c-1", "response": {"solutions": {
+            "re_roomtype_global_v2": {"top_prediction": {"label": "kitchen", "confidence": 0.9}},
+            "re_logo": {"detections": [{"label": "remax", "bounding_box": {
+                "top_left_x": 0.1, "top_left_y": 0.2, "bottom_right_x": 0.3, "bottom_right_y": 0.4}}]},
+            "a_new_model": {"whatever": [1, 2.5, null]}
+        }}})
+        .to_string();
+        let attempt = |attempt, status, error: Option<&str>| AttemptRecord {
+            attempt,
+            sent_unix_ms: 1_700_000_000_123.25,
+            latency_ms: 310.5,
+            status,
+            error: error.map(str::to_owned),
+        };
+        let mut record = RunRecord::new(3);
+        record.add(0, attempt(1, Some(503), Some("server error")), None);
+        record.add(
+            0,
+            attempt(2, Some(200), None),
+            Some(classify(200, &body, None).unwrap()),
+        );
+        record.add(1, attempt(1, None, Some("network")), None);
+        let sources = ["https://x/1.jpg", "https://x/2.jpg", "https://x/3.jpg"].map(String::from);
+        let states = vec![ItemState::Done, ItemState::Failed, ItemState::Queued];
+        (sources.into(), states, record)
+    }
+
+    #[test]
+    fn json_export_text_is_what_json_macro_gave() {
+        // Regression guard for the size change: the export used to go
+        // through `json!({"items": items})`; the text must not change.
+        let (sources, states, record) = run();
+        let items: Vec<JsonItem> = (0..3)
+            .map(|i| JsonItem {
+                index: i,
+                image: &sources[i],
+                model: None,
+                state: states[i].as_str(),
+                attempts: &record.attempts[i],
+                prediction: record.predictions[i].as_deref(),
+            })
+            .collect();
+        let before = serde_json::to_string_pretty(&serde_json::json!({ "items": items })).unwrap();
+        let export: Vec<ExportItem> = (0..3)
+            .map(|i| ExportItem {
+                image: &sources[i],
+                model: None,
+                state: states[i],
+            })
+            .collect();
+        assert_eq!(to_json(&export, &record), before);
+        assert!(before.contains("\"whatever\""));
     }
 }

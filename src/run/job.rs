@@ -60,7 +60,7 @@ impl Table {
             })
             .filter(|(_, n)| *n > 0)
             .collect();
-        columns.sort_by_key(|&(c, n)| (std::cmp::Reverse(n), c));
+        columns.sort_unstable_by_key(|&(c, n)| (std::cmp::Reverse(n), c));
         columns
     }
 
@@ -88,17 +88,20 @@ pub fn parse_import(name: &str, text: &str) -> Result<Imported, String> {
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let value: serde_json::Value = serde_json::from_str(trimmed)
             .map_err(|e| format!("{name} is not valid JSON ({e})."))?;
+        if value.get("format").and_then(|f| f.as_str()) == Some(JOB_FORMAT) {
+            // From the text, not `from_value`: the saved types then have one
+            // deserializer in the wasm, the one IndexedDB loads use too
+            // (issue 5 item 8, the size budget).
+            let job: JobFile = serde_json::from_str(trimmed)
+                .map_err(|e| format!("{name} is a Pacer job this version cannot read ({e})."))?;
+            return Ok(Imported::Job(job));
+        }
         return from_json(name, value);
     }
     from_csv(name, trimmed)
 }
 
 fn from_json(name: &str, value: serde_json::Value) -> Result<Imported, String> {
-    if value.get("format").and_then(|f| f.as_str()) == Some(JOB_FORMAT) {
-        let job: JobFile = serde_json::from_value(value)
-            .map_err(|e| format!("{name} is a Pacer job this version cannot read ({e})."))?;
-        return Ok(Imported::Job(job));
-    }
     // Pacer's own JSON export ({"items": [...]}) or any list.
     let list = match value {
         serde_json::Value::Array(list) => list,

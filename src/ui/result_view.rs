@@ -2,8 +2,10 @@
 //! in view: plain functions of the rows and the scroll position, so that
 //! they are tested natively and the list draws only what is visible.
 
+use std::cmp::Ordering;
 use std::ops::Range;
 
+use crate::browser::lowercase;
 use crate::run::{ItemResult, ItemRow, ItemState};
 
 /// Lists at most this long are drawn whole: the cost is small and every
@@ -154,7 +156,7 @@ fn top_label(row: &ItemRow) -> Option<(&str, Option<f64>)> {
 /// labels, detections and their details), its URL, its model (per-model
 /// calls) or its failure reason.
 fn matches_text(row: &ItemRow, needle: &str) -> bool {
-    let has = |text: &str| text.to_lowercase().contains(needle);
+    let has = |text: &str| lowercase(text).contains(needle);
     if has(&row.source) || row.model.as_deref().is_some_and(has) {
         return true;
     }
@@ -206,7 +208,7 @@ impl Shown {
 /// The rows that pass `filter` and `text` (case-insensitive), sorted by
 /// `sort`; ties keep input order.
 pub fn shown(rows: &[ItemRow], filter: StateFilter, text: &str, sort: SortKey) -> Shown {
-    let needle = text.trim().to_lowercase();
+    let needle = lowercase(text.trim());
     if filter == StateFilter::All && needle.is_empty() && sort == SortKey::Input {
         return Shown::All(rows.len());
     }
@@ -216,25 +218,35 @@ pub fn shown(rows: &[ItemRow], filter: StateFilter, text: &str, sort: SortKey) -
         .map(|r| r.id)
         .collect();
     let by = |id: &usize| &rows[*id];
-    match sort {
-        SortKey::Input => {}
-        SortKey::LatencyDesc => ids.sort_by(|a, b| {
-            let key = |id| by(id).latency_ms.unwrap_or(f64::NEG_INFINITY);
-            key(b).total_cmp(&key(a))
-        }),
-        SortKey::AttemptsDesc => ids.sort_by_key(|id| std::cmp::Reverse(by(id).attempts)),
-        SortKey::ConfidenceAsc => ids.sort_by(|a, b| {
-            let key = |id| {
-                top_label(by(id))
-                    .and_then(|(_, c)| c)
-                    .unwrap_or(f64::INFINITY)
-            };
-            key(a).total_cmp(&key(b))
-        }),
-        SortKey::Label => ids.sort_by_key(|id| {
-            top_label(by(id)).map_or((true, String::new()), |(l, _)| (false, l.to_lowercase()))
-        }),
-    }
+    // One comparator behind `dyn` and one unstable sort with the id as the
+    // last key (ids ascend in input order, so ties keep it): a single sort
+    // in the wasm instead of one stable sort per key (issue 5 item 8).
+    let latency = |a: &usize, b: &usize| {
+        let key = |id| by(id).latency_ms.unwrap_or(f64::NEG_INFINITY);
+        key(b).total_cmp(&key(a))
+    };
+    let attempts = |a: &usize, b: &usize| by(b).attempts.cmp(&by(a).attempts);
+    let confidence = |a: &usize, b: &usize| {
+        let key = |id| {
+            top_label(by(id))
+                .and_then(|(_, c)| c)
+                .unwrap_or(f64::INFINITY)
+        };
+        key(a).total_cmp(&key(b))
+    };
+    let label = |a: &usize, b: &usize| {
+        let key =
+            |id| top_label(by(id)).map_or((true, String::new()), |(l, _)| (false, lowercase(l)));
+        key(a).cmp(&key(b))
+    };
+    let order: &dyn Fn(&usize, &usize) -> Ordering = match sort {
+        SortKey::Input => return Shown::Picked(ids),
+        SortKey::LatencyDesc => &latency,
+        SortKey::AttemptsDesc => &attempts,
+        SortKey::ConfidenceAsc => &confidence,
+        SortKey::Label => &label,
+    };
+    ids.sort_unstable_by(|a, b| order(a, b).then(a.cmp(b)));
     Shown::Picked(ids)
 }
 

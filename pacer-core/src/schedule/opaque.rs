@@ -143,7 +143,7 @@ impl OpaqueErrors {
             .filter(|e| grouped.contains(&e.0))
             .map(|e| e.1)
             .collect();
-        confirmed.sort();
+        confirmed.sort_unstable();
         self.recent.clear();
         self.confirmed = true;
         Verdict::Frequent(confirmed)
