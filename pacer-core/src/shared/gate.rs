@@ -323,7 +323,16 @@ where
             return self.inner.send(item, attempt).boxed_local();
         };
         let Some(first) = coord.ask() else {
-            return self.inner.send(item, attempt).boxed_local();
+            // A lone tab's send, at once (traced as granted for now).
+            let now = coord.clock.now();
+            let answer = self.inner.send(item, attempt);
+            coord.trace(Trace::Sent {
+                item,
+                attempt,
+                at: now,
+                now,
+            });
+            return answer.boxed_local();
         };
         let coord = Rc::clone(coord);
         let inner = self.inner.clone();
