@@ -32,8 +32,9 @@ pub use paste::pasted_into_textarea;
 pub use read::read_text;
 pub use store::{RunStore, SavedRecords, StoreError};
 pub use tabs::{
-    budget_name, locks_available, on_page_event, random_tab_id, request_lock, trace_to_page,
-    BudgetChannel, HeldLock, LateBus, PageEvent, SharedClock,
+    budget_name, clear_leading, leading_lately, locks_available, mark_leading, on_page_event,
+    random_tab_id, request_lock, trace_to_page, BudgetChannel, HeldLock, LateBus, PageEvent,
+    SharedClock,
 };
 pub use text::lowercase;
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};

@@ -336,6 +336,11 @@ pub struct Tab {
     outbox: Vec<Msg>,
     next_beat: Duration,
     gone: bool,
+    /// Alone, leading: the sends that waited for the election went late,
+    /// so the next send goes no sooner than this (a spacing after them).
+    alone_until: Option<Duration>,
+    /// Another tab may already pace this budget: sends wait for the election.
+    expect_others: bool,
 }
 
 impl Tab {
@@ -365,9 +370,20 @@ impl Tab {
             outbox: Vec::new(),
             next_beat: now,
             gone: false,
+            alone_until: None,
+            expect_others: false,
         };
         tab.touch_self(now);
         tab
+    }
+
+    /// Another tab may already pace this budget (in the browser: a leader
+    /// of this origin said so lately): until the election answers, sends
+    /// wait instead of going at once. Sent at once they would be unknown to
+    /// that leader, and come within a spacing of the sends it paces: in the
+    /// bench every tab that joined a running one drew a 429 so.
+    pub fn expect_others(&mut self) {
+        self.expect_others = true;
     }
 
     /// This tab's id.
@@ -486,12 +502,15 @@ impl Tab {
         if self.shared {
             self.say_lead(now);
         } else if let Some(leader) = &mut self.leader {
-            // Alone: sends that asked before the election go now, spaced.
+            // Alone: sends that asked before the election go now, spaced,
+            // and the ones after them keep the spacing.
             while self.got < self.asked {
                 let slot = leader.gcra.earliest(now);
                 leader.record(slot);
+                self.alone_until = Some(slot + leader.interval());
                 self.got += 1;
                 self.permits.push_back(slot);
+                self.unsent.push(slot);
                 heard(
                     &mut self.recent,
                     &mut self.older,
@@ -562,13 +581,29 @@ impl Tab {
         if self.gone {
             return Ask::Now;
         }
-        if !self.shared {
-            // Alone (or not yet known otherwise: the election takes a few
-            // ms, which a lone tab must not wait for): as if there were no
-            // other tab; the leader only records. A send made before the
-            // tab learns that another leads is unknown to the leader: at
-            // worst one collision when two tabs start within those ms.
+        if !self.shared && (self.decided || !self.expect_others) {
+            // Alone (or, with no sign of another tab, not yet known
+            // otherwise: the election takes a few ms, which a lone tab need
+            // not wait for): as if there were no other tab; the leader only
+            // records.
             if let Some(leader) = &mut self.leader {
+                let held = self.alone_until.filter(|&u| u > now);
+                if held.is_some() || !self.unsent.is_empty() {
+                    let slot = held.unwrap_or(now);
+                    // A spacing after the sends that waited for the
+                    // election (the scheduler paced from when they asked).
+                    leader.record(slot);
+                    self.alone_until = Some(slot + leader.interval());
+                    self.asked += 1;
+                    self.got += 1;
+                    self.touch_self(now);
+                    self.permits.push_back(slot);
+                    self.unsent.push(slot);
+                    self.heard_grant(slot, self.id);
+                    self.last_used = self.last_grant;
+                    return Ask::Wait;
+                }
+                self.alone_until = None;
                 leader.record(now);
             }
             self.heard_grant(now, self.id);

@@ -80,6 +80,10 @@ impl Sleep for BusySleep {
 #[derive(Default)]
 struct Net {
     tabs: RefCell<Vec<Rc<Coord>>>,
+    /// Whether each tab's channel is open yet (in the browser it opens once
+    /// the budget's name is hashed): messages to or from a tab whose
+    /// channel is closed go nowhere.
+    open: RefCell<Vec<bool>>,
     /// (due, from, to, message)
     queue: RefCell<VecDeque<(Duration, usize, usize, Msg)>>,
     wake: pacer_core::driver::Signal,
@@ -113,6 +117,9 @@ mod fastrand_lite {
 
 impl Bus for Port {
     fn post(&self, msg: &Msg) {
+        if !self.net.open.borrow()[self.me] {
+            return;
+        }
         let tabs = self.net.tabs.borrow().len();
         let mut rng = self.spread.borrow_mut();
         let extra = Duration::from_micros(rng.below(self.delay.as_micros() as u64 + 1));
@@ -145,7 +152,7 @@ impl Net {
             };
             for (_, _, to, msg) in due {
                 let tab = self.tabs.borrow()[to].clone();
-                if !tab.is_gone() {
+                if !tab.is_gone() && self.open.borrow()[to] {
                     tab.on_message(msg);
                 }
             }
@@ -235,6 +242,14 @@ struct Setup {
     rate: f64,
     /// When each tab starts (tab i at i × stagger).
     stagger: Duration,
+    /// How long after its start a tab opens its channel and asks for the
+    /// lock (in the browser: hashing the budget's name, then the lock's
+    /// answer), while its pool already sends.
+    elect_after: Duration,
+    /// Every tab starts expecting others (in the browser: a leader of the
+    /// origin, maybe of another budget, said so lately); otherwise a tab
+    /// does when the lock is held at its start.
+    expect_others: bool,
     /// Close this tab at this instant (pagehide: it leaves, the lock goes).
     close: Option<(usize, Duration)>,
     /// Message delivery delay between tabs (+ up to as much again).
@@ -257,6 +272,8 @@ impl Setup {
             items,
             rate: 10.0,
             stagger: ms(300),
+            elect_after: Duration::ZERO,
+            expect_others: false,
             close: None,
             bus_delay: ms(1),
             timers: TimerModel::Exact,
@@ -318,6 +335,7 @@ fn run(setup: Setup, limiter: Box<dyn Limiter>) -> Outcome {
         coords.push(coord);
     }
     *net.tabs.borrow_mut() = coords.clone();
+    *net.open.borrow_mut() = vec![!setup.gated; setup.tabs];
     let tabs = (0..setup.tabs).map(|i| {
         let coord = Rc::clone(&coords[i]);
         let time = time.clone();
@@ -346,11 +364,28 @@ fn run(setup: Setup, limiter: Box<dyn Limiter>) -> Outcome {
                 setup.gated.then(|| Rc::clone(&coord)),
             );
             let pool = Pool::new(control, time.clone(), time.clone(), transport, ());
-            if setup.gated {
+            let elect = |net: Rc<Net>, lock: Rc<Lock>| {
+                net.open.borrow_mut()[i] = true;
                 lock.request(&net, i);
+            };
+            if setup.expect_others || lock.holder.borrow().is_some() {
+                coord.expect_others();
             }
+            let late_election = setup.gated && !setup.elect_after.is_zero();
+            if setup.gated && !late_election {
+                elect(Rc::clone(&net), Rc::clone(&lock));
+            }
+            let elect = {
+                let (net, lock, time) = (Rc::clone(&net), Rc::clone(&lock), time.clone());
+                async move {
+                    if late_election {
+                        time.sleep(setup.elect_after).await;
+                        elect(net, lock);
+                    }
+                }
+            };
             let pump = Rc::clone(&coord).run();
-            let work = pool.run(16);
+            let work = futures::future::join(pool.run(16), elect);
             let closing = async {
                 match setup.close {
                     Some((tab, at)) if tab == i => time.sleep(at.saturating_sub(time.now())).await,
@@ -678,4 +713,114 @@ fn a_tab_that_joins_a_lone_one_gets_no_burst() {
     check_shared(&f, 10.0, "join after 3 s");
     assert_eq!(f.rejected, 0);
     assert!(f.min_gap >= ms(99), "{:?}", f.min_gap);
+}
+
+/// What the bench does: the tabs start a few tens of ms apart, and each
+/// opens its channel and gets the lock's answer some ms after its pool
+/// started sending (the budget's name is hashed first). Measured in the
+/// bench before the fix: a third or more of the 429s in the first 1.5 s.
+#[test]
+fn tabs_that_start_close_together_get_no_burst() {
+    let mut failed = Vec::new();
+    // One tab too: its first sends wait for the election, the next keep
+    // the spacing after them.
+    for tabs in [1, 2, 3] {
+        for (stagger, elect) in [(40, 5), (60, 20), (120, 30), (250, 60)] {
+            let setup = Setup {
+                stagger: ms(stagger),
+                elect_after: ms(elect),
+                ..Setup::new(tabs, 60)
+            };
+            let out = run(setup, strict(10.0));
+            let f = figures(&out.log, tabs);
+            let early: Vec<_> = out
+                .log
+                .iter()
+                .filter(|e| e.status == 429)
+                .map(|e| e.arrival)
+                .collect();
+            eprintln!(
+                "{tabs} tabs {stagger} ms apart, elected {elect} ms after the start: {} × 429 of {} at {early:?}, min gap {:?}",
+                f.rejected, f.sends, f.min_gap
+            );
+            if f.rejected > 0 || f.min_gap < ms(99) {
+                failed.push((tabs, stagger, elect, f.rejected));
+            }
+        }
+    }
+    assert!(failed.is_empty(), "429s or gaps under 99 ms: {failed:?}");
+}
+
+/// A tab that expects others (a leader of the origin was seen lately) but
+/// finds itself alone: its first sends wait for the election, the next keep
+/// the spacing after them, and it then paces as a lone tab.
+#[test]
+fn a_tab_that_waited_for_the_election_and_is_alone_gets_no_burst() {
+    for elect in [5, 30, 150, 250] {
+        let setup = Setup {
+            elect_after: ms(elect),
+            expect_others: true,
+            ..Setup::new(1, 60)
+        };
+        let out = run(setup, strict(10.0));
+        let f = figures(&out.log, 1);
+        eprintln!(
+            "alone, elected {elect} ms after the start: {} × 429 of {}, {:.3} of the limit, min gap {:?}",
+            f.rejected,
+            f.sends,
+            f.throughput / 10.0,
+            f.min_gap
+        );
+        assert_eq!(f.rejected, 0);
+        assert!(f.min_gap >= ms(99), "{:?}", f.min_gap);
+        assert!(f.throughput >= 0.97 * 10.0);
+    }
+}
+
+/// The browser's send-to-arrival delays as the multitab spec measured them
+/// over TLS/h2 on a 2-core machine (fetch() to the emulator's arrival):
+/// p50 ~2.5 ms, p99 ~25 ms, max tens of ms. A request that takes 10–30 ms
+/// longer than the one after it makes that one arrive within the spacing:
+/// a strict limiter refuses it. No pacer sees it coming; the margin is
+/// what absorbs the smaller of them.
+const NET_SPIKES: Busy = Busy {
+    late: Duration::from_micros(3000),
+    stall_every: 30,
+    stall: (Duration::from_millis(5), Duration::from_millis(40)),
+};
+
+fn spiky(tabs: usize, seed_items: usize) -> Figures {
+    let setup = Setup {
+        wake: LATE_WAKE,
+        inbox: SLOW_INBOX,
+        net: NET_SPIKES,
+        ..Setup::new(tabs, seed_items)
+    };
+    let out = run(setup, strict(10.0));
+    figures(&out.log, tabs)
+}
+
+/// What the bench's mid-run 429s are: each after a request that took
+/// 5–40 ms longer to arrive than the next one, with grants and sends spaced
+/// right. The margin absorbs the few-ms ones; the rest cost a 429 each
+/// (here ~2 %), never a burst, and no tab falls behind.
+#[test]
+fn network_spikes_cost_a_429_each_and_no_burst() {
+    for tabs in [2, 3] {
+        let f = spiky(tabs, 150);
+        eprintln!(
+            "{tabs} tabs, network spikes: {:.3} of the limit, {} × 429 of {} ({:.1} %), max {} in 1 s",
+            f.throughput / 10.0,
+            f.rejected,
+            f.sends,
+            100.0 * f.rejected as f64 / f.sends as f64,
+            f.max_in_second
+        );
+        assert!(f.max_in_second <= 11, "{}", f.max_in_second);
+        assert!(f.throughput <= 10.0 * 1.001);
+        assert!(f.rejected as f64 <= 0.05 * f.sends as f64);
+        for n in &f.per_tab {
+            assert_eq!(*n, 150);
+        }
+    }
 }

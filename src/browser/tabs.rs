@@ -226,6 +226,47 @@ fn install(list: &Listeners) {
     add(&document, "resume", PageEvent::Resume);
 }
 
+/// The `localStorage` item in which a tab leading a shared budget says so
+/// (the unix ms it took the lead): no key, no endpoint, only that some
+/// budget of this origin is paced by a tab.
+const LEADING_ITEM: &str = "pacer.tabs.leading";
+/// A mark older than this is a leftover (a tab that crashed while leading).
+const LEADING_STALE_MS: f64 = 3_600_000.0;
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Marks this tab as leading a shared budget; returns the mark, to
+/// [`clear_leading`] it (only if still ours) when it stops.
+pub fn mark_leading() -> Option<String> {
+    let mark = format!("{}", unix_now().as_millis());
+    storage()?.set_item(LEADING_ITEM, &mark).ok()?;
+    Some(mark)
+}
+
+/// Takes this tab's mark away, unless another tab has put its own since.
+pub fn clear_leading(mark: &str) {
+    let Some(storage) = storage() else { return };
+    if storage.get_item(LEADING_ITEM).ok().flatten().as_deref() == Some(mark) {
+        let _ = storage.remove_item(LEADING_ITEM);
+    }
+}
+
+/// True when a tab of this origin leads a shared budget (as far as the
+/// marks say): read synchronously, before a run's first send, which then
+/// waits for the election (its budget may be that one).
+pub fn leading_lately() -> bool {
+    let Some(mark) = storage().and_then(|s| s.get_item(LEADING_ITEM).ok().flatten()) else {
+        return false;
+    };
+    let Ok(at) = mark.parse::<f64>() else {
+        return false;
+    };
+    let now = unix_now().as_secs_f64() * 1000.0;
+    now - at < LEADING_STALE_MS
+}
+
 /// A random tab id.
 pub fn random_tab_id() -> u64 {
     let hi = (js_sys::Math::random() * f64::from(u32::MAX)) as u64;

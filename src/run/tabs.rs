@@ -19,8 +19,9 @@ use super::driver::RunHandle;
 use super::model::{NoticeLevel, Settings};
 use super::transport::SharedTransport;
 use crate::browser::{
-    budget_name, locks_available, on_page_event, random_tab_id, request_lock, trace_to_page,
-    BudgetChannel, HeldLock, LateBus, PageEvent, SharedClock, TimerSleep,
+    budget_name, clear_leading, leading_lately, locks_available, mark_leading, on_page_event,
+    random_tab_id, request_lock, trace_to_page, BudgetChannel, HeldLock, LateBus, PageEvent,
+    SharedClock, TimerSleep,
 };
 
 type Coord = Coordinator<SharedClock, TimerSleep>;
@@ -36,6 +37,8 @@ pub(super) struct TabShare {
     lock: RefCell<Option<HeldLock>>,
     /// Waiting in the lock's queue.
     queued: Cell<bool>,
+    /// This tab's "a tab leads" mark in `localStorage`, while it leads.
+    mark: RefCell<Option<String>>,
 }
 
 thread_local! {
@@ -53,6 +56,12 @@ impl TabShare {
             TimerSleep,
             Box::new(bus.clone()),
         );
+        if leading_lately() {
+            // Another tab leads a budget of this origin, maybe this one:
+            // the first sends wait for the election, not to collide with
+            // the sends it paces.
+            coord.expect_others();
+        }
         coord.on_role(move |role, rate| say_role(handle, role, rate));
         coord.on_trace(trace);
         let share = Rc::new(Self {
@@ -61,6 +70,7 @@ impl TabShare {
             name: RefCell::new(None),
             lock: RefCell::new(None),
             queued: Cell::new(false),
+            mark: RefCell::new(None),
         });
         if let Some(old) = CURRENT.with(|c| c.replace(Rc::downgrade(&share)).upgrade()) {
             old.leave();
@@ -112,6 +122,7 @@ impl TabShare {
             match lock {
                 Some(lock) if !share.coord.is_gone() => {
                     *share.lock.borrow_mut() = Some(lock);
+                    *share.mark.borrow_mut() = mark_leading();
                     share.coord.lead();
                     true
                 }
@@ -144,6 +155,7 @@ impl TabShare {
             match lock {
                 Some(lock) if !share.coord.is_gone() => {
                     *share.lock.borrow_mut() = Some(lock);
+                    *share.mark.borrow_mut() = mark_leading();
                     share.coord.lead();
                     true
                 }
@@ -172,6 +184,9 @@ impl TabShare {
         if let Some(lock) = self.lock.borrow_mut().take() {
             lock.release();
         }
+        if let Some(mark) = self.mark.borrow_mut().take() {
+            clear_leading(&mark);
+        }
         if let Some(channel) = self.bus.0.borrow_mut().take() {
             channel.close();
         }
@@ -182,6 +197,9 @@ impl TabShare {
         if let Some(lock) = self.lock.borrow_mut().take() {
             self.coord.step_down();
             lock.release();
+        }
+        if let Some(mark) = self.mark.borrow_mut().take() {
+            clear_leading(&mark);
         }
     }
 }

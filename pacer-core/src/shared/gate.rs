@@ -152,6 +152,12 @@ impl<C: Clock + 'static, S: Sleep + 'static> Coordinator<C, S> {
         r
     }
 
+    /// Another tab may already pace this budget: sends wait for the
+    /// election ([`Tab::expect_others`]).
+    pub fn expect_others(&self) {
+        self.tab.borrow_mut().expect_others();
+    }
+
     /// The election made this tab the leader.
     pub fn lead(&self) {
         self.update(|t, now| t.lead(now));
@@ -245,14 +251,19 @@ impl<C: Clock + 'static, S: Sleep + 'static> Coordinator<C, S> {
     /// wait for.
     fn ask(&self) -> Option<oneshot::Receiver<Duration>> {
         let (tx, rx) = oneshot::channel();
-        match self.update(|t, now| t.ask(now)) {
+        // The waiter is queued before the flush: `ask` may hand out the
+        // permit at once (a lone leader spacing its sends).
+        let ask = self.tab.borrow_mut().ask(self.clock.now());
+        let rx = match ask {
             Ask::Now => None,
             Ask::Wait => {
                 self.waiters.borrow_mut().push_back(tx);
-                self.flush();
                 Some(rx)
             }
-        }
+        };
+        self.flush();
+        self.wake.notify_all();
+        rx
     }
 
     /// Runs the tab's timers (grants when it leads, heartbeats) until it
@@ -312,7 +323,16 @@ where
             return self.inner.send(item, attempt).boxed_local();
         };
         let Some(first) = coord.ask() else {
-            return self.inner.send(item, attempt).boxed_local();
+            // A lone tab's send, at once (traced as granted for now).
+            let now = coord.clock.now();
+            let answer = self.inner.send(item, attempt);
+            coord.trace(Trace::Sent {
+                item,
+                attempt,
+                at: now,
+                now,
+            });
+            return answer.boxed_local();
         };
         let coord = Rc::clone(coord);
         let inner = self.inner.clone();
