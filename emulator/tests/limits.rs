@@ -157,17 +157,7 @@ async fn no_expose_headers_omits_the_expose_list() {
 #[tokio::test]
 async fn preflight_allows_get_and_post_from_any_origin() {
     let base = emulator(&[]).await;
-    let res = client()
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{base}/vision/v2/multipredict"),
-        )
-        .header("Origin", ORIGIN)
-        .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "content-type")
-        .send()
-        .await
-        .unwrap();
+    let res = preflight(&base, "POST").await;
     assert!(res.status().is_success());
     assert_eq!(
         header(&res, "access-control-allow-origin").as_deref(),

@@ -322,17 +322,7 @@ async fn preflights_are_answered_locally_and_the_page_and_samples_still_served()
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), "<html>pacer page</html>").unwrap();
     let via = proxy(&nothing_listening(), &["--dist", dist.to_str().unwrap()]).await;
-    let preflight = client()
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{via}/vision/v2/multipredict"),
-        )
-        .header("Origin", ORIGIN)
-        .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "content-type")
-        .send()
-        .await
-        .unwrap();
+    let preflight = preflight(&via, "POST").await;
     assert!(preflight.status().is_success(), "{}", preflight.status());
     assert_eq!(
         header(&preflight, "access-control-allow-origin").as_deref(),

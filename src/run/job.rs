@@ -283,17 +283,16 @@ mod tests {
     use super::*;
     use crate::run::model::ItemState;
 
-    fn settings() -> SavedSettings {
-        SavedSettings {
-            endpoint: "https://api.test".into(),
-            models: vec!["m".into()],
-            per_model: false,
-            rate: 4.0,
-            concurrency: 6,
-            auto_rate: false,
-            timeout_ms: 30_000,
-            max_attempts: 5,
-        }
+    fn images(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("https://x/{i}.jpg")).collect()
+    }
+
+    fn failed() -> SavedItem {
+        SavedItem::capture(
+            ItemState::Failed,
+            Some(&ItemResult::Err("HTTP 400".into())),
+            &[],
+        )
     }
 
     #[test]
@@ -338,19 +337,8 @@ mod tests {
 
     #[test]
     fn a_job_splits_into_parts_that_round_trip() {
-        let run = SavedRun {
-            version: SAVE_VERSION,
-            started_unix_ms: 0.0,
-            settings: settings(),
-            sources: (0..5).map(|i| format!("https://x/{i}.jpg")).collect(),
-            files: vec![4],
-        };
-        let done = SavedItem::capture(
-            ItemState::Failed,
-            Some(&ItemResult::Err("HTTP 400".into())),
-            &[],
-        );
-        let items = vec![(1, done.clone()), (3, done)];
+        let run = SavedSettings::example().run_over(images(5), vec![4]);
+        let items = vec![(1, failed()), (3, failed())];
         let parts = split_job(&run, &items, 2);
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].run.sources.len(), 3);
@@ -372,23 +360,12 @@ mod tests {
 
     #[test]
     fn per_model_items_of_an_image_stay_in_one_part() {
-        let mut s = settings();
+        let mut s = SavedSettings::example();
         s.models = vec!["a".into(), "b".into(), "c".into()];
         s.per_model = true;
-        let run = SavedRun {
-            version: SAVE_VERSION,
-            started_unix_ms: 0.0,
-            settings: s,
-            sources: (0..4).map(|i| format!("https://x/{i}.jpg")).collect(),
-            files: vec![],
-        };
-        let failed = SavedItem::capture(
-            ItemState::Failed,
-            Some(&ItemResult::Err("HTTP 400".into())),
-            &[],
-        );
+        let run = s.run_over(images(4), vec![]);
         // Image 1 × model c, and image 2 × model a.
-        let items = vec![(5, failed.clone()), (6, failed)];
+        let items = vec![(5, failed()), (6, failed())];
         let parts = split_job(&run, &items, 2);
         assert_eq!(parts[0].run.sources.len(), 2);
         assert_eq!(parts[0].items.iter().map(|i| i.0).collect::<Vec<_>>(), [5]);

@@ -76,6 +76,33 @@ pub struct SavedSettings {
 }
 
 impl SavedSettings {
+    /// Settings for tests: one model, multipredict calls, 4/s.
+    #[cfg(test)]
+    pub(super) fn example() -> Self {
+        Self {
+            endpoint: "https://api.example".into(),
+            models: vec!["re_logo".into()],
+            per_model: false,
+            rate: 4.0,
+            concurrency: 6,
+            auto_rate: false,
+            timeout_ms: 30_000,
+            max_attempts: 5,
+        }
+    }
+
+    /// A run of these settings over `sources`, for tests.
+    #[cfg(test)]
+    pub(super) fn run_over(self, sources: Vec<String>, files: Vec<usize>) -> SavedRun {
+        SavedRun {
+            version: SAVE_VERSION,
+            started_unix_ms: 0.0,
+            settings: self,
+            sources,
+            files,
+        }
+    }
+
     /// These settings with the item cut of `work`, which a run keeps from
     /// its start whatever the form says later: per-model calls, and their
     /// models.
@@ -297,28 +324,16 @@ mod tests {
 
     #[test]
     fn a_run_keeps_its_per_model_cut_whatever_the_form_says() {
-        let form = SavedSettings {
-            endpoint: "https://api.example".into(),
-            models: vec!["a".into()],
-            per_model: false,
-            rate: 4.0,
-            concurrency: 6,
-            auto_rate: false,
-            timeout_ms: 30_000,
-            max_attempts: 5,
-        };
+        let form = SavedSettings::example();
         let work = super::super::work::Work::new(
             vec!["https://x/1.jpg".into()],
             vec![None],
             vec!["m1".into(), "m2".into()],
         );
-        let run = SavedRun {
-            version: SAVE_VERSION,
-            started_unix_ms: 0.0,
-            settings: form.clone().cut_as(&work),
-            sources: work.images.clone(),
-            files: Vec::new(),
-        };
+        let run = form
+            .clone()
+            .cut_as(&work)
+            .run_over(work.images.clone(), Vec::new());
         assert_eq!(run.per_model(), ["m1", "m2"]);
         assert_eq!(run.items_per_image(), 2);
         // A multipredict run keeps the form's models.

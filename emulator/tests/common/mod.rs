@@ -42,7 +42,22 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// The GET URL for one sample image and the given models.
+/// The CORS preflight a cross-origin page sends before a `method` request
+/// with a form body to `{base}/vision/v2/multipredict`.
+pub async fn preflight(base: &str, method: &str) -> reqwest::Response {
+    client()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{base}/vision/v2/multipredict"),
+        )
+        .header("Origin", ORIGIN)
+        .header("Access-Control-Request-Method", method)
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .unwrap()
+}
+
 /// GETs `url` as a cross-origin page would (with an `Origin` header).
 pub async fn get_cross_origin(url: &str) -> reqwest::Response {
     client()
