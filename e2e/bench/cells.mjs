@@ -93,6 +93,9 @@ export const MULTITAB = [
     id: 'multitab-handover-3tabs-r10', kind: 'multitab', handover: true, limiter: { ...MULTITAB_LIMITER, label: 'gcra burst 0, shared; leader closed after 6 s' },
     tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 60, closeLeaderAfterMs: 6_000, runTimeoutMs: 120_000,
   },
+  // The same tabs against the two tolerant limiters of the matrix.
+  { id: 'multitab-fw-3tabs-r10', kind: 'multitab', limiter: { id: 'multitab-fw', label: 'fixed-window, shared by the tabs', args: ['--limiter', 'fixed-window'], strict: false }, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
+  { id: 'multitab-gcra-b4-3tabs-r10', kind: 'multitab', limiter: { id: 'multitab-gcra-b4', label: 'gcra burst 4, shared by the tabs', args: ['--limiter', 'gcra', '--burst', '4'], strict: false }, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
 ];
 
 /** Every cell, e.g. id `gcra-b0-r4-n60`. */
