@@ -21,7 +21,7 @@ mod timer;
 
 pub use clock::{unix_now, PerformanceClock};
 pub use download::download;
-pub use fetch::{answers_at_all, FetchError, HttpAnswer, PendingFetch};
+pub use fetch::{answers_at_all, AbortHandle, FetchError, HttpAnswer, PendingFetch};
 pub use image::{
     human_bytes, jpeg_object_url, prepare, release, take_chosen_files, ImageRefused, PreparedImage,
 };

@@ -17,6 +17,7 @@ use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
+use futures::channel::oneshot;
 use futures::future::select;
 
 use crate::schedule::{
@@ -47,6 +48,24 @@ pub trait Transport {
     type Fut: Future<Output = Answer>;
     /// Sends `item`'s request, its `attempt`-th.
     fn send(&self, item: ItemId, attempt: u32) -> Self::Fut;
+
+    /// Sends `item`'s request at `due` on the caller's clock (at once if
+    /// that has passed) rather than now: for a transport that times a send
+    /// more exactly than its caller's own wake-ups can (in the browser, a
+    /// worker whose thread no page work holds up). `sent` hears the instant
+    /// the request went, on the same clock; it is dropped unsent if the
+    /// request never went (aborted first). The future must be polled for
+    /// the send to happen. `None`: this transport cannot time its sends,
+    /// and the caller sleeps until `due` and calls [`Transport::send`].
+    fn send_at(
+        &self,
+        _item: ItemId,
+        _attempt: u32,
+        _due: Duration,
+        _sent: oneshot::Sender<Duration>,
+    ) -> Option<Self::Fut> {
+        None
+    }
 }
 
 /// Hears what the pool does, to update a UI or a log.

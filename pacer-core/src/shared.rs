@@ -49,6 +49,12 @@ pub type TabId = u64;
 /// a leader woken late and a message to a busy tab (both measured at up to
 /// a few tens of ms in headless Chromium on a loaded machine).
 pub const LEAD: Duration = Duration::from_millis(50);
+/// How far ahead of its instant a granted send is handed to a transport
+/// that times its sends itself ([`crate::driver::Transport::send_at`]): the
+/// tab's own wake-up may be this late (a busy page) and the send still goes
+/// on time. A later send of another tab heard after the hand-over no longer
+/// moves it, so not the whole [`LEAD`].
+pub const HANDOFF: Duration = Duration::from_millis(30);
 /// A grant names an instant at least this far ahead of when it is made.
 pub const MIN_LEAD: Duration = Duration::from_millis(8);
 /// A tab says it is alive (and what it wants) this often.

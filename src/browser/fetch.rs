@@ -1,7 +1,10 @@
 //! `fetch` with an `AbortController`: started synchronously (the send instant
-//! is the call), finished asynchronously, aborted on timeout, on request, or
-//! when dropped unfinished.
+//! is the call) or handed to the timer worker to go at a given instant,
+//! finished asynchronously, aborted on timeout, on request, or when dropped
+//! unfinished.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures::future::{select, Either};
@@ -12,6 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, RequestInit, RequestMode, Response};
 
+use super::timer::{send_at, TimedSend, WorkerTimers};
 use super::TimerSleep;
 
 /// An HTTP answer, whatever its status.
@@ -36,12 +40,49 @@ pub enum FetchError {
     Aborted,
 }
 
-/// A request on the wire.
+/// A request on the wire, or handed to the timer worker to go at an instant.
 pub struct PendingFetch {
-    controller: AbortController,
-    promise: Promise,
+    kind: Kind,
     timeout: Duration,
     finished: bool,
+}
+
+enum Kind {
+    /// Sent by the page itself.
+    Page {
+        controller: AbortController,
+        promise: Promise,
+    },
+    /// Sent by the worker ([`PendingFetch::start_at`]).
+    Worker {
+        send: TimedSend,
+        aborted: Rc<Cell<bool>>,
+    },
+}
+
+/// Cancels a [`PendingFetch`] from elsewhere.
+#[derive(Clone)]
+pub struct AbortHandle(Abort);
+
+#[derive(Clone)]
+enum Abort {
+    /// A fetch of the page.
+    Page(AbortController),
+    /// A request of the worker.
+    Worker(u32, Rc<WorkerTimers>, Rc<Cell<bool>>),
+}
+
+impl AbortHandle {
+    /// Aborts the request (sent or still waiting for its instant).
+    pub fn abort(&self) {
+        match &self.0 {
+            Abort::Page(c) => c.abort(),
+            Abort::Worker(id, timers, aborted) => {
+                aborted.set(true);
+                timers.abort_send(*id);
+            }
+        }
+    }
 }
 
 impl PendingFetch {
@@ -53,6 +94,27 @@ impl PendingFetch {
     /// Starts a form `POST` of `body` to `url` now.
     pub fn post_form(url: &str, body: &str, timeout: Duration) -> Result<Self, FetchError> {
         Self::start(url, Some(body), timeout)
+    }
+
+    /// Hands a `GET` of `url` (or a form `POST` of `form`) to the timer
+    /// worker, to go at `at` (time since the Unix epoch, as
+    /// [`super::unix_now`]) however busy the page is then. `None` when
+    /// there is no worker: the caller sends it itself.
+    pub fn start_at(
+        url: &str,
+        form: Option<&str>,
+        timeout: Duration,
+        at: Duration,
+    ) -> Option<Self> {
+        let send = send_at(url, form, at.as_secs_f64() * 1000.0)?;
+        Some(Self {
+            kind: Kind::Worker {
+                send,
+                aborted: Rc::default(),
+            },
+            timeout,
+            finished: false,
+        })
     }
 
     fn start(url: &str, form: Option<&str>, timeout: Duration) -> Result<Self, FetchError> {
@@ -71,38 +133,106 @@ impl PendingFetch {
         }
         let promise = window.fetch_with_str_and_init(url, &init);
         Ok(Self {
-            controller,
-            promise,
+            kind: Kind::Page {
+                controller,
+                promise,
+            },
             timeout,
             finished: false,
         })
     }
 
     /// A handle that aborts this request.
-    pub fn abort_handle(&self) -> AbortController {
-        self.controller.clone()
+    pub fn abort_handle(&self) -> AbortHandle {
+        match &self.kind {
+            Kind::Page { controller, .. } => AbortHandle(Abort::Page(controller.clone())),
+            Kind::Worker { send, aborted } => {
+                let (id, timers) = send.canceller();
+                AbortHandle(Abort::Worker(id, timers, Rc::clone(aborted)))
+            }
+        }
     }
 
-    /// Waits for the whole answer (status, headers and body) or the timeout.
+    /// When a request handed to the worker went (time since the Unix
+    /// epoch); `None` if it never did (aborted first, or the worker
+    /// stopped). A page's own fetch went when it was made: `None`.
+    pub async fn sent(&mut self) -> Option<Duration> {
+        match &mut self.kind {
+            Kind::Page { .. } => None,
+            Kind::Worker { send, .. } => {
+                let ms = (&mut send.sent).await.ok()?;
+                Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0))
+            }
+        }
+    }
+
+    /// Waits for the whole answer (status, headers and body) or the timeout
+    /// (from now: for a request handed to the worker, wait for
+    /// [`PendingFetch::sent`] first).
     pub async fn finish(mut self) -> Result<HttpAnswer, FetchError> {
         // On the worker's timers, so a hidden tab's timeouts are on time too.
         let deadline = TimerSleep.sleep(self.timeout);
-        let read = Box::pin(read_answer(self.promise.clone()));
-        let out = match select(read, deadline).await {
-            Either::Left((answer, _)) => answer,
-            Either::Right(((), _)) => {
-                self.controller.abort();
-                Err(FetchError::Timeout)
+        let out = match &mut self.kind {
+            Kind::Page {
+                controller,
+                promise,
+            } => {
+                let read = Box::pin(read_answer(promise.clone()));
+                let out = match select(read, deadline).await {
+                    Either::Left((answer, _)) => answer,
+                    Either::Right(((), _)) => {
+                        controller.abort();
+                        Err(FetchError::Timeout)
+                    }
+                };
+                match out {
+                    Err(FetchError::Network(_)) if controller.signal().aborted() => {
+                        Err(FetchError::Aborted)
+                    }
+                    other => other,
+                }
+            }
+            Kind::Worker { send, aborted } => {
+                let out = match select(&mut send.done, deadline).await {
+                    Either::Left((Ok(answer), _)) => worker_answer(&answer),
+                    Either::Left((Err(_), _)) => Err(FetchError::Network(
+                        "the request was dropped before it was answered (the timer worker stopped)"
+                            .into(),
+                    )),
+                    Either::Right(((), _)) => {
+                        send.abort();
+                        Err(FetchError::Timeout)
+                    }
+                };
+                match out {
+                    Err(FetchError::Network(_)) if aborted.get() => Err(FetchError::Aborted),
+                    other => other,
+                }
             }
         };
         self.finished = true;
-        match out {
-            Err(FetchError::Network(_)) if self.controller.signal().aborted() => {
-                Err(FetchError::Aborted)
-            }
-            other => other,
-        }
+        out
     }
+}
+
+/// The worker's `{status, headers, body}` or `{error}`.
+fn worker_answer(answer: &JsValue) -> Result<HttpAnswer, FetchError> {
+    let get = |k: &str| js_sys::Reflect::get(answer, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    if let Some(error) = get("error").as_string() {
+        return Err(FetchError::Network(error));
+    }
+    let headers = get("headers");
+    // The worker's names are lower-case (as `Headers` iterates them).
+    let rate = RateHeaders::from_lookup(|name| {
+        js_sys::Reflect::get(&headers, &name.to_ascii_lowercase().into())
+            .ok()
+            .and_then(|v| v.as_string())
+    });
+    Ok(HttpAnswer {
+        status: get("status").as_f64().unwrap_or(0.0) as u16,
+        body: get("body").as_string().unwrap_or_default(),
+        headers: rate,
+    })
 }
 
 /// Whether anything answers at `url`, CORS aside: a `no-cors` fetch
@@ -132,7 +262,7 @@ pub async fn answers_at_all(url: &str, timeout: Duration) -> bool {
 impl Drop for PendingFetch {
     fn drop(&mut self) {
         if !self.finished {
-            self.controller.abort();
+            self.abort_handle().abort();
         }
     }
 }

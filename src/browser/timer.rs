@@ -30,12 +30,43 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 
 /// The worker: `[id, ms]` starts a timer that posts `id` back after `ms`;
 /// `[id, -1]` cancels it.
+///
+/// It also sends requests at a given instant (`{id, at, url, method, type,
+/// body}`, `at` in Unix ms): a page's long tasks hold up its own timers and
+/// the start of its own fetches by tens of ms, never the worker's. It posts
+/// `{id, sent}` when the request goes, then `{id, status, headers, body}` or
+/// `{id, error}`; `{abort: id}` cancels it, sent or not.
 const WORKER_JS: &str = "\
-const timers = new Map();
+const timers = new Map(), sends = new Map();
+const now = () => performance.timeOrigin + performance.now();
 onmessage = (e) => {
-  const [id, ms] = e.data;
-  if (ms < 0) { clearTimeout(timers.get(id)); timers.delete(id); return; }
-  timers.set(id, setTimeout(() => { timers.delete(id); postMessage(id); }, ms));
+  const d = e.data;
+  if (Array.isArray(d)) {
+    const [id, ms] = d;
+    if (ms < 0) { clearTimeout(timers.get(id)); timers.delete(id); return; }
+    timers.set(id, setTimeout(() => { timers.delete(id); postMessage(id); }, ms));
+    return;
+  }
+  if (d.abort !== undefined) {
+    const s = sends.get(d.abort);
+    if (s) { clearTimeout(s.timer); s.controller.abort(); sends.delete(d.abort); }
+    return;
+  }
+  const s = { controller: new AbortController() };
+  sends.set(d.id, s);
+  s.timer = setTimeout(() => {
+    const init = { method: d.method, signal: s.controller.signal };
+    if (d.body !== undefined) { init.body = d.body; init.headers = { 'Content-Type': d.type }; }
+    const answer = fetch(d.url, init);
+    postMessage({ id: d.id, sent: now() });
+    answer.then(async (r) => {
+      const headers = {};
+      r.headers.forEach((v, k) => { headers[k] = v; });
+      const body = await r.text();
+      postMessage({ id: d.id, status: r.status, headers, body });
+    }).catch((err) => postMessage({ id: d.id, error: String((err && err.message) || err) }))
+      .finally(() => sends.delete(d.id));
+  }, Math.max(0, d.at - now()));
 };";
 
 /// Sleeps on the worker's timers (or the page's, when there is no worker).
@@ -116,10 +147,45 @@ impl Drop for SleepFuture {
     }
 }
 
-struct WorkerTimers {
+/// A request handed to the worker ([`send_at`]): hears when it went, then
+/// its answer (the worker's message), or nothing if it never went.
+pub struct TimedSend {
+    id: u32,
+    timers: Rc<WorkerTimers>,
+    /// The send instant (Unix ms).
+    pub(super) sent: oneshot::Receiver<f64>,
+    /// `{status, headers, body}` or `{error}`.
+    pub(super) done: oneshot::Receiver<JsValue>,
+}
+
+impl TimedSend {
+    /// Cancels the request, sent or not; its receivers then hear nothing.
+    pub(super) fn abort(&self) {
+        self.timers.abort_send(self.id);
+    }
+
+    /// A handle that cancels it later.
+    pub(super) fn canceller(&self) -> (u32, Rc<WorkerTimers>) {
+        (self.id, Rc::clone(&self.timers))
+    }
+}
+
+/// Hands a request to the worker, to go at `at_unix_ms`: a `GET` of `url`,
+/// or a form `POST` of `form`. `None` when there is no worker.
+pub(super) fn send_at(url: &str, form: Option<&str>, at_unix_ms: f64) -> Option<TimedSend> {
+    WorkerTimers::get()?.send_at(url, form, at_unix_ms)
+}
+
+struct SendSlot {
+    sent: Option<oneshot::Sender<f64>>,
+    done: oneshot::Sender<JsValue>,
+}
+
+pub(super) struct WorkerTimers {
     worker: Worker,
     next_id: Cell<u32>,
     waiting: RefCell<HashMap<u32, oneshot::Sender<()>>>,
+    sends: RefCell<HashMap<u32, SendSlot>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
@@ -161,13 +227,18 @@ impl WorkerTimers {
             let dead = weak.clone();
             let weak = weak.clone();
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-                let (Some(timers), Some(id)) = (weak.upgrade(), e.data().as_f64()) else {
+                let Some(timers) = weak.upgrade() else {
                     return;
                 };
-                let done = timers.waiting.borrow_mut().remove(&(id as u32));
-                if let Some(done) = done {
-                    let _ = done.send(());
+                let data = e.data();
+                if let Some(id) = data.as_f64() {
+                    let done = timers.waiting.borrow_mut().remove(&(id as u32));
+                    if let Some(done) = done {
+                        let _ = done.send(());
+                    }
+                    return;
                 }
+                timers.heard_of_send(data);
             });
             // A worker the page's CSP forbids is not refused by the
             // constructor: it fails later with an `error` event. Then every
@@ -182,6 +253,7 @@ impl WorkerTimers {
                 let old = TIMERS.with(|cell| cell.replace(Some(None)));
                 if let Some(timers) = dead.upgrade() {
                     timers.waiting.borrow_mut().clear();
+                    timers.sends.borrow_mut().clear();
                     timers.worker.terminate();
                 }
                 // Not dropped here: this closure belongs to it.
@@ -191,6 +263,7 @@ impl WorkerTimers {
                 worker: worker.clone(),
                 next_id: Cell::new(0),
                 waiting: RefCell::new(HashMap::new()),
+                sends: RefCell::new(HashMap::new()),
                 _on_message: on_message,
                 _on_error: on_error,
             }
@@ -225,6 +298,75 @@ impl WorkerTimers {
     fn cancel(&self, id: u32) {
         if self.waiting.borrow_mut().remove(&id).is_some() {
             let _ = self.post(id, -1.0);
+        }
+    }
+
+    fn send_at(
+        self: Rc<Self>,
+        url: &str,
+        form: Option<&str>,
+        at_unix_ms: f64,
+    ) -> Option<TimedSend> {
+        let id = self.next_id.get().wrapping_add(1);
+        self.next_id.set(id);
+        let msg = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| js_sys::Reflect::set(&msg, &k.into(), &v).is_ok();
+        let mut ok = set("id", id.into()) && set("at", at_unix_ms.into()) && set("url", url.into());
+        ok &= match form {
+            Some(body) => {
+                set("method", "POST".into())
+                    && set("type", "application/x-www-form-urlencoded".into())
+                    && set("body", body.into())
+            }
+            None => set("method", "GET".into()),
+        };
+        let (sent_tx, sent) = oneshot::channel();
+        let (done_tx, done) = oneshot::channel();
+        let slot = SendSlot {
+            sent: Some(sent_tx),
+            done: done_tx,
+        };
+        self.sends.borrow_mut().insert(id, slot);
+        if !ok || self.worker.post_message(&msg).is_err() {
+            self.sends.borrow_mut().remove(&id);
+            return None;
+        }
+        Some(TimedSend {
+            id,
+            timers: self,
+            sent,
+            done,
+        })
+    }
+
+    pub(super) fn abort_send(&self, id: u32) {
+        if self.sends.borrow_mut().remove(&id).is_some() {
+            let msg = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&msg, &"abort".into(), &id.into());
+            let _ = self.worker.post_message(&msg);
+        }
+    }
+
+    /// A message of the worker about a send: it went, or its outcome.
+    fn heard_of_send(&self, data: JsValue) {
+        let get = |k: &str| js_sys::Reflect::get(&data, &k.into()).unwrap_or(JsValue::UNDEFINED);
+        let Some(id) = get("id").as_f64().map(|id| id as u32) else {
+            return;
+        };
+        if let Some(sent) = get("sent").as_f64() {
+            let tx = self
+                .sends
+                .borrow_mut()
+                .get_mut(&id)
+                .and_then(|s| s.sent.take());
+            if let Some(tx) = tx {
+                let _ = tx.send(sent);
+            }
+            return;
+        }
+        let slot = self.sends.borrow_mut().remove(&id);
+        if let Some(slot) = slot {
+            let _ = slot.done.send(data);
         }
     }
 

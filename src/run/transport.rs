@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use pacer_core::api::{
@@ -18,12 +19,13 @@ use pacer_core::schedule::{AttemptResult, ItemId, ServerHint};
 use pacer_core::stats::RunStats;
 use pacer_core::timeline::Mark;
 use pacer_core::Clock;
-use web_sys::AbortController;
 
 use super::model::Settings;
 use super::record::{AttemptRecord, RunRecord};
 use super::work::Work;
-use crate::browser::{answers_at_all, unix_now, FetchError, PendingFetch, PerformanceClock};
+use crate::browser::{
+    answers_at_all, unix_now, AbortHandle, FetchError, PendingFetch, PerformanceClock,
+};
 
 /// Sends requests for one run and remembers what came back.
 pub struct FetchTransport {
@@ -31,7 +33,7 @@ pub struct FetchTransport {
     /// The images and the items cut from them: local images are POSTed as
     /// `image_base64`, URLs sent with GET.
     work: Rc<Work>,
-    in_flight: RefCell<HashMap<ItemId, AbortController>>,
+    in_flight: RefCell<HashMap<ItemId, AbortHandle>>,
     /// Set when the page is being left: aborts then mean "send again
     /// later", not "cancelled".
     leaving: Cell<bool>,
@@ -154,10 +156,10 @@ impl FetchTransport {
 }
 
 impl FetchTransport {
-    /// Puts item `item`'s request on the wire: a GET of its URL, or a form
-    /// POST of its local image; for all the run's models, or for the item's
-    /// one model with per-model calls.
-    fn start(&self, item: ItemId) -> Result<PendingFetch, FetchError> {
+    /// Item `item`'s request: its URL, and the form body of a POST (a local
+    /// image) or `None` (a GET of its URL); for all the run's models, or
+    /// for the item's one model with per-model calls.
+    fn request(&self, item: ItemId) -> (String, Option<String>) {
         let s = &self.settings;
         let one;
         let models = match self.work.model_of(item) {
@@ -171,14 +173,101 @@ impl FetchTransport {
             Some(upload) => {
                 let url = format!("{}{MULTIPREDICT_PATH}", s.endpoint.trim_end_matches('/'));
                 let image = BASE64.encode(&upload.jpeg);
-                let body = multipredict_form(&s.key, models, &image);
-                PendingFetch::post_form(&url, &body, self.timeout())
+                (url, Some(multipredict_form(&s.key, models, &image)))
             }
-            None => {
-                let url = multipredict_url(&s.endpoint, &s.key, models, self.work.source_of(item));
-                PendingFetch::get(&url, self.timeout())
+            None => (
+                multipredict_url(&s.endpoint, &s.key, models, self.work.source_of(item)),
+                None,
+            ),
+        }
+    }
+
+    /// Puts item `item`'s request on the wire now.
+    fn start(&self, item: ItemId) -> Result<PendingFetch, FetchError> {
+        match self.request(item) {
+            (url, Some(body)) => PendingFetch::post_form(&url, &body, self.timeout()),
+            (url, None) => PendingFetch::get(&url, self.timeout()),
+        }
+    }
+
+    /// Waits for `pending`'s answer (sent at `sent`, on the page's clock),
+    /// classifies it, and keeps what came back.
+    async fn conclude(
+        self: Rc<Self>,
+        item: ItemId,
+        attempt: u32,
+        pending: Result<PendingFetch, FetchError>,
+        sent: Duration,
+    ) -> Answer {
+        let this = self;
+        let sent_unix = PerformanceClock.wall_offset() + sent;
+        let answer = match pending {
+            Ok(p) => p.finish().await,
+            Err(e) => Err(e),
+        };
+        this.in_flight.borrow_mut().remove(&item);
+        let now = PerformanceClock.now();
+        let latency = now.saturating_sub(sent);
+        let (result, status, outcome, hint) = match answer {
+            Ok(a) => {
+                this.answered.set(true);
+                let retry_after = a.headers.retry_after.as_deref();
+                let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
+                let result = to_attempt(&parsed);
+                let hint = ServerHint::from_headers(&a.headers, PerformanceClock.wall_offset());
+                (result, Some(a.status), Some(parsed), hint)
+            }
+            Err(FetchError::Aborted) if this.leaving.get() => {
+                let reason = "aborted while the page was being left".to_owned();
+                (AttemptResult::Retryable { reason }, None, None, None)
+            }
+            Err(e) => {
+                // Read before explaining: a network error after a
+                // readable answer may be a 429 without CORS headers;
+                // before any, it is the CORS policy (or no server).
+                let answered = this.answered.get();
+                if matches!(e, FetchError::Network(_)) {
+                    this.explain_network_error();
+                }
+                (
+                    from_fetch_error(&e, this.timeout(), answered),
+                    None,
+                    None,
+                    None,
+                )
+            }
+        };
+        {
+            let mut stats = this.stats.borrow_mut();
+            match &result {
+                AttemptResult::Success => stats.on_success(now, latency),
+                AttemptResult::RateLimited { .. } => stats.on_failure(now, Mark::RateLimited),
+                AttemptResult::MaybeRateLimited { .. }
+                | AttemptResult::Retryable { .. }
+                | AttemptResult::Fatal { .. } => stats.on_failure(now, Mark::Failure),
+                AttemptResult::Aborted => {}
             }
         }
+        let error = match &result {
+            AttemptResult::Success | AttemptResult::Aborted => None,
+            AttemptResult::RateLimited { .. } => Some("rate limited (429)".to_string()),
+            AttemptResult::Retryable { reason }
+            | AttemptResult::MaybeRateLimited { reason }
+            | AttemptResult::Fatal { reason } => Some(reason.clone()),
+        };
+        let prediction = outcome.and_then(Result::ok);
+        this.record.borrow_mut().add(
+            item,
+            AttemptRecord {
+                attempt,
+                sent_unix_ms: sent_unix.as_secs_f64() * 1000.0,
+                latency_ms: latency.as_secs_f64() * 1000.0,
+                status,
+                error,
+            },
+            prediction,
+        );
+        Answer { result, hint }
     }
 }
 
@@ -193,81 +282,42 @@ impl pacer_core::driver::Transport for SharedTransport {
         let this = Rc::clone(&self.0);
         let pending = this.start(item);
         let sent = PerformanceClock.now();
-        let sent_unix = PerformanceClock.wall_offset() + sent;
-        async move {
-            let answer = match pending {
-                Ok(p) => {
-                    this.in_flight.borrow_mut().insert(item, p.abort_handle());
-                    let a = p.finish().await;
-                    this.in_flight.borrow_mut().remove(&item);
-                    a
-                }
-                Err(e) => Err(e),
-            };
-            let now = PerformanceClock.now();
-            let latency = now.saturating_sub(sent);
-            let (result, status, outcome, hint) = match answer {
-                Ok(a) => {
-                    this.answered.set(true);
-                    let retry_after = a.headers.retry_after.as_deref();
-                    let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
-                    let result = to_attempt(&parsed);
-                    let hint = ServerHint::from_headers(&a.headers, PerformanceClock.wall_offset());
-                    (result, Some(a.status), Some(parsed), hint)
-                }
-                Err(FetchError::Aborted) if this.leaving.get() => {
-                    let reason = "aborted while the page was being left".to_owned();
-                    (AttemptResult::Retryable { reason }, None, None, None)
-                }
-                Err(e) => {
-                    // Read before explaining: a network error after a
-                    // readable answer may be a 429 without CORS headers;
-                    // before any, it is the CORS policy (or no server).
-                    let answered = this.answered.get();
-                    if matches!(e, FetchError::Network(_)) {
-                        this.explain_network_error();
-                    }
-                    (
-                        from_fetch_error(&e, this.timeout(), answered),
-                        None,
-                        None,
-                        None,
-                    )
-                }
-            };
-            {
-                let mut stats = this.stats.borrow_mut();
-                match &result {
-                    AttemptResult::Success => stats.on_success(now, latency),
-                    AttemptResult::RateLimited { .. } => stats.on_failure(now, Mark::RateLimited),
-                    AttemptResult::MaybeRateLimited { .. }
-                    | AttemptResult::Retryable { .. }
-                    | AttemptResult::Fatal { .. } => stats.on_failure(now, Mark::Failure),
-                    AttemptResult::Aborted => {}
-                }
-            }
-            let error = match &result {
-                AttemptResult::Success | AttemptResult::Aborted => None,
-                AttemptResult::RateLimited { .. } => Some("rate limited (429)".to_string()),
-                AttemptResult::Retryable { reason }
-                | AttemptResult::MaybeRateLimited { reason }
-                | AttemptResult::Fatal { reason } => Some(reason.clone()),
-            };
-            let prediction = outcome.and_then(Result::ok);
-            this.record.borrow_mut().add(
-                item,
-                AttemptRecord {
-                    attempt,
-                    sent_unix_ms: sent_unix.as_secs_f64() * 1000.0,
-                    latency_ms: latency.as_secs_f64() * 1000.0,
-                    status,
-                    error,
-                },
-                prediction,
-            );
-            Answer { result, hint }
+        if let Ok(p) = &pending {
+            this.in_flight.borrow_mut().insert(item, p.abort_handle());
         }
-        .boxed_local()
+        this.conclude(item, attempt, pending, sent).boxed_local()
+    }
+
+    /// Hands the request to the timer worker, to go at `due` on the shared
+    /// clock (time since the Unix epoch, [`crate::browser::SharedClock`]:
+    /// only the tabs' gate calls this).
+    fn send_at(
+        &self,
+        item: ItemId,
+        attempt: u32,
+        due: Duration,
+        sent_tx: oneshot::Sender<Duration>,
+    ) -> Option<Self::Fut> {
+        let this = Rc::clone(&self.0);
+        let (url, form) = this.request(item);
+        let mut pending = PendingFetch::start_at(&url, form.as_deref(), this.timeout(), due)?;
+        this.in_flight
+            .borrow_mut()
+            .insert(item, pending.abort_handle());
+        Some(
+            async move {
+                let sent = match pending.sent().await {
+                    Some(unix) => {
+                        let _ = sent_tx.send(unix);
+                        unix.saturating_sub(PerformanceClock.wall_offset())
+                    }
+                    // Never went (aborted first): no word to the tabs.
+                    None => PerformanceClock.now(),
+                };
+                this.conclude(item, attempt, Ok(pending), sent).await
+            }
+            .boxed_local(),
+        )
     }
 }
 

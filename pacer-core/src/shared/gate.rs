@@ -12,10 +12,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use futures::future::{select, LocalBoxFuture};
+use futures::future::{select, Either, LocalBoxFuture};
 use futures::FutureExt;
 
-use super::{Ask, Msg, Tab, TabId};
+use super::{Ask, Msg, Tab, TabId, HANDOFF};
 use crate::driver::{Answer, Signal, Transport};
 use crate::schedule::{AttemptResult, ItemId};
 use crate::time::{Clock, Sleep};
@@ -297,15 +297,26 @@ impl<C: Clock + 'static, S: Sleep + 'static> Drop for Withdraw<'_, C, S> {
 
 /// A transport whose sends each wait for a grant of the shared budget
 /// (when there is more than one tab on it; otherwise they go at once).
+///
+/// When `inner` can time its sends ([`Transport::send_at`]), a granted send
+/// is handed to it [`HANDOFF`] before its instant, and goes at that instant
+/// however busy the tab's own thread is then; otherwise the tab wakes at
+/// the instant and sends.
 pub struct Gated<T, C, S> {
     inner: T,
     coord: Option<Rc<Coordinator<C, S>>>,
+    /// `inner` said it cannot time its sends: wake at the instant instead.
+    untimed: Rc<Cell<bool>>,
 }
 
 impl<T, C, S> Gated<T, C, S> {
     /// `inner`, gated by `coord` (`None`: never gated).
     pub fn new(inner: T, coord: Option<Rc<Coordinator<C, S>>>) -> Self {
-        Self { inner, coord }
+        Self {
+            inner,
+            coord,
+            untimed: Rc::default(),
+        }
     }
 }
 
@@ -336,6 +347,7 @@ where
         };
         let coord = Rc::clone(coord);
         let inner = self.inner.clone();
+        let untimed = Rc::clone(&self.untimed);
         async move {
             let mut grant = Some(first);
             let at = loop {
@@ -359,12 +371,21 @@ where
                 // Waits for the grant's instant, and as long as a late send
                 // of another tab (heard meanwhile) says; gives the slot up
                 // only if a later grant went first.
+                // Or, with a transport that times its sends, until
+                // HANDOFF before that instant (then hands the send over).
                 let overtaken = loop {
                     let now = coord.clock.now();
+                    let ahead = if untimed.get() {
+                        Duration::ZERO
+                    } else {
+                        HANDOFF
+                    };
                     match coord.read(|t| t.send_time(at)) {
                         _ if coord.is_gone() => break false,
                         None => break true,
-                        Some(due) if due > now => coord.sleep.sleep(due - now).await,
+                        Some(due) if due > now + ahead => {
+                            coord.sleep.sleep(due - ahead - now).await;
+                        }
                         Some(_) => break false,
                     }
                 };
@@ -388,18 +409,46 @@ where
                         .into(),
                 });
             }
-            // The request first (the fetch starts when it is made), then
-            // the word to the other tabs.
-            let now = coord.clock.now();
-            let answer = inner.send(item, attempt);
-            coord.update(|t, _| t.sent(at, now));
-            coord.trace(Trace::Sent {
-                item,
-                attempt,
-                at,
-                now,
-            });
-            let answer = answer.await;
+            let due = coord.read(|t| t.send_time(at)).unwrap_or(at);
+            let (tx, rx) = oneshot::channel();
+            let answer = match inner.send_at(item, attempt, due, tx) {
+                // The word to the other tabs once the transport says the
+                // request went (driving it meanwhile), then the answer.
+                Some(answer) => match select(rx, Box::pin(answer)).await {
+                    Either::Left((Ok(sent), answer)) => {
+                        coord.update(|t, _| t.sent(at, sent));
+                        coord.trace(Trace::Sent {
+                            item,
+                            attempt,
+                            at,
+                            now: sent,
+                        });
+                        answer.await
+                    }
+                    // Never sent (aborted first): the slot went unused.
+                    Either::Left((Err(_), answer)) => answer.await,
+                    Either::Right((answer, _)) => answer,
+                },
+                None => {
+                    untimed.set(true);
+                    let now = coord.clock.now();
+                    if due > now {
+                        coord.sleep.sleep(due - now).await;
+                    }
+                    // The request first (the fetch starts when it is
+                    // made), then the word to the other tabs.
+                    let now = coord.clock.now();
+                    let answer = inner.send(item, attempt);
+                    coord.update(|t, _| t.sent(at, now));
+                    coord.trace(Trace::Sent {
+                        item,
+                        attempt,
+                        at,
+                        now,
+                    });
+                    answer.await
+                }
+            };
             match &answer.result {
                 AttemptResult::Success => coord.update(|t, now| t.succeeded(now)),
                 AttemptResult::RateLimited { retry_after } => {
