@@ -101,7 +101,7 @@ export async function exportJson(page, dir, errors, name) {
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), button.click()]);
     const path = join(dir, name ?? (download.suggestedFilename() || 'pacer-results.json'));
     await download.saveAs(path);
-    return { filename: download.suggestedFilename(), path, data: JSON.parse(readFileSync(path, 'utf8')) };
+    return { filename: name ?? download.suggestedFilename(), path, data: JSON.parse(readFileSync(path, 'utf8')) };
   } catch (e) {
     errors.push(`export-json failed: ${String(e?.message ?? e).split('\n')[0]}`);
     return null;
