@@ -88,16 +88,20 @@ async function waitForState(page, state, timeout) {
     state, { timeout, polling: 250 });
 }
 
-/** Clicks `export-json` and parses the download, or says why it could not. */
-async function exportJson(page, dir, errors) {
+/**
+ * Clicks `export-json` and parses the download, or says why it could not.
+ * Saved in `dir` as `name` (default: the page's own file name; pages
+ * sharing `dir` need their own names).
+ */
+export async function exportJson(page, dir, errors, name) {
   const button = page.getByTestId('export-json');
   if ((await button.count()) === 0) { errors.push('no export-json button'); return null; }
   if (await button.isDisabled()) { errors.push('export-json is disabled in this build: no J, no client latency'); return null; }
   try {
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), button.click()]);
-    const path = join(dir, download.suggestedFilename() || 'pacer-results.json');
+    const path = join(dir, name ?? (download.suggestedFilename() || 'pacer-results.json'));
     await download.saveAs(path);
-    return { filename: download.suggestedFilename(), path, data: JSON.parse(readFileSync(path, 'utf8')) };
+    return { filename: name ?? download.suggestedFilename(), path, data: JSON.parse(readFileSync(path, 'utf8')) };
   } catch (e) {
     errors.push(`export-json failed: ${String(e?.message ?? e).split('\n')[0]}`);
     return null;

@@ -175,7 +175,8 @@ function faultVerdict(f) {
 
 /**
  * Pairs export attempts with log lines: per image, the k-th attempt (by
- * send time) with the k-th log line (by arrival). Offsets arrival − sent.
+ * send time) with the k-th log line (by arrival). Offsets arrival − sent;
+ * each pair keeps its log line.
  */
 export function matchAttempts(items, log) {
   const byImage = new Map();
@@ -194,7 +195,7 @@ export function matchAttempts(items, log) {
     const n = Math.min(attempts.length, lines.length);
     for (let k = 0; k < n; k++) {
       offsets.push(lines[k].arrival_ms - attempts[k].sent_unix_ms);
-      pairs.push({ sent: attempts[k].sent_unix_ms, offset: lines[k].arrival_ms - attempts[k].sent_unix_ms });
+      pairs.push({ sent: attempts[k].sent_unix_ms, offset: lines[k].arrival_ms - attempts[k].sent_unix_ms, line: lines[k] });
     }
     unmatchedAttempts += attempts.length - n;
     unmatchedLines += lines.length - n;
@@ -202,6 +203,45 @@ export function matchAttempts(items, log) {
   for (const rest of byImage.values()) unmatchedLines += rest.length;
   return { offsets, pairs, unmatchedAttempts, unmatchedLines };
 }
+
+/** The match results of several exports (tabs) as one. */
+function mergeMatches(ms) {
+  return {
+    offsets: ms.flatMap((m) => m.offsets),
+    pairs: ms.flatMap((m) => m.pairs),
+    unmatchedAttempts: ms.reduce((n, m) => n + m.unmatchedAttempts, 0),
+    unmatchedLines: ms.reduce((n, m) => n + m.unmatchedLines, 0),
+  };
+}
+
+/** Client latency from the export's items (every tab's, for multi-tab cells). */
+function clientFigures(f, items) {
+  const okAttempts = items.flatMap((i) => i.attempts ?? []).filter(isGoodAttempt);
+  f.clientLatencyAvg = mean(okAttempts.map((a) => a.latency_ms));
+  f.clientLatencyP95 = quantile(okAttempts.map((a) => a.latency_ms), 0.95);
+  f.exportAttempts = items.reduce((n, i) => n + (i.attempts?.length ?? 0), 0);
+}
+
+/** J and its diagnostics from matched attempts (`matchAttempts`). */
+function jitterFigures(f, m) {
+  f.matched = m.offsets.length;
+  f.unmatchedAttempts = m.unmatchedAttempts;
+  f.unmatchedLines = m.unmatchedLines;
+  f.offsetMedianMs = quantile(m.offsets, 0.5);
+  f.jMs = m.offsets.length ? max(m.offsets) - min(m.offsets) : NaN;
+  f.jSpreadMs = quantile(m.offsets, 0.99) - quantile(m.offsets, 0.01);
+  // Diagnostics: J without the first second of sends (connection warm-up),
+  // and whether the page's send stamps are whole milliseconds (Date.now()).
+  const firstSent = min(m.pairs.map((p) => p.sent));
+  const steady = m.pairs.filter((p) => p.sent >= firstSent + 1000).map((p) => p.offset);
+  f.jSteadyMs = steady.length ? max(steady) - min(steady) : NaN;
+  const worst = m.pairs.reduce((a, p) => (p.offset > a.offset ? p : a), { offset: -Infinity, sent: NaN });
+  f.maxOffsetAtS = (worst.sent - firstSent) / 1000;
+  f.sentWholeMs = m.pairs.every((p) => Number.isInteger(p.sent));
+}
+
+/** The jitter bound on a strict (gcra burst 0) limiter's ratio: 1 ÷ (1 + J × rate). */
+const jitterBound = (jMs, rate) => 1 / (1 + (jMs / 1000) * rate);
 
 /** Which tab sent a logged request (its image URL's `tab=`), or -1 (multi-tab cells). */
 const tabOf = (l) => Number(/[?&]tab=(\d+)/.exec(l.image)?.[1] ?? -1);
@@ -215,10 +255,14 @@ const tabOf = (l) => Number(/[?&]tab=(\d+)/.exec(l.image)?.[1] ?? -1);
  */
 export const MULTITAB_TARGETS = { ratio: 0.97, pct429: 1, gapIntervals: 2 };
 
-/** The multi-tab cells' own figures, from the log and what the pages showed. */
-function multitabFigures(f, api, okArrivals, { rate, tabs, images }, page) {
+/**
+ * The multi-tab cells' own figures, from the log and what the pages showed
+ * (`page.tabs[t].export.data`: each open tab's JSON export).
+ */
+function multitabFigures(f, api, okArrivals, { rate, tabs, images, strict }, page) {
   const closed = page?.leader;
   const byTab = Array.from({ length: tabs }, (_, t) => api.filter((l) => tabOf(l) === t));
+  multitabJitter(f, api, byTab, rate, strict, page);
   f.perTabOk = byTab.map((ls) => new Set(ls.filter(isGood).map((l) => l.image)).size);
   // Over the limit = more successes in a second than it admits (a 429's
   // arrival was refused, so it is no excess).
@@ -247,10 +291,54 @@ function multitabFigures(f, api, okArrivals, { rate, tabs, images }, page) {
     f.okAfterClose = okArrivals.filter((t) => t > c).length;
     f.leader = closed;
   }
+  if (Number.isFinite(f.jitterBound)) f.ratioOfBound = f.togetherRatio / f.jitterBound;
 }
 
-/** The multi-tab cells' verdict against MULTITAB_TARGETS. */
-function multitabVerdict(f, { rate, handover }) {
+/**
+ * J over every exporting tab: each tab's attempts matched to its own log
+ * lines (a closed tab exports nothing, so its lines are left out rather
+ * than counted unmatched); per tab too (`perTabJMs`). For a strict limiter
+ * the jitter bound, which the verdict sets against the together ratio.
+ * Per 429 (`pairs429`): its offset and that of the request logged just
+ * before it, which it came too close after.
+ */
+function multitabJitter(f, api, byTab, rate, strict, page) {
+  const exports = (page?.tabs ?? []).map((t) => t.export?.data?.items);
+  const tabsWith = byTab.map((_, t) => t).filter((t) => Array.isArray(exports[t]));
+  if (tabsWith.length === 0) return;
+  clientFigures(f, tabsWith.flatMap((t) => exports[t]));
+  const perTab = byTab.map((lines, t) => (Array.isArray(exports[t]) ? matchAttempts(exports[t], lines) : null));
+  f.exportTabs = tabsWith;
+  f.perTabJMs = perTab.map((m) => (m?.offsets.length ? max(m.offsets) - min(m.offsets) : NaN));
+  const m = mergeMatches(perTab.filter(Boolean));
+  jitterFigures(f, m);
+  if (strict && Number.isFinite(f.jMs)) f.jitterBound = jitterBound(f.jMs, rate);
+  const offsetOf = new Map(m.pairs.map((p) => [p.line, p.offset]));
+  const sorted = [...api].sort((a, b) => a.arrival_ms - b.arrival_ms);
+  const t0 = sorted[0]?.arrival_ms;
+  f.pairs429 = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const l = sorted[i];
+    if (l.status !== 429) continue;
+    const prev = sorted[i - 1];
+    f.pairs429.push({
+      atS: (l.arrival_ms - t0) / 1000,
+      tab: tabOf(l),
+      offsetMs: offsetOf.get(l) ?? NaN,
+      prevTab: prev ? tabOf(prev) : -1,
+      prevStatus: prev?.status,
+      prevOffsetMs: (prev && offsetOf.get(prev)) ?? NaN,
+      gapMs: prev ? l.arrival_ms - prev.arrival_ms : NaN,
+    });
+  }
+}
+
+/**
+ * The multi-tab cells' verdict against MULTITAB_TARGETS. For a strict
+ * limiter a note (not part of the verdict) says whether the together ratio
+ * also reaches 0.98 × the jitter bound, the single-tab strict cells' target.
+ */
+function multitabVerdict(f, { rate, handover, strict }) {
   const why = [];
   if (f.unfinishedTabs?.length) why.push(`tab(s) ${f.unfinishedTabs.join(', ')} did not finish`);
   if (!f.everyTabProgressed) why.push('a tab made no progress');
@@ -265,7 +353,15 @@ function multitabVerdict(f, { rate, handover }) {
     if (!(f.togetherRatio >= MULTITAB_TARGETS.ratio)) why.push(`together ${fx3(f.togetherRatio)} < ${MULTITAB_TARGETS.ratio}`);
     if (!(f.pct429 <= MULTITAB_TARGETS.pct429)) why.push(`429s ${f.pct429.toFixed(1)}% > ${MULTITAB_TARGETS.pct429}%`);
   }
-  return { pass: why.length === 0, label: why.length === 0 ? 'PASS' : 'FAIL', why };
+  const notes = [];
+  if (strict) {
+    if (!Number.isFinite(f.jitterBound)) notes.push('vs jitter bound: no J (no export)');
+    else {
+      const reaches = f.togetherRatio >= 0.98 * f.jitterBound;
+      notes.push(`vs jitter bound: together ${fx3(f.togetherRatio)} ${reaches ? '≥' : '<'} 0.98 × ${fx3(f.jitterBound)} = ${fx3(0.98 * f.jitterBound)}`);
+    }
+  }
+  return { pass: why.length === 0, label: why.length === 0 ? 'PASS' : 'FAIL', why, notes };
 }
 
 const fx3 = (v) => (Number.isFinite(v) ? v.toFixed(3) : '–');
@@ -316,37 +412,20 @@ export function cellFigures({ rate, latencyMs, images, strict, kind, tabs, hando
 
   const items = exported?.items;
   if (Array.isArray(items)) {
-    const okAttempts = items.flatMap((i) => i.attempts ?? []).filter(isGoodAttempt);
-    f.clientLatencyAvg = mean(okAttempts.map((a) => a.latency_ms));
-    f.clientLatencyP95 = quantile(okAttempts.map((a) => a.latency_ms), 0.95);
-    f.exportAttempts = items.reduce((n, i) => n + (i.attempts?.length ?? 0), 0);
-    const m = matchAttempts(items, api);
-    f.matched = m.offsets.length;
-    f.unmatchedAttempts = m.unmatchedAttempts;
-    f.unmatchedLines = m.unmatchedLines;
-    f.offsetMedianMs = quantile(m.offsets, 0.5);
-    f.jMs = m.offsets.length ? max(m.offsets) - min(m.offsets) : NaN;
-    f.jSpreadMs = quantile(m.offsets, 0.99) - quantile(m.offsets, 0.01);
-    // Diagnostics: J without the first second of sends (connection warm-up),
-    // and whether the page's send stamps are whole milliseconds (Date.now()).
-    const firstSent = min(m.pairs.map((p) => p.sent));
-    const steady = m.pairs.filter((p) => p.sent >= firstSent + 1000).map((p) => p.offset);
-    f.jSteadyMs = steady.length ? max(steady) - min(steady) : NaN;
-    const worst = m.pairs.reduce((a, p) => (p.offset > a.offset ? p : a), { offset: -Infinity, sent: NaN });
-    f.maxOffsetAtS = (worst.sent - firstSent) / 1000;
-    f.sentWholeMs = m.pairs.every((p) => Number.isInteger(p.sent));
+    clientFigures(f, items);
+    jitterFigures(f, matchAttempts(items, api));
   }
-  if (strict && Number.isFinite(f.jMs)) {
-    f.jitterBound = 1 / (1 + (f.jMs / 1000) * rate);
+  if (strict && Number.isFinite(f.jMs) && kind !== 'multitab') {
+    f.jitterBound = jitterBound(f.jMs, rate);
     f.ratioOfBound = f.ratio / f.jitterBound;
   }
   const okArrivals = ok.map((l) => l.arrival_ms).sort((a, b) => a - b);
   if (kind === 'aimd') aimdFigures(f, okArrivals, arrivals[0], rate);
   if (kind === 'hidden') hiddenFigures(f, api, okArrivals, rate, page?.hidden);
   if (kind === 'faults') faultFigures(f, api, ok, arrivals, rate, page, Array.isArray(items) ? items : null);
-  if (kind === 'multitab') multitabFigures(f, api, okArrivals, { rate, tabs, images: images / tabs }, page);
+  if (kind === 'multitab') multitabFigures(f, api, okArrivals, { rate, tabs, images: images / tabs, strict }, page);
   f.verdict = kind === 'aimd' ? aimdVerdict(f) : kind === 'hidden' ? hiddenVerdict(f)
-    : kind === 'faults' ? faultVerdict(f) : kind === 'multitab' ? multitabVerdict(f, { rate, handover })
+    : kind === 'faults' ? faultVerdict(f) : kind === 'multitab' ? multitabVerdict(f, { rate, handover, strict })
     : verdict(f, strict);
   return f;
 }

@@ -5,7 +5,7 @@
 // closes the leading tab (the one whose notice says it hands out the
 // sends) mid-run, like a user closing it.
 import { chromium } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './drive.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, exportJson } from './drive.mjs';
 
 /** Which tab sent a logged request (its image URL's `tab=`), or -1. */
 export const tabOf = (l) => Number(/[?&]tab=(\d+)/.exec(l.image)?.[1] ?? -1);
@@ -21,15 +21,17 @@ async function waitForState(page, state, timeout) {
 /**
  * Runs `tabs` pages of `images` sample images each at `rate`/`concurrency`
  * against `origin`; with `closeLeaderAfterMs`, closes the leading tab that
- * long after the last start. Returns what the pages showed, the close's
- * instant (unix ms) and which tab led. Never throws for a run that goes
- * wrong after the start: the error is returned beside what was read.
+ * long after the last start. Returns what the pages showed, each open
+ * tab's JSON export (`tabs[t].export`, as drivePage's; saved in
+ * `downloadDir` as `tab<T>-pacer-results.json`; a closed tab has none), the
+ * close's instant (unix ms) and which tab led. Never throws for a run that
+ * goes wrong after the start: the error is returned beside what was read.
  */
-export async function driveTabs({ origin, rate, concurrency, images, tabs, closeLeaderAfterMs, timeoutMs }) {
+export async function driveTabs({ origin, rate, concurrency, images, tabs, closeLeaderAfterMs, timeoutMs, downloadDir }) {
   const browser = await chromium.launch({ headless: true, executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const result = { browserVersion: browser.version(), errors: [], consoleErrors: [], tabs: [] };
   try {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 1000 } });
+    const context = await browser.newContext({ acceptDownloads: true, ignoreHTTPSErrors: true, viewport: { width: 1400, height: 1000 } });
     const pages = [];
     for (let t = 0; t < tabs; t++) {
       const page = await context.newPage();
@@ -69,13 +71,18 @@ export async function driveTabs({ origin, rate, concurrency, images, tabs, close
     for (let t = 0; t < tabs; t++) {
       if (!open.includes(t)) { result.tabs.push({ closed: true }); continue; }
       const stat = async (id) => Number(await text(pages[t], id));
-      result.tabs.push({
+      const tab = {
         state: await text(pages[t], 'run-state'),
         done: await stat('stat-done'),
         failed: await stat('stat-failed'),
         n429: await stat('stat-429'),
         notice: (await pages[t].getByTestId('notice').allTextContents()).join(' | ').trim(),
-      });
+      };
+      // Every tab's send stamps, for J (figures.mjs): tabs share a download folder, so each names its file.
+      const errors = [];
+      tab.export = await exportJson(pages[t], downloadDir, errors, `tab${t}-pacer-results.json`);
+      result.errors.push(...errors.map((e) => `tab ${t}: ${e}`));
+      result.tabs.push(tab);
     }
     result.state = result.tabs.filter((x) => !x.closed).every((x) => x.state === 'done') ? 'done' : 'unfinished';
     await context.close();

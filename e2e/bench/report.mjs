@@ -13,6 +13,14 @@ const HEADER = ['cell', 'limiter', 'rate', 'conc', 'done', 'send-rate ratio', 't
 const faultCounts = (faults) => Object.entries(faults ?? {}).filter(([k]) => k !== 'none').map(([k, n]) => `${k} ${n}`).join(', ');
 const len = (a) => (Array.isArray(a) ? String(a.length) : '–');
 
+/** A multi-tab cell's J (all tabs, and per exporting tab) and, when strict, together ÷ bound. */
+function jBits(cell, f) {
+  if (!Number.isFinite(f.jMs)) return '; J – (no export)';
+  const perTab = (f.exportTabs ?? []).map((t) => `tab ${t} ${fx(f.perTabJMs[t], 1)}`).join(', ');
+  return `; J ${fx(f.jMs, 1)} ms (${perTab})` +
+    (cell.limiter.strict ? `, bound ${fx(f.jitterBound, 3)}, together/bound ${fx(f.ratioOfBound, 3)}` : '');
+}
+
 /** The figures a cell's own verdict rests on (AIMD, hidden tab, faults); empty for the others. */
 export function criteria(cell, f) {
   if (cell.kind === 'aimd') {
@@ -27,9 +35,9 @@ export function criteria(cell, f) {
     const tabs = `${cell.tabs} tabs, ok per tab ${f.perTabOk?.join('/')}, 429 per tab ${f.per429?.join('/')}`;
     if (cell.handover) {
       return `${tabs}; leader (tab ${f.leader}) closed: largest gap ${fx(f.handoverGapMs, 1)} ms = ${fx(f.handoverGapIntervals, 2)} intervals ` +
-        `at ${fx(f.handoverGapFromCloseMs, 0)} ms from the close, max ${f.handoverMaxPerSecond}/1 s around it, ${f.handover429} × 429 within −1…+2 s; together ${fx(f.togetherRatio, 3)}`;
+        `at ${fx(f.handoverGapFromCloseMs, 0)} ms from the close, max ${f.handoverMaxPerSecond}/1 s around it, ${f.handover429} × 429 within −1…+2 s; together ${fx(f.togetherRatio, 3)}${jBits(cell, f)}`;
     }
-    return `${tabs}; together ${fx(f.togetherRatio, 3)} of the limit over ${fx(f.togetherS, 1)} s, 429 ${fx(f.pct429, 1)} %, max ${f.maxOkPerSecond} successes/1 s`;
+    return `${tabs}; together ${fx(f.togetherRatio, 3)} of the limit over ${fx(f.togetherS, 1)} s, 429 ${fx(f.pct429, 1)} %, max ${f.maxOkPerSecond} successes/1 s${jBits(cell, f)}`;
   }
   if (cell.kind === 'faults') {
     return `lost ${f.lostByPage} (+${len(f.doneWithoutGood)} done w/o good 200), dup ${f.duplicateImages}, ` +
@@ -56,9 +64,15 @@ export function row(cell, f) {
     cell.limiter.strict ? fx(f.ratioOfBound, 3) : '',
     Number.isFinite(f.pageTputDeltaPct) ? `${f.pageTput.toFixed(2)} (${f.pageTputDeltaPct >= 0 ? '+' : ''}${f.pageTputDeltaPct.toFixed(1)} %)` : '–',
     criteria(cell, f),
-    f.verdict.label + (f.verdict.why.length ? `: ${f.verdict.why.join('; ')}` : ''),
+    verdictText(f.verdict),
   ];
 }
+
+/** A verdict's label, why it failed and its notes (figures beside the verdict, not part of it). */
+const verdictText = (v) => {
+  const rest = [...v.why, ...(v.notes ?? [])];
+  return v.label + (rest.length ? `: ${rest.join('; ')}` : '');
+};
 
 const mdRow = (cells) => `| ${cells.join(' | ')} |`;
 
@@ -115,6 +129,11 @@ export function markdown(meta, results) {
       }
       if (Number.isFinite(f.jMs)) bits.push(`matched ${f.matched} attempts, median send→arrival ${fx(f.offsetMedianMs, 1)} ms, unmatched attempts ${f.unmatchedAttempts} / log lines ${f.unmatchedLines}; largest offset at t = ${fx(f.maxOffsetAtS, 2)} s; J after the first second of sends ${fx(f.jSteadyMs, 1)} ms${f.sentWholeMs ? '; page send stamps are whole ms' : ''}`);
     }
+    if (f?.pairs429?.length) {
+      const ms = (v) => (Number.isFinite(v) ? `${fx(v, 0)} ms` : 'unmatched');
+      bits.push(`429s and the request logged just before each (offset = log arrival − page send): ${f.pairs429.slice(0, 8).map((p) =>
+        `t ${fx(p.atS, 2)} s tab ${p.tab} offset ${ms(p.offsetMs)}, ${fx(p.gapMs, 0)} ms after tab ${p.prevTab}'s ${p.prevStatus} offset ${ms(p.prevOffsetMs)}`).join('; ')}${f.pairs429.length > 8 ? '; …' : ''}`);
+    }
     if (r.page?.tabs) {
       bits.push(`tabs: ${r.page.tabs.map((t, i) => (t.closed ? `tab ${i} closed` : `tab ${i} ${t.state}, done ${t.done}, failed ${t.failed}, 429 ${t.n429}`)).join('; ')}`);
       const notices = [...new Set(r.page.tabs.filter((t) => t.notice).map((t) => t.notice))];
@@ -140,7 +159,7 @@ AIMD cell (own verdict): convergence = end of the first sliding 3 s window (endi
 
 Hidden-tab cell (own verdict): Chromium launched directly and driven over raw CDP (e2e/support/hidden-tab.mjs); the page is hidden behind a second tab (document.visibilityState 'hidden') from 5 s after the start for the cell's span, then shown to finish. Hidden ratio = successful arrivals per second while hidden ÷ rate (also from 5 min hidden on, when Chrome's intensive throttling applies). Proof of throttling: a plain 100 ms setTimeout chain in the page, ticks/s visible → first 10 s hidden → 60 s from 5 min 5 s hidden; the verdict is n/a if it ran > 2/s hidden or the page was ever visible in between. Targets: hidden ratio ≥ 0.95, 429s < 1 % of sends, every image done.
 
-Multi-tab cells (own verdict, issue 6): 2 or 3 pages of one Chromium context (one origin) share one emulator key and its strict limit (gcra burst 0, 10/s, 1 s latency); each tab's image URLs carry \`?tab=T\`. Together = successful arrivals per second, over the span in which every (remaining) tab was sending, ÷ the limit. Targets: together ≥ 0.97, 429s ≤ 1 % of sends, at most limit + 1 successes in any 1 s (the table's max/1 s counts every arrival, 429s too), every tab finishes. Handover cell: the leading tab (its notice says it hands out the sends) is closed 6 s after the starts; largest gap between consecutive arrivals (any status) from 2 s before to 3 s after the close, in intervals (1 interval = 100 ms); target ≤ 2 intervals (a stall of at most one interval beyond the usual spacing), no burst (≤ limit + 1 arrivals in 1 s around the close), the other tabs finish.
+Multi-tab cells (own verdict, issue 6): 2 or 3 pages of one Chromium context (one origin) share one emulator key and its strict limit (gcra burst 0, 10/s, 1 s latency); each tab's image URLs carry \`?tab=T\`. Together = successful arrivals per second, over the span in which every (remaining) tab was sending, ÷ the limit. Targets: together ≥ 0.97, 429s ≤ 1 % of sends, at most limit + 1 successes in any 1 s (the table's max/1 s counts every arrival, 429s too), every tab finishes. J and the jitter bound as for the single-tab cells, over every tab that finished (each downloads its own export; each tab's attempts are matched to its own log lines; a closed tab has no export, so its sends are left out); ratio/bound = together ÷ bound. The verdict's note says whether together also reaches 0.98 × bound (the single-tab strict target); it does not change the verdict. Handover cell: the leading tab (its notice says it hands out the sends) is closed 6 s after the starts; largest gap between consecutive arrivals (any status) from 2 s before to 3 s after the close, in intervals (1 interval = 100 ms); target ≤ 2 intervals (a stall of at most one interval beyond the usual spacing), no burst (≤ limit + 1 arrivals in 1 s around the close), the other tabs finish.
 
 Fault cell (own verdict): the emulator faults the answers its limiter lets through (seeded; see the cell's notes), the page times out at 3 s and tries an image at most 5 times. A good success is a log line with status 200 and no \`bad-json\` fault (everywhere in this table: done, ratios, latencies); status 0 = dropped or abandoned. Lost = total − done − failed as the page shows them, plus images the page shows done (export) without a good 200 in the log; duplicates = images with more than one good 200; sends/item = log requests ÷ images (page retries = its \`stat-retries\`); good tput/rate = good successes ÷ (last good arrival − first arrival) ÷ rate (retries spend the same rate, so ~0.78 is the most this mix allows). PASS when nothing is lost, nothing is duplicated, the page's done = images with a good 200 (each shown done) and its sent = the log's requests, and every failed item's last attempt has an error; n/a when a fault kind was never injected.`;
 

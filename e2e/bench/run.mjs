@@ -88,7 +88,9 @@ async function runCell(cell, dist, rawDir) {
       hideAfterMs: cell.hideAfterMs, hiddenMs: cell.hiddenMs,
       ...(cell.kind === 'multitab' ? { tabs: cell.tabs, images: cell.images / cell.tabs, closeLeaderAfterMs: cell.closeLeaderAfterMs } : {}),
     });
-    result.page = { ...page, export: page.export ? { filename: page.export.filename } : null };
+    // The report keeps each export's file name, not its contents (figures get the whole page).
+    const fileOnly = (x) => (x ? { filename: x.filename } : null);
+    result.page = { ...page, export: fileOnly(page.export), ...(page.tabs ? { tabs: page.tabs.map((t) => ({ ...t, export: fileOnly(t.export) })) } : {}) };
     await new Promise((r) => setTimeout(r, 300)); // let the last log lines land
     await emu.stop();
     result.figures = cellFigures({ ...cell, strict: cell.limiter.strict }, emu.log(), page, page.export?.data ?? null);
