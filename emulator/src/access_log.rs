@@ -56,8 +56,8 @@ pub struct Entry<'a> {
     pub models: &'a str,
     /// The HTTP status answered, or `0` when no answer was sent: the
     /// connection was dropped (`fault` `"drop"`), or the client went away
-    /// before a faulted answer was ready (typically `"slow"`: its timeout
-    /// fired first). A `"bad-json"` answer is a 200 whose body is broken, so
+    /// before an admitted request's answer was ready (its timeout fired,
+    /// typically on a `"slow"` fault, or its tab was closed). A `"bad-json"` answer is a 200 whose body is broken, so
     /// count good answers as `status == 200 && fault != "bad-json"` (a
     /// `"slow"` 200 is a good answer the client waited for). In proxy mode:
     /// the upstream's status, `502` when it could not be had (`fault`

@@ -115,7 +115,13 @@ pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> R
     let good = match answer {
         Ok(good) => good,
         Err((error_id, message)) => {
+            let unanswered = Unanswered {
+                seen: &seen,
+                fault: None,
+                armed: true,
+            };
             tokio::time::sleep(latency).await;
+            unanswered.disarm();
             let res = error(StatusCode::BAD_REQUEST, error_id, &message);
             return seen.finish(headers, res, None);
         }
@@ -126,7 +132,11 @@ pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> R
         Some(Fault::Slow) => state.faults.config().slow_after,
         _ => latency,
     };
-    let unanswered = Unanswered { seen: &seen, fault };
+    let unanswered = Unanswered {
+        seen: &seen,
+        fault,
+        armed: true,
+    };
     tokio::time::sleep(delay).await;
     unanswered.disarm();
     match fault {
@@ -173,26 +183,28 @@ impl Seen<'_> {
     }
 }
 
-/// Logs a faulted request with status 0 if it is dropped while waiting for
-/// its answer (the client went away: its timeout fired, or it navigated
-/// off), so that every fault shows in the log. Requests without a fault are
-/// logged only when answered, as before fault injection existed.
+/// Logs an admitted request with status 0 if it is dropped while waiting
+/// for its answer (the client went away: its timeout fired, or its tab was
+/// closed), with its fault if it had one. The limiter counted it, so the
+/// log must show it: otherwise a closed tab's last requests vanish from
+/// the arrivals and look like a stall.
 struct Unanswered<'a> {
     seen: &'a Seen<'a>,
     fault: Option<Fault>,
+    armed: bool,
 }
 
 impl Unanswered<'_> {
     /// The answer is ready: nothing to log here.
     fn disarm(mut self) {
-        self.fault = None;
+        self.armed = false;
     }
 }
 
 impl Drop for Unanswered<'_> {
     fn drop(&mut self) {
-        if let Some(fault) = self.fault {
-            self.seen.log(0, Some(fault));
+        if self.armed {
+            self.seen.log(0, self.fault);
         }
     }
 }

@@ -235,6 +235,25 @@ async fn slow_answers_outlast_a_client_timeout_and_are_still_logged() {
 }
 
 #[tokio::test]
+async fn a_request_whose_client_goes_away_is_logged_without_a_fault_too() {
+    // A tab closed mid-run: the limiter counted its requests, so the log
+    // shows them (status 0), or its last arrivals would look like a stall.
+    let (path, log) = log_flags("gone");
+    let base = emulator(&["--latency-ms", "2000", "--access-log", &log]).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = impatient.get(url(&base, 1)).send().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    let lines = wait_for_lines(&path, 1).await;
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(lines.len(), 1, "logged when the client went away");
+    assert_eq!(lines[0]["status"], 0, "nothing was sent");
+    assert!(lines[0]["fault"].is_null());
+}
+
+#[tokio::test]
 async fn bad_json_is_a_200_that_does_not_parse_as_the_contract() {
     let (path, log) = log_flags("fault-bad-json");
     let base = emulator(&["--limiter", "none", "--bad-json", "1", "--access-log", &log]).await;
