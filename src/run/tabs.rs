@@ -39,6 +39,8 @@ pub(super) struct TabShare {
     queued: Cell<bool>,
     /// This tab's "a tab leads" mark in `localStorage`, while it leads.
     mark: RefCell<Option<String>>,
+    /// The run, told first when the page is hidden for good.
+    handle: RunHandle,
 }
 
 thread_local! {
@@ -71,6 +73,7 @@ impl TabShare {
             lock: RefCell::new(None),
             queued: Cell::new(false),
             mark: RefCell::new(None),
+            handle,
         });
         if let Some(old) = CURRENT.with(|c| c.replace(Rc::downgrade(&share)).upgrade()) {
             old.leave();
@@ -222,7 +225,14 @@ fn install_page_events() {
             return;
         };
         match event {
-            PageEvent::Hide => share.leave(),
+            // The run stops sending before the tab leaves the budget:
+            // leaving wakes the sends that wait for a grant, and without
+            // the run's hold their items would go at once, ungated, before
+            // the page's own `pagehide` listener runs.
+            PageEvent::Hide => {
+                share.handle.leave();
+                share.leave();
+            }
             PageEvent::Freeze => share.freeze(),
             PageEvent::Resume => {
                 if !share.coord.is_gone() && share.lock.borrow().is_none() {

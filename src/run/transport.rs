@@ -280,6 +280,9 @@ impl pacer_core::driver::Transport for SharedTransport {
 
     fn send(&self, item: ItemId, attempt: u32) -> Self::Fut {
         let this = Rc::clone(&self.0);
+        if this.leaving.get() {
+            return not_sent();
+        }
         let pending = this.start(item);
         let sent = PerformanceClock.now();
         if let Ok(p) = &pending {
@@ -299,6 +302,9 @@ impl pacer_core::driver::Transport for SharedTransport {
         sent_tx: oneshot::Sender<Duration>,
     ) -> Option<Self::Fut> {
         let this = Rc::clone(&self.0);
+        if this.leaving.get() {
+            return Some(not_sent());
+        }
         let (url, form) = this.request(item);
         let mut pending = PendingFetch::start_at(&url, form.as_deref(), this.timeout(), due)?;
         this.in_flight
@@ -319,6 +325,14 @@ impl pacer_core::driver::Transport for SharedTransport {
             .boxed_local(),
         )
     }
+}
+
+/// A send that a tab being left does not make (a shared budget's grant
+/// can still come between `beforeunload` and `pagehide`): sent again on
+/// resume, like the requests aborted then.
+fn not_sent() -> LocalBoxFuture<'static, Answer> {
+    let reason = "not sent: the page was being left".to_owned();
+    futures::future::ready(Answer::from(AttemptResult::Retryable { reason })).boxed_local()
 }
 
 fn to_attempt(parsed: &Result<Prediction, ApiError>) -> AttemptResult {
