@@ -147,11 +147,12 @@ impl RunHandle {
         });
         self.items.set(rows);
         // Local files' names are not URLs: they stay out of the URL box.
+        let files: std::collections::HashSet<usize> = run.files.iter().copied().collect();
         let urls: Vec<String> = run
             .sources
             .iter()
             .enumerate()
-            .filter(|(id, _)| !run.files.contains(id))
+            .filter(|(id, _)| !files.contains(id))
             .map(|(_, source)| source.clone())
             .collect();
         on_settings(&run.settings, &urls);
