@@ -6,8 +6,8 @@
 #   scripts/bench.sh                  # every cell (~14 minutes: the hidden-tab
 #                                     # cell alone is ~7, it must cross 5 min hidden)
 #   scripts/bench.sh --only gcra-b0   # cells whose id contains gcra-b0
-#   scripts/bench.sh --only multitab  # 2 and 3 tabs sharing a strict 10/s, and the
-#                                     # leader-handover gap (~2 minutes)
+#   scripts/bench.sh --only multitab  # 2 and 3 tabs sharing 10/s (strict, fixed window, burst 4), and the
+#                                     # leader-handover gap (~4 minutes)
 #   scripts/bench.sh --only budgets   # the page's budgets only (size, first render,
 #                                     # 100 000 pasted, heap and scroll of 100 000 rows)
 #   scripts/bench.sh --quick          # short cells, about a minute

@@ -86,6 +86,8 @@ const EXTRA = [
  * `--only multitab` runs just these.
  */
 const MULTITAB_LIMITER = { id: 'multitab-gcra-b0', label: 'gcra burst 0, shared by the tabs', args: ['--limiter', 'gcra', '--burst', '0'], strict: true };
+const MULTITAB_FW = { id: 'multitab-fw', label: 'fixed-window, shared by the tabs', args: ['--limiter', 'fixed-window'], strict: false };
+const MULTITAB_B4 = { id: 'multitab-gcra-b4', label: 'gcra burst 4, shared by the tabs', args: ['--limiter', 'gcra', '--burst', '4'], strict: false };
 export const MULTITAB = [
   { id: 'multitab-2tabs-r10', kind: 'multitab', limiter: MULTITAB_LIMITER, tabs: 2, rate: 10, latencyMs: 1000, images: 2 * 100, runTimeoutMs: 120_000 },
   { id: 'multitab-3tabs-r10', kind: 'multitab', limiter: MULTITAB_LIMITER, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
@@ -93,9 +95,16 @@ export const MULTITAB = [
     id: 'multitab-handover-3tabs-r10', kind: 'multitab', handover: true, limiter: { ...MULTITAB_LIMITER, label: 'gcra burst 0, shared; leader closed after 6 s' },
     tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 60, closeLeaderAfterMs: 6_000, runTimeoutMs: 120_000,
   },
-  // The same tabs against the two tolerant limiters of the matrix.
-  { id: 'multitab-fw-3tabs-r10', kind: 'multitab', limiter: { id: 'multitab-fw', label: 'fixed-window, shared by the tabs', args: ['--limiter', 'fixed-window'], strict: false }, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
-  { id: 'multitab-gcra-b4-3tabs-r10', kind: 'multitab', limiter: { id: 'multitab-gcra-b4', label: 'gcra burst 4, shared by the tabs', args: ['--limiter', 'gcra', '--burst', '4'], strict: false }, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
+  // The same tabs against the two tolerant limiters of the matrix (the
+  // emulator's default is the fixed window).
+  { id: 'multitab-fw-2tabs-r10', kind: 'multitab', limiter: MULTITAB_FW, tabs: 2, rate: 10, latencyMs: 1000, images: 2 * 100, runTimeoutMs: 120_000 },
+  { id: 'multitab-fw-3tabs-r10', kind: 'multitab', limiter: MULTITAB_FW, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
+  {
+    id: 'multitab-fw-handover-3tabs-r10', kind: 'multitab', handover: true, limiter: { ...MULTITAB_FW, label: 'fixed-window, shared; leader closed after 6 s' },
+    tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 60, closeLeaderAfterMs: 6_000, runTimeoutMs: 120_000,
+  },
+  { id: 'multitab-gcra-b4-2tabs-r10', kind: 'multitab', limiter: MULTITAB_B4, tabs: 2, rate: 10, latencyMs: 1000, images: 2 * 100, runTimeoutMs: 120_000 },
+  { id: 'multitab-gcra-b4-3tabs-r10', kind: 'multitab', limiter: MULTITAB_B4, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
 ];
 
 /** Every cell, e.g. id `gcra-b0-r4-n60`. */

@@ -37,6 +37,9 @@ export async function driveTabs({ origin, rate, concurrency, images, tabs, close
       const page = await context.newPage();
       page.on('console', (m) => { if (m.type() === 'error') result.consoleErrors.push(`tab ${t}: ${m.text()}`); });
       page.on('pageerror', (e) => result.consoleErrors.push(`tab ${t}: ${e}`));
+      // The shared budget's diagnostics (src/browser/tabs.rs trace_to_page):
+      // which tab grants, for the handover cells.
+      await page.addInitScript(() => { globalThis.__pacerTabTrace = []; });
       const qs = new URLSearchParams({ endpoint: origin, rate: String(rate), concurrency: String(concurrency) });
       await page.goto(`${origin}/?${qs}`);
       await waitForState(page, 'idle', 15_000);
@@ -50,7 +53,16 @@ export async function driveTabs({ origin, rate, concurrency, images, tabs, close
     const open = [...pages.keys()];
     if (closeLeaderAfterMs) {
       await pages[0].waitForTimeout(Math.max(0, t0 + closeLeaderAfterMs - Date.now()));
+      // The leader is the tab that made the latest grant (its trace); its
+      // notice says so too, unless a newer one (e.g. the limit the server
+      // announced) took its place.
+      let latest = -Infinity;
       for (let t = 0; t < tabs; t++) {
+        const granted = await pages[t].evaluate(() =>
+          ((globalThis).__pacerTabTrace ?? []).filter((e) => e.kind === 'granted').at(-1)?.now ?? null);
+        if (granted !== null && granted > latest) { latest = granted; result.leader = t; }
+      }
+      for (let t = 0; t < tabs && result.leader === undefined; t++) {
         if ((await text(pages[t], 'notice')).includes('hands out')) result.leader = t;
       }
       if (result.leader === undefined) result.errors.push('no tab said it leads');
