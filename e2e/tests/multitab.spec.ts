@@ -149,6 +149,8 @@ for (const tabs of [2, 3]) {
     const word = others === 1 ? '1 other tab' : `${others} other tabs`;
     for (const p of pacers) {
       await expect(p.byId('notice')).toContainText(`Sharing the 10/s budget with ${word}`, { timeout: 5_000 });
+      // The pacing figure says it is shared (its number stays the budget's).
+      await expect(p.byId('pacing-shared')).toHaveText(`shared by ${tabs} tabs`);
     }
     for (const p of pacers) await p.waitForState('done', 100_000);
     const f = figures(emu.log(), tabs);

@@ -64,6 +64,8 @@ pub struct RunHandle {
     /// concurrency): shown beside the notice until the next start, so that
     /// later messages of the run do not hide it.
     pub input_note: RwSignal<Option<String>>,
+    /// How many other tabs share this run's rate budget now (0: alone).
+    pub sharing: RwSignal<usize>,
     active: StoredValue<Option<ActiveRun>, LocalStorage>,
     pub(super) record: StoredValue<Rc<RefCell<RunRecord>>, LocalStorage>,
     /// The images of the run on show and how its items are cut from them.
@@ -84,6 +86,7 @@ impl RunHandle {
             chart: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
             input_note: RwSignal::new(None),
+            sharing: RwSignal::new(0),
             active: StoredValue::new_local(None),
             record: StoredValue::new_local(Rc::default()),
             work: StoredValue::new_local(Rc::default()),
@@ -454,6 +457,7 @@ impl RunHandle {
     /// Forgets the current run's browser-side objects (and so its ticker).
     fn drop_run(&self) {
         self.active.set_value(None);
+        self.sharing.set(0);
     }
 
     fn on_finished(&self) {

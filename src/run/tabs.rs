@@ -12,6 +12,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use leptos::prelude::Set;
 use pacer_core::shared::{Coordinator, Gated, Role, Trace};
 use wasm_bindgen_futures::spawn_local;
 
@@ -285,6 +286,10 @@ fn say_role(handle: RunHandle, role: Role, rate: f64) {
             format!("{n} other tabs")
         }
     };
+    handle.sharing.set(match role {
+        Role::Alone => 0,
+        Role::Leader { others } | Role::Follower { others } => others,
+    });
     let text = match role {
         Role::Alone => return,
         Role::Leader { others: 0 } => {

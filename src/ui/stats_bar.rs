@@ -38,13 +38,15 @@ pub fn progress_percent(stats: &StatsView) -> f64 {
 }
 
 /// "about 2 min 5 s left" at the pace Pacer keeps now, or `None` when
-/// nothing is left (or no pace is known).
-pub fn eta_text(stats: &StatsView) -> Option<String> {
+/// nothing is left (or no pace is known). With `others` tabs sharing the
+/// budget, this tab gets its share of the pace.
+pub fn eta_text(stats: &StatsView, others: usize) -> Option<String> {
     let left = stats.total.saturating_sub(stats.done + stats.failed);
     if left == 0 || stats.pacing_rate <= 0.0 {
         return None;
     }
-    let s = (left as f64 / stats.pacing_rate).ceil() as u64;
+    let pace = stats.pacing_rate / (others + 1) as f64;
+    let s = (left as f64 / pace).ceil() as u64;
     Some(match s {
         0..=59 => format!("about {s} s left"),
         60..=3599 => format!("about {} min {} s left", s / 60, s % 60),
@@ -105,12 +107,25 @@ pub fn StatsBar() -> impl IntoView {
                 </span>
             </div>
             <Stat label="Elapsed" testid=None unit="s" value=fig(|s| format!("{:.1}", s.elapsed_s)) />
-            <Stat
-                label="Pacing at"
-                testid=Some("stat-pacing-rate")
-                unit="req/s"
-                value=fig(|s| format!("{:.2}", s.pacing_rate))
-            />
+            <div class="stat">
+                <span class="stat-label">"Pacing at"</span>
+                <span class="stat-value">
+                    <span class="stat-number" data-testid="stat-pacing-rate">
+                        {move || stats.with(|s| format!("{:.2}", s.pacing_rate))}
+                    </span>
+                    <span class="stat-unit">"req/s"</span>
+                </span>
+                {move || {
+                    let others = run.sharing.get();
+                    (others > 0).then(|| {
+                        view! {
+                            <span class="stat-note" data-testid="pacing-shared">
+                                {format!("shared by {} tabs", others + 1)}
+                            </span>
+                        }
+                    })
+                }}
+            </div>
         </div>
         <div class="progress-wrap">
             <div
@@ -128,7 +143,7 @@ pub fn StatsBar() -> impl IntoView {
                     stats.with(|s| {
                         let mut text = format!("{:.0}% · {} of {}", progress_percent(s), s.done + s.failed, s.total);
                         if state.get() == RunState::Running {
-                            if let Some(eta) = eta_text(s) {
+                            if let Some(eta) = eta_text(s, run.sharing.get()) {
                                 text.push_str(" · ");
                                 text.push_str(&eta);
                             }
@@ -160,19 +175,24 @@ mod tests {
     #[test]
     fn eta_is_what_is_left_at_the_pace() {
         assert_eq!(
-            eta_text(&stats(100, 60, 4.0)).as_deref(),
+            eta_text(&stats(100, 60, 4.0), 0).as_deref(),
             Some("about 10 s left")
         );
         assert_eq!(
-            eta_text(&stats(1000, 0, 4.0)).as_deref(),
+            eta_text(&stats(1000, 0, 4.0), 0).as_deref(),
             Some("about 4 min 10 s left")
         );
         assert_eq!(
-            eta_text(&stats(100_000, 0, 10.0)).as_deref(),
+            eta_text(&stats(100_000, 0, 10.0), 0).as_deref(),
             Some("about 2 h 46 min left")
         );
-        assert_eq!(eta_text(&stats(10, 10, 4.0)), None);
-        assert_eq!(eta_text(&stats(10, 0, 0.0)), None);
+        assert_eq!(eta_text(&stats(10, 10, 4.0), 0), None);
+        assert_eq!(eta_text(&stats(10, 0, 0.0), 0), None);
+        // Two other tabs share the 4/s: this one sends a third of it.
+        assert_eq!(
+            eta_text(&stats(100, 60, 4.0), 2).as_deref(),
+            Some("about 30 s left")
+        );
     }
 
     #[test]
