@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use pacer::browser::{lowercase, FetchError, PendingFetch, PerformanceClock, TimerSleep};
+use pacer::browser::{lowercase, unix_now, FetchError, PendingFetch, PerformanceClock, TimerSleep};
 use pacer_core::api::{classify, multipredict_url};
 use pacer_core::driver::{Answer, Pool, RunControl, Transport};
 use pacer_core::schedule::{AttemptResult, MarginPolicy, RetryPolicy, Scheduler};
@@ -84,6 +84,68 @@ async fn a_refused_connection_is_a_network_error() {
     .finish()
     .await;
     assert!(matches!(r, Err(FetchError::Network(_))), "{r:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_send_handed_to_the_worker_goes_at_its_instant_with_a_readable_answer() {
+    let due = unix_now() + Duration::from_millis(40);
+    let mut pending = PendingFetch::start_at(
+        &url("https://example.com/timed.jpg"),
+        None,
+        Duration::from_secs(10),
+        due,
+    )
+    .expect("a timer worker");
+    let sent = pending.sent().await.expect("it went");
+    // Never before its instant (2 ms: the page's and the worker's clocks
+    // are read apart), and not held back either.
+    assert!(sent + Duration::from_millis(2) >= due, "{sent:?} < {due:?}");
+    assert!(sent < due + Duration::from_millis(30), "{sent:?} ≫ {due:?}");
+    let answer = pending.finish().await.expect("an answer");
+    assert_eq!(answer.status, 200);
+    assert!(answer.headers.limit_second.is_some(), "exposed headers");
+    let prediction = classify(answer.status, &answer.body, None).expect("contract JSON");
+    assert_eq!(prediction.solutions.len(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn a_send_handed_to_the_worker_can_be_called_off_before_it_goes() {
+    let due = unix_now() + Duration::from_millis(200);
+    let mut pending = PendingFetch::start_at(
+        &url("https://example.com/never.jpg"),
+        None,
+        Duration::from_secs(10),
+        due,
+    )
+    .expect("a timer worker");
+    pending.abort_handle().abort();
+    assert_eq!(pending.sent().await, None);
+    assert_eq!(pending.finish().await, Err(FetchError::Aborted));
+}
+
+#[wasm_bindgen_test]
+async fn a_worker_send_times_out_and_is_refused_like_the_page_s_own() {
+    let slow = PendingFetch::start_at(
+        &url("https://example.com/slow-timed.jpg"),
+        None,
+        Duration::from_millis(5),
+        unix_now(),
+    )
+    .expect("a timer worker");
+    assert_eq!(slow.finish().await, Err(FetchError::Timeout));
+    let refused = PendingFetch::start_at(
+        "http://127.0.0.1:9/vision/v2/multipredict",
+        None,
+        Duration::from_secs(5),
+        unix_now(),
+    )
+    .expect("a timer worker")
+    .finish()
+    .await;
+    assert!(
+        matches!(refused, Err(FetchError::Network(_))),
+        "{refused:?}"
+    );
 }
 
 #[wasm_bindgen_test]
