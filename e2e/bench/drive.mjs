@@ -77,12 +77,12 @@ export async function drivePage({ origin, rate, query = {}, concurrency, images,
   return result;
 }
 
-async function text(page, testid) {
+export async function text(page, testid) {
   return ((await page.getByTestId(testid).first().textContent({ timeout: 5_000 })) ?? '').trim();
 }
 
 /** Waits, polling every 250 ms (light on the page's own timers), for `run-state`. */
-async function waitForState(page, state, timeout) {
+export async function waitForState(page, state, timeout) {
   await page.waitForFunction(
     (s) => document.querySelector('[data-testid="run-state"]')?.textContent?.trim() === s,
     state, { timeout, polling: 250 });

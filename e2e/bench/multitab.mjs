@@ -2,21 +2,13 @@
 // of one headless Chromium (one context, so one origin's BroadcastChannel
 // and Web Locks) run against one emulator; each tab's image URLs carry
 // `?tab=T&n=I`, so the access log tells the tabs apart. A handover cell
-// closes the leading tab (the one whose notice says it hands out the
-// sends) mid-run, like a user closing it.
+// closes the leading tab (the one that made the latest grant) mid-run,
+// like a user closing it.
 import { chromium } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, exportJson } from './drive.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, exportJson, text, waitForState } from './drive.mjs';
 
 /** Which tab sent a logged request (its image URL's `tab=`), or -1. */
 export const tabOf = (l) => Number(/[?&]tab=(\d+)/.exec(l.image)?.[1] ?? -1);
-
-const text = async (page, testid) => ((await page.getByTestId(testid).first().textContent({ timeout: 5_000 })) ?? '').trim();
-
-async function waitForState(page, state, timeout) {
-  await page.waitForFunction(
-    (s) => document.querySelector('[data-testid="run-state"]')?.textContent?.trim() === s,
-    state, { timeout, polling: 250 });
-}
 
 /**
  * Runs `tabs` pages of `images` sample images each at `rate`/`concurrency`
@@ -53,17 +45,14 @@ export async function driveTabs({ origin, rate, concurrency, images, tabs, close
     const open = [...pages.keys()];
     if (closeLeaderAfterMs) {
       await pages[0].waitForTimeout(Math.max(0, t0 + closeLeaderAfterMs - Date.now()));
-      // The leader is the tab that made the latest grant (its trace); its
-      // notice says so too, unless a newer one (e.g. the limit the server
-      // announced) took its place.
+      // The leader is the tab that made the latest grant (its trace): its
+      // notice may no longer say so (a newer one, e.g. the limit the server
+      // announced, takes its place).
       let latest = -Infinity;
       for (let t = 0; t < tabs; t++) {
         const granted = await pages[t].evaluate(() =>
-          ((globalThis).__pacerTabTrace ?? []).filter((e) => e.kind === 'granted').at(-1)?.now ?? null);
+          (globalThis.__pacerTabTrace ?? []).filter((e) => e.kind === 'granted').at(-1)?.now ?? null);
         if (granted !== null && granted > latest) { latest = granted; result.leader = t; }
-      }
-      for (let t = 0; t < tabs && result.leader === undefined; t++) {
-        if ((await text(pages[t], 'notice')).includes('hands out')) result.leader = t;
       }
       if (result.leader === undefined) result.errors.push('no tab said it leads');
       else {
