@@ -26,6 +26,15 @@ export interface LogLine {
 /** A real success: a 200 whose body was the contract's JSON. */
 export const isGood = (l: LogLine): boolean => l.status === 200 && l.fault !== 'bad-json';
 
+/**
+ * Issue 3's fault mix (seeded by the caller's `--fault-seed`): of the
+ * answers the limiter lets through, 10 % are a 5xx, 5 % are dropped, 5 %
+ * come after 6 s (past a 3 s page timeout) and 2 % are broken JSON.
+ */
+export const FAULT_MIX = [
+  '--fail-5xx', '0.1', '--drop', '0.05', '--slow', '0.05', '--slow-ms', '6000', '--bad-json', '0.02',
+];
+
 export class Emulator {
   private constructor(
     private proc: ChildProcess,

@@ -7,7 +7,8 @@
 // tab ends with every image done once or failed with its reason, its rows'
 // tries are the log's requests for each image, and its counts are the log's.
 import { test, expect } from '@playwright/test';
-import { Emulator, isGood } from '../support/emulator';
+import { expectEveryItemAccounted, faultCounts } from '../support/accounted';
+import { Emulator, FAULT_MIX } from '../support/emulator';
 import { PacerPage } from '../support/pacer-page';
 
 const IMAGES = 60;
@@ -18,8 +19,7 @@ let emu: Emulator;
 test.beforeAll(async () => {
   emu = await Emulator.start([
     '--limiter', 'fixed-window', '--limit', String(RATE), '--latency-ms', '300',
-    '--fail-5xx', '0.1', '--drop', '0.05', '--slow', '0.05', '--slow-ms', '6000',
-    '--bad-json', '0.02', '--fault-seed', '11',
+    ...FAULT_MIX, '--fault-seed', '11',
   ], { tls: true });
 });
 test.afterAll(async () => emu?.stop());
@@ -43,33 +43,13 @@ test('two tabs sharing a budget ride out 5xx, drops, timeouts and bad JSON: each
   for (const p of pacers) await p.waitForState('done', 150_000);
 
   const log = emu.log();
-  const faults: Record<string, number> = {};
-  for (const l of log) faults[l.fault ?? 'none'] = (faults[l.fault ?? 'none'] ?? 0) + 1;
+  const faults = faultCounts(log);
+  console.log(`log: ${log.length} requests, faults ${JSON.stringify(faults)}`);
   for (const f of ['5xx', 'drop', 'slow']) expect(faults[f] ?? 0, f).toBeGreaterThan(0);
-  const good = new Map<string, number>();
-  for (const l of log.filter(isGood)) good.set(l.image, (good.get(l.image) ?? 0) + 1);
-  // No image succeeded twice, in either tab.
-  expect([...good].filter(([, n]) => n > 1)).toEqual([]);
-  const perImage = new Map<string, number>();
-  for (const l of log) perImage.set(l.image, (perImage.get(l.image) ?? 0) + 1);
-
   for (let t = 0; t < 2; t++) {
-    const p = pacers[t];
     const mine = log.filter((l) => new RegExp(`[?&]tab=${t}&`).test(l.image));
-    const done = await p.number('stat-done');
-    const failed = await p.number('stat-failed');
-    console.log(`tab ${t}: ${done} done, ${failed} failed, ${mine.length} requests in the log`);
-    expect(done + failed).toBe(IMAGES);
-    const rows = await p.allRows();
-    expect(rows.map((r) => r.index)).toEqual(Array.from({ length: IMAGES }, (_, i) => i + 1));
-    expect(rows.filter((r) => r.state !== 'done' && r.state !== 'failed')).toEqual([]);
-    for (const r of rows.filter((r) => r.state === 'failed')) expect(r.reason.length, r.url).toBeGreaterThan(0);
-    for (const r of rows.filter((r) => r.state === 'done')) expect(good.has(r.url), r.url).toBe(true);
-    expect(rows.filter((r) => r.state === 'done').length).toBe(mine.filter(isGood).length);
-    expect(rows.filter((r) => perImage.get(r.url) !== r.tries)).toEqual([]);
-    expect(await p.number('stat-sent')).toBe(mine.length);
+    console.log(`tab ${t}: ${await pacers[t].number('stat-done')} done, ${mine.length} requests in the log`);
+    await expectEveryItemAccounted(pacers[t], IMAGES, mine);
   }
-  const timedOut = log.filter((l) => l.fault === 'slow').length;
-  console.log(`log: ${log.length} requests, faults ${JSON.stringify(faults)}, ${timedOut} answered after the page's timeout`);
   await context.close();
 });
