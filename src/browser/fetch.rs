@@ -3,8 +3,6 @@
 //! finished asynchronously, aborted on timeout, on request, or when dropped
 //! unfinished.
 
-use std::cell::Cell;
-use std::rc::Rc;
 use std::time::Duration;
 
 use futures::future::{select, Either};
@@ -15,7 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, RequestInit, RequestMode, Response};
 
-use super::timer::{send_at, TimedSend, WorkerTimers};
+use super::timer::{send_at, SendCanceller, TimedSend, ABORTED};
 use super::TimerSleep;
 
 /// An HTTP answer, whatever its status.
@@ -54,10 +52,7 @@ enum Kind {
         promise: Promise,
     },
     /// Sent by the worker ([`PendingFetch::start_at`]).
-    Worker {
-        send: TimedSend,
-        aborted: Rc<Cell<bool>>,
-    },
+    Worker(TimedSend),
 }
 
 /// Cancels a [`PendingFetch`] from elsewhere.
@@ -69,7 +64,7 @@ enum Abort {
     /// A fetch of the page.
     Page(AbortController),
     /// A request of the worker.
-    Worker(u32, Rc<WorkerTimers>, Rc<Cell<bool>>),
+    Worker(SendCanceller),
 }
 
 impl AbortHandle {
@@ -77,13 +72,13 @@ impl AbortHandle {
     pub fn abort(&self) {
         match &self.0 {
             Abort::Page(c) => c.abort(),
-            Abort::Worker(id, timers, aborted) => {
-                aborted.set(true);
-                timers.abort_send(*id);
-            }
+            Abort::Worker(c) => c.abort(),
         }
     }
 }
+
+/// A form body's content type.
+const FORM: &str = "application/x-www-form-urlencoded";
 
 impl PendingFetch {
     /// Starts a `GET` of `url` now.
@@ -106,12 +101,10 @@ impl PendingFetch {
         timeout: Duration,
         at: Duration,
     ) -> Option<Self> {
-        let send = send_at(url, form, at.as_secs_f64() * 1000.0)?;
+        let body = form.map(|body| (FORM, body));
+        let send = send_at(url, body, at.as_secs_f64() * 1000.0)?;
         Some(Self {
-            kind: Kind::Worker {
-                send,
-                aborted: Rc::default(),
-            },
+            kind: Kind::Worker(send),
             timeout,
             finished: false,
         })
@@ -125,9 +118,7 @@ impl PendingFetch {
         if let Some(body) = form {
             init.set_method("POST");
             let headers = Headers::new().map_err(js_error)?;
-            headers
-                .set("Content-Type", "application/x-www-form-urlencoded")
-                .map_err(js_error)?;
+            headers.set("Content-Type", FORM).map_err(js_error)?;
             init.set_headers(&headers);
             init.set_body(&JsValue::from_str(body));
         }
@@ -146,10 +137,7 @@ impl PendingFetch {
     pub fn abort_handle(&self) -> AbortHandle {
         match &self.kind {
             Kind::Page { controller, .. } => AbortHandle(Abort::Page(controller.clone())),
-            Kind::Worker { send, aborted } => {
-                let (id, timers) = send.canceller();
-                AbortHandle(Abort::Worker(id, timers, Rc::clone(aborted)))
-            }
+            Kind::Worker(send) => AbortHandle(Abort::Worker(send.canceller())),
         }
     }
 
@@ -159,7 +147,7 @@ impl PendingFetch {
     pub async fn sent(&mut self) -> Option<Duration> {
         match &mut self.kind {
             Kind::Page { .. } => None,
-            Kind::Worker { send, .. } => {
+            Kind::Worker(send) => {
                 let ms = (&mut send.sent).await.ok()?;
                 Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0))
             }
@@ -192,31 +180,28 @@ impl PendingFetch {
                     other => other,
                 }
             }
-            Kind::Worker { send, aborted } => {
-                let out = match select(&mut send.done, deadline).await {
-                    Either::Left((Ok(answer), _)) => worker_answer(&answer),
-                    Either::Left((Err(_), _)) => Err(FetchError::Network(
-                        "the request was dropped before it was answered (the timer worker stopped)"
-                            .into(),
-                    )),
-                    Either::Right(((), _)) => {
-                        send.abort();
-                        Err(FetchError::Timeout)
-                    }
-                };
-                match out {
-                    Err(FetchError::Network(_)) if aborted.get() => Err(FetchError::Aborted),
-                    other => other,
+            Kind::Worker(send) => match select(&mut send.done, deadline).await {
+                Either::Left((Ok(answer), _)) => worker_answer(&answer),
+                Either::Left((Err(_), _)) => Err(FetchError::Network(
+                    "the request was dropped before it was answered (the timer worker stopped)"
+                        .into(),
+                )),
+                Either::Right(((), _)) => {
+                    send.canceller().abort();
+                    Err(FetchError::Timeout)
                 }
-            }
+            },
         };
         self.finished = true;
         out
     }
 }
 
-/// The worker's `{status, headers, body}` or `{error}`.
+/// The worker's `{status, headers, body}` or `{error}`, or [`ABORTED`].
 fn worker_answer(answer: &JsValue) -> Result<HttpAnswer, FetchError> {
+    if answer.as_string().as_deref() == Some(ABORTED) {
+        return Err(FetchError::Aborted);
+    }
     let get = |k: &str| js_sys::Reflect::get(answer, &k.into()).unwrap_or(JsValue::UNDEFINED);
     if let Some(error) = get("error").as_string() {
         return Err(FetchError::Network(error));

@@ -149,31 +149,48 @@ impl Drop for SleepFuture {
 
 /// A request handed to the worker ([`send_at`]): hears when it went, then
 /// its answer (the worker's message), or nothing if it never went.
-pub struct TimedSend {
+pub(super) struct TimedSend {
     id: u32,
     timers: Rc<WorkerTimers>,
     /// The send instant (Unix ms).
     pub(super) sent: oneshot::Receiver<f64>,
-    /// `{status, headers, body}` or `{error}`.
+    /// `{status, headers, body}`, `{error}`, or [`ABORTED`].
     pub(super) done: oneshot::Receiver<JsValue>,
 }
 
-impl TimedSend {
-    /// Cancels the request, sent or not; its receivers then hear nothing.
+/// Cancels a [`TimedSend`], sent or not: its `sent` then hears nothing and
+/// its `done` hears [`ABORTED`].
+#[derive(Clone)]
+pub(super) struct SendCanceller {
+    id: u32,
+    timers: Rc<WorkerTimers>,
+}
+
+impl SendCanceller {
+    /// Cancels the request.
     pub(super) fn abort(&self) {
         self.timers.abort_send(self.id);
     }
+}
 
-    /// A handle that cancels it later.
-    pub(super) fn canceller(&self) -> (u32, Rc<WorkerTimers>) {
-        (self.id, Rc::clone(&self.timers))
+impl TimedSend {
+    /// A handle that cancels it.
+    pub(super) fn canceller(&self) -> SendCanceller {
+        SendCanceller {
+            id: self.id,
+            timers: Rc::clone(&self.timers),
+        }
     }
 }
 
+/// What a cancelled send's `done` hears.
+pub(super) const ABORTED: &str = "aborted";
+
 /// Hands a request to the worker, to go at `at_unix_ms`: a `GET` of `url`,
-/// or a form `POST` of `form`. `None` when there is no worker.
-pub(super) fn send_at(url: &str, form: Option<&str>, at_unix_ms: f64) -> Option<TimedSend> {
-    WorkerTimers::get()?.send_at(url, form, at_unix_ms)
+/// or a `POST` of `body` (`content_type`, body). `None` when there is no
+/// worker.
+pub(super) fn send_at(url: &str, body: Option<(&str, &str)>, at_unix_ms: f64) -> Option<TimedSend> {
+    WorkerTimers::get()?.send_at(url, body, at_unix_ms)
 }
 
 struct SendSlot {
@@ -181,7 +198,7 @@ struct SendSlot {
     done: oneshot::Sender<JsValue>,
 }
 
-pub(super) struct WorkerTimers {
+struct WorkerTimers {
     worker: Worker,
     next_id: Cell<u32>,
     waiting: RefCell<HashMap<u32, oneshot::Sender<()>>>,
@@ -304,7 +321,7 @@ impl WorkerTimers {
     fn send_at(
         self: Rc<Self>,
         url: &str,
-        form: Option<&str>,
+        body: Option<(&str, &str)>,
         at_unix_ms: f64,
     ) -> Option<TimedSend> {
         let id = self.next_id.get().wrapping_add(1);
@@ -312,10 +329,10 @@ impl WorkerTimers {
         let msg = js_sys::Object::new();
         let set = |k: &str, v: JsValue| js_sys::Reflect::set(&msg, &k.into(), &v).is_ok();
         let mut ok = set("id", id.into()) && set("at", at_unix_ms.into()) && set("url", url.into());
-        ok &= match form {
-            Some(body) => {
+        ok &= match body {
+            Some((content_type, body)) => {
                 set("method", "POST".into())
-                    && set("type", "application/x-www-form-urlencoded".into())
+                    && set("type", content_type.into())
                     && set("body", body.into())
             }
             None => set("method", "GET".into()),
@@ -339,11 +356,13 @@ impl WorkerTimers {
         })
     }
 
-    pub(super) fn abort_send(&self, id: u32) {
-        if self.sends.borrow_mut().remove(&id).is_some() {
+    fn abort_send(&self, id: u32) {
+        let slot = self.sends.borrow_mut().remove(&id);
+        if let Some(slot) = slot {
             let msg = js_sys::Object::new();
             let _ = js_sys::Reflect::set(&msg, &"abort".into(), &id.into());
             let _ = self.worker.post_message(&msg);
+            let _ = slot.done.send(JsValue::from_str(ABORTED));
         }
     }
 

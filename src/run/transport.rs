@@ -199,25 +199,24 @@ impl FetchTransport {
         pending: Result<PendingFetch, FetchError>,
         sent: Duration,
     ) -> Answer {
-        let this = self;
         let sent_unix = PerformanceClock.wall_offset() + sent;
         let answer = match pending {
             Ok(p) => p.finish().await,
             Err(e) => Err(e),
         };
-        this.in_flight.borrow_mut().remove(&item);
+        self.in_flight.borrow_mut().remove(&item);
         let now = PerformanceClock.now();
         let latency = now.saturating_sub(sent);
         let (result, status, outcome, hint) = match answer {
             Ok(a) => {
-                this.answered.set(true);
+                self.answered.set(true);
                 let retry_after = a.headers.retry_after.as_deref();
                 let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
                 let result = to_attempt(&parsed);
                 let hint = ServerHint::from_headers(&a.headers, PerformanceClock.wall_offset());
                 (result, Some(a.status), Some(parsed), hint)
             }
-            Err(FetchError::Aborted) if this.leaving.get() => {
+            Err(FetchError::Aborted) if self.leaving.get() => {
                 let reason = "aborted while the page was being left".to_owned();
                 (AttemptResult::Retryable { reason }, None, None, None)
             }
@@ -225,12 +224,12 @@ impl FetchTransport {
                 // Read before explaining: a network error after a
                 // readable answer may be a 429 without CORS headers;
                 // before any, it is the CORS policy (or no server).
-                let answered = this.answered.get();
+                let answered = self.answered.get();
                 if matches!(e, FetchError::Network(_)) {
-                    this.explain_network_error();
+                    self.explain_network_error();
                 }
                 (
-                    from_fetch_error(&e, this.timeout(), answered),
+                    from_fetch_error(&e, self.timeout(), answered),
                     None,
                     None,
                     None,
@@ -238,7 +237,7 @@ impl FetchTransport {
             }
         };
         {
-            let mut stats = this.stats.borrow_mut();
+            let mut stats = self.stats.borrow_mut();
             match &result {
                 AttemptResult::Success => stats.on_success(now, latency),
                 AttemptResult::RateLimited { .. } => stats.on_failure(now, Mark::RateLimited),
@@ -256,7 +255,7 @@ impl FetchTransport {
             | AttemptResult::Fatal { reason } => Some(reason.clone()),
         };
         let prediction = outcome.and_then(Result::ok);
-        this.record.borrow_mut().add(
+        self.record.borrow_mut().add(
             item,
             AttemptRecord {
                 attempt,
