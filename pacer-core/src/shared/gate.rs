@@ -409,20 +409,24 @@ where
                         .into(),
                 });
             }
+            // The word to the other tabs, once the request went.
+            let went = |sent: Duration| {
+                coord.update(|t, _| t.sent(at, sent));
+                coord.trace(Trace::Sent {
+                    item,
+                    attempt,
+                    at,
+                    now: sent,
+                });
+            };
             let due = coord.read(|t| t.send_time(at)).unwrap_or(at);
             let (tx, rx) = oneshot::channel();
             let answer = match inner.send_at(item, attempt, due, tx) {
-                // The word to the other tabs once the transport says the
-                // request went (driving it meanwhile), then the answer.
+                // The transport says when the request went (driven
+                // meanwhile), then answers.
                 Some(answer) => match select(rx, Box::pin(answer)).await {
                     Either::Left((Ok(sent), answer)) => {
-                        coord.update(|t, _| t.sent(at, sent));
-                        coord.trace(Trace::Sent {
-                            item,
-                            attempt,
-                            at,
-                            now: sent,
-                        });
+                        went(sent);
                         answer.await
                     }
                     // Never sent (aborted first): the slot went unused.
@@ -435,17 +439,10 @@ where
                     if due > now {
                         coord.sleep.sleep(due - now).await;
                     }
-                    // The request first (the fetch starts when it is
-                    // made), then the word to the other tabs.
+                    // The request first (the fetch starts when it is made).
                     let now = coord.clock.now();
                     let answer = inner.send(item, attempt);
-                    coord.update(|t, _| t.sent(at, now));
-                    coord.trace(Trace::Sent {
-                        item,
-                        attempt,
-                        at,
-                        now,
-                    });
+                    went(now);
                     answer.await
                 }
             };
