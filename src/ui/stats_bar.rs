@@ -16,6 +16,10 @@ fn Stat(
     unit: &'static str,
     /// The number, formatted.
     value: Signal<String>,
+    /// A line under the number when there is something to add, with its
+    /// test id.
+    #[prop(optional)]
+    note: Option<(&'static str, Signal<Option<String>>)>,
 ) -> impl IntoView {
     view! {
         <div class="stat">
@@ -24,6 +28,11 @@ fn Stat(
                 <span class="stat-number" data-testid=testid>{value}</span>
                 {(!unit.is_empty()).then(|| view! { <span class="stat-unit">{unit}</span> })}
             </span>
+            {move || {
+                note.and_then(|(testid, text)| {
+                    text.get().map(|text| view! { <span class="stat-note" data-testid=testid>{text}</span> })
+                })
+            }}
         </div>
     }
 }
@@ -107,25 +116,19 @@ pub fn StatsBar() -> impl IntoView {
                 </span>
             </div>
             <Stat label="Elapsed" testid=None unit="s" value=fig(|s| format!("{:.1}", s.elapsed_s)) />
-            <div class="stat">
-                <span class="stat-label">"Pacing at"</span>
-                <span class="stat-value">
-                    <span class="stat-number" data-testid="stat-pacing-rate">
-                        {move || stats.with(|s| format!("{:.2}", s.pacing_rate))}
-                    </span>
-                    <span class="stat-unit">"req/s"</span>
-                </span>
-                {move || {
-                    let others = run.sharing.get();
-                    (others > 0).then(|| {
-                        view! {
-                            <span class="stat-note" data-testid="pacing-shared">
-                                {format!("shared by {} tabs", others + 1)}
-                            </span>
-                        }
-                    })
-                }}
-            </div>
+            <Stat
+                label="Pacing at"
+                testid=Some("stat-pacing-rate")
+                unit="req/s"
+                value=fig(|s| format!("{:.2}", s.pacing_rate))
+                note=(
+                    "pacing-shared",
+                    Signal::derive(move || {
+                        let others = run.sharing.get();
+                        (others > 0).then(|| format!("shared by {} tabs", others + 1))
+                    }),
+                )
+            />
         </div>
         <div class="progress-wrap">
             <div
