@@ -66,10 +66,11 @@ const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
  * how far ahead the grants reached it (`ahead`), the slots it gave up, and
  * the log's arrival − the page's send (`net`).
  */
-async function diagnose(pages: Page[], log: LogLine[]): Promise<{ lines: string[]; skipped: number; earliest: number }> {
+async function diagnose(pages: Page[], log: LogLine[]): Promise<{ lines: string[]; skipped: number; earliest: number; sent: number }> {
   const lines: string[] = [];
   let skippedAll = 0;
   let earliest = Infinity;
+  let sentAll = 0;
   /** Every matched send: its tab, grant, send, arrival and status. */
   const all: { t: number; at: number; now: number; arrival: number; status: number }[] = [];
   for (let t = 0; t < pages.length; t++) {
@@ -81,6 +82,7 @@ async function diagnose(pages: Page[], log: LogLine[]): Promise<{ lines: string[
     const skipped = trace.filter((e) => e.kind === 'skipped');
     skippedAll += skipped.length;
     earliest = Math.min(earliest, ...late);
+    sentAll += sent.length;
     const granted = trace.filter((e) => e.kind === 'granted');
     const mine = log.filter((l) => tabOf(l) === t);
     const net: number[] = [];
@@ -116,7 +118,7 @@ async function diagnose(pages: Page[], log: LogLine[]): Promise<{ lines: string[
     }
     if (e.status === 200) prev = e;
   }
-  return { lines, skipped: skippedAll, earliest };
+  return { lines, skipped: skippedAll, earliest, sent: sentAll };
 }
 
 /** Figures over the span in which every tab was sending. */
@@ -182,6 +184,7 @@ for (const tabs of [2, 3]) {
     expect(d.skipped).toBeLessThanOrEqual(2);
     // The timer worker sends each request at its grant's instant, never
     // before it (1 ms: the page's and the worker's clocks are read apart).
+    expect(d.sent).toBe(f.sends);
     expect(d.earliest).toBeGreaterThanOrEqual(-1);
     for (const n of f.perTab) expect(n).toBe(items);
     for (const page of pages) await page.close();
