@@ -7,9 +7,6 @@
 import { chromium } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, exportJson, text, waitForState } from './drive.mjs';
 
-/** Which tab sent a logged request (its image URL's `tab=`), or -1. */
-export const tabOf = (l) => Number(/[?&]tab=(\d+)/.exec(l.image)?.[1] ?? -1);
-
 /**
  * Runs `tabs` pages of `images` sample images each at `rate`/`concurrency`
  * against `origin`; with `closeLeaderAfterMs`, closes the leading tab that
