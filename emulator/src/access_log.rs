@@ -57,8 +57,9 @@ pub struct Entry<'a> {
     /// The HTTP status answered, or `0` when no answer was sent: the
     /// connection was dropped (`fault` `"drop"`), or the client went away
     /// before an admitted request's answer was ready (its timeout fired,
-    /// typically on a `"slow"` fault, or its tab was closed). A `"bad-json"` answer is a 200 whose body is broken, so
-    /// count good answers as `status == 200 && fault != "bad-json"` (a
+    /// typically on a `"slow"` fault, or its tab was closed). A
+    /// `"bad-json"` answer is a 200 whose body is broken, so count good
+    /// answers as `status == 200 && fault != "bad-json"` (a
     /// `"slow"` 200 is a good answer the client waited for). In proxy mode:
     /// the upstream's status, `502` when it could not be had (`fault`
     /// `"upstream"`), or `0` when the page went away before it came.

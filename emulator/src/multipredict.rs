@@ -115,11 +115,7 @@ pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> R
     let good = match answer {
         Ok(good) => good,
         Err((error_id, message)) => {
-            let unanswered = Unanswered {
-                seen: &seen,
-                fault: None,
-                armed: true,
-            };
+            let unanswered = Unanswered::new(&seen, None);
             tokio::time::sleep(latency).await;
             unanswered.disarm();
             let res = error(StatusCode::BAD_REQUEST, error_id, &message);
@@ -132,11 +128,7 @@ pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> R
         Some(Fault::Slow) => state.faults.config().slow_after,
         _ => latency,
     };
-    let unanswered = Unanswered {
-        seen: &seen,
-        fault,
-        armed: true,
-    };
+    let unanswered = Unanswered::new(&seen, fault);
     tokio::time::sleep(delay).await;
     unanswered.disarm();
     match fault {
@@ -194,7 +186,16 @@ struct Unanswered<'a> {
     armed: bool,
 }
 
-impl Unanswered<'_> {
+impl<'a> Unanswered<'a> {
+    /// Armed until [`Unanswered::disarm`].
+    fn new(seen: &'a Seen<'a>, fault: Option<Fault>) -> Self {
+        Self {
+            seen,
+            fault,
+            armed: true,
+        }
+    }
+
     /// The answer is ready: nothing to log here.
     fn disarm(mut self) {
         self.armed = false;
