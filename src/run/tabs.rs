@@ -227,9 +227,10 @@ fn install_page_events() {
         };
         match event {
             // The run stops sending before the tab leaves the budget:
-            // leaving wakes the sends that wait for a grant, and without
-            // the run's hold their items would go at once, ungated, before
-            // the page's own `pagehide` listener runs.
+            // leaving cancels the grants its sends wait for, those items go
+            // back to the queue, and a pool not yet held (the run's own
+            // `pagehide` listener may run after this one) would send the
+            // next ones at once, ungated.
             PageEvent::Hide => {
                 share.handle.leave();
                 share.leave();
