@@ -10,7 +10,8 @@ use wasm_bindgen_futures::JsFuture;
 const KEY_ITEM: &str = "pacer.client-key";
 const SETTINGS_ITEM: &str = "pacer.settings";
 
-fn storage() -> Option<web_sys::Storage> {
+/// The page's `localStorage`, where the browser gives one.
+pub(super) fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 

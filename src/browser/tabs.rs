@@ -20,6 +20,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::clock::unix_now;
+use super::local::storage;
 
 /// `performance.timeOrigin + performance.now()`: the same instant in every
 /// tab of the machine, with sub-millisecond precision.
@@ -232,10 +233,6 @@ fn install(list: &Listeners) {
 const LEADING_ITEM: &str = "pacer.tabs.leading";
 /// A mark older than this is a leftover (a tab that crashed while leading).
 const LEADING_STALE_MS: f64 = 3_600_000.0;
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
 
 /// Marks this tab as leading a shared budget; returns the mark, to
 /// [`clear_leading`] it (only if still ours) when it stops.
