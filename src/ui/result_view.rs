@@ -234,11 +234,16 @@ pub fn shown(rows: &[ItemRow], filter: StateFilter, text: &str, sort: SortKey) -
         };
         key(a).total_cmp(&key(b))
     };
-    let label = |a: &usize, b: &usize| {
-        let key =
-            |id| top_label(by(id)).map_or((true, String::new()), |(l, _)| (false, lowercase(l)));
-        key(a).cmp(&key(b))
+    // Lower-cased once per row, not once per comparison (it may ask the
+    // browser), and only for this sort.
+    let labels: Vec<(bool, String)> = if sort == SortKey::Label {
+        rows.iter()
+            .map(|r| top_label(r).map_or((true, String::new()), |(l, _)| (false, lowercase(l))))
+            .collect()
+    } else {
+        Vec::new()
     };
+    let label = |a: &usize, b: &usize| labels[*a].cmp(&labels[*b]);
     let order: &dyn Fn(&usize, &usize) -> Ordering = match sort {
         SortKey::Input => return Shown::Picked(ids),
         SortKey::LatencyDesc => &latency,
