@@ -46,9 +46,13 @@ impl SavedRun {
         }
     }
 
-    /// Items per image.
+    /// Items per image (as [`super::work::Work::items_per_image`]).
     pub fn items_per_image(&self) -> usize {
-        self.per_model().len().max(1)
+        if self.settings.per_model {
+            self.settings.models.len().max(1)
+        } else {
+            1
+        }
     }
 }
 
