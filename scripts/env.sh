@@ -1,7 +1,33 @@
-# Sourced by the scripts: tool paths shared by run, test and bench.
+# Sourced by the scripts: tool paths and helpers shared by setup, run, test and bench.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PATH="$ROOT/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$ROOT/tools/node_modules/.bin:$ROOT/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 EMULATOR="$ROOT/target/release/pacer-emulator"
+
+say() { printf '\033[1;34m[pacer]\033[0m %s\n' "$*"; }
+
+# Runs a step in the background-friendly way: its output goes to a log under
+# target/setup-logs/, and only a failure prints it.
+run_logged() {
+  local name=$1
+  shift
+  local log="$ROOT/target/setup-logs/$name.log"
+  mkdir -p "$(dirname "$log")"
+  local t0=$SECONDS
+  if "$@" >"$log" 2>&1; then
+    say "$name: done in $((SECONDS - t0)) s"
+  else
+    say "$name FAILED after $((SECONDS - t0)) s; its output ($log):"
+    tail -n 40 "$log" >&2
+    return 1
+  fi
+}
+
+# Waits for background steps; fails if any failed.
+wait_all() {
+  local failed=0 pid
+  for pid in "$@"; do wait "$pid" || failed=1; done
+  return $failed
+}
 
 # Builds the page (release, size-optimised) and the emulator.
 build_all() {

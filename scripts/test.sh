@@ -6,7 +6,7 @@
 # emulators).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-"$ROOT/scripts/setup.sh"
+"$ROOT/scripts/setup-test.sh"
 cd "$ROOT"
 
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
