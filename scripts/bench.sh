@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pacer's bench: installs the toolchain if missing, builds the release page
+# Pacer's bench: installs the test tools if missing (scripts/setup-test.sh), builds the release page
 # and the emulator, then runs e2e/bench/run.mjs (every cell, or the ones
 # selected). Results land in bench-results/ (latest.md, bench-<UTC>.md/.json).
 #
@@ -11,13 +11,15 @@
 #   scripts/bench.sh --only budgets   # the page's budgets only (size, first render,
 #                                     # 100 000 pasted, heap and scroll of 100 000 rows)
 #   scripts/bench.sh --quick          # short cells, about a minute
+#   scripts/bench.sh --check          # the key cells (~6 min); exits 1 if any misses its
+#                                     # targets: for a quiet machine (also with --only)
 #   scripts/bench.sh --list           # cell ids
 #   PACER_BENCH_NO_BUILD=1 scripts/bench.sh …   # use dist/ and the emulator as built
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 if [ -z "${PACER_BENCH_NO_BUILD:-}" ]; then
-  "$ROOT/scripts/setup.sh"
+  "$ROOT/scripts/setup-test.sh"
   build_all
 fi
 exec node "$ROOT/e2e/bench/run.mjs" "$@"

@@ -107,6 +107,12 @@ export const MULTITAB = [
   { id: 'multitab-gcra-b4-3tabs-r10', kind: 'multitab', limiter: MULTITAB_B4, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
 ];
 
+/**
+ * The cells `--check` runs when no `--only` is given: one per limiter family
+ * the targets speak of, short enough for a gate (~6 minutes in all).
+ */
+export const KEY_CELLS = ['fw-r4-n60', 'gcra-b4-r10-n200', 'gcra-b0-r4-n60', 'multitab-fw-2tabs-r10', 'faults-fw-r20-n300'];
+
 /** Every cell, e.g. id `gcra-b0-r4-n60`. */
 export function allCells({ quick = false } = {}) {
   const shapes = quick ? QUICK : FULL;
@@ -123,8 +129,8 @@ export function allCells({ quick = false } = {}) {
   }));
 }
 
-/** Cells whose id contains any of the `--only` patterns (all when none). */
+/** Cells whose id contains any of the `--only` patterns (all when none); `=ID` matches that id only. */
 export function selectCells(cells, only) {
   if (only.length === 0) return cells;
-  return cells.filter((c) => only.some((p) => c.id.includes(p)));
+  return cells.filter((c) => only.some((p) => (p.startsWith('=') ? c.id === p.slice(1) : c.id.includes(p))));
 }

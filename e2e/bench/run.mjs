@@ -5,14 +5,17 @@
 // (ground truth) and the page's JSON export. Prints a table and writes
 // bench-results/bench-<UTC stamp>.{md,json} and bench-results/latest.md.
 //
-//   node e2e/bench/run.mjs [--only ID[,ID…]] [--quick] [--list] [--keep-raw] [--out DIR] [--dist DIR]
+//   node e2e/bench/run.mjs [--only ID[,ID…]] [--quick] [--check] [--list] [--keep-raw] [--out DIR] [--dist DIR]
+//
+// With --check it exits 1 when a cell it ran is below its targets (or could
+// not be judged): a gate for a quiet machine, not for a loaded CI box.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allCells, selectCells } from './cells.mjs';
+import { allCells, KEY_CELLS, selectCells } from './cells.mjs';
 import { driveHiddenPage, drivePage } from './drive.mjs';
 import { driveTabs } from './multitab.mjs';
 import { startEmulator } from './emulator.mjs';
@@ -28,6 +31,8 @@ const USAGE = `usage: node e2e/bench/run.mjs [options]
                  scroll with 100 000 done rows; ~6 min); a full run ends with them too
   --quick        short cells (rate 4 × 20 images, rate 10 × 40 images); no extra cells
                  (the hidden-tab cell alone takes ~7 minutes: --only hidden)
+  --check        exit 1 when any cell run (or budget measured) misses its target or cannot be
+                 judged; without --only it runs the key cells: ${KEY_CELLS.join(', ')}
   --list         print the cell ids and exit
   --keep-raw     copy each cell's access log and export to bench-results/raw-<stamp>/
   --out DIR      results folder (default bench-results/ at the repo root)
@@ -35,13 +40,14 @@ const USAGE = `usage: node e2e/bench/run.mjs [options]
                  so a rebuild of dist/ during the bench does not mix builds`;
 
 function parseArgs(argv) {
-  const o = { only: [], quick: false, list: false, keepRaw: false, out: join(ROOT, 'bench-results'), dist: join(ROOT, 'dist') };
+  const o = { only: [], quick: false, check: false, list: false, keepRaw: false, out: join(ROOT, 'bench-results'), dist: join(ROOT, 'dist') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
     if (a === '--only') o.only.push(...value().split(',').filter(Boolean));
     else if (a.startsWith('--only=')) o.only.push(...a.slice(7).split(',').filter(Boolean));
     else if (a === '--quick') o.quick = true;
+    else if (a === '--check') o.check = true;
     else if (a === '--list') o.list = true;
     else if (a === '--keep-raw') o.keepRaw = true;
     else if (a === '--out') o.out = resolve(value());
@@ -107,6 +113,7 @@ async function runCell(cell, dist, rawDir) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.check && opts.only.length === 0) opts.only.push(...KEY_CELLS.map((id) => `=${id}`));
   const wantBudgets = opts.only.includes('budgets') || (opts.only.length === 0 && !opts.quick);
   const only = opts.only.filter((p) => p !== 'budgets');
   const cells = opts.only.length > 0 && only.length === 0 ? [] : selectCells(allCells({ quick: opts.quick }), only);
@@ -158,6 +165,26 @@ async function main() {
   console.log('\n' + md);
   const files = writeReports(opts.out, stamp, md, { meta, results, budgets });
   console.log(`written: ${files.join(', ')}${rawDir ? `, ${rawDir}/` : ''}`);
+  if (opts.check) {
+    const misses = checkMisses(results, budgets);
+    for (const m of misses) console.log(`✗ ${m}`);
+    console.log(misses.length === 0 ? `check: every target met (${results.length} cell(s)${budgets ? ' and the budgets' : ''})` : `check: ${misses.length} target(s) missed`);
+    if (misses.length > 0) process.exitCode = 1;
+  }
+}
+
+/** What `--check` fails on: a cell that errored, missed its verdict or could not be judged; a budget missed. */
+function checkMisses(results, budgets) {
+  const misses = [];
+  for (const r of results) {
+    const v = r.figures?.verdict;
+    if (r.error) misses.push(`${r.cell.id}: ${r.error}`);
+    else if (!v) misses.push(`${r.cell.id}: no verdict`);
+    else if (!v.pass) misses.push(`${r.cell.id}: ${v.label}${v.why?.length ? ` (${v.why.join('; ')})` : ''}`);
+  }
+  if (budgets?.error) misses.push(`budgets: ${budgets.error}`);
+  for (const [name, ok] of Object.entries(budgets?.verdicts ?? {})) if (!ok) misses.push(`budget ${name} missed`);
+  return misses;
 }
 
 main().catch((e) => { console.error(`bench: ${e?.message ?? e}`); process.exit(2); });
