@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
+/**
+ * Where the specs put the pictures they take of the page: under the ignored
+ * test-results/ on a test run, and docs/ (the README's pictures) only when
+ * scripts/screenshots.sh asks for them, so a test run rewrites no tracked file.
+ */
+export const SCREENSHOTS = process.env.PACER_SCREENSHOTS ?? join(ROOT, 'e2e', 'test-results', 'screenshots');
 const BINARY = join(ROOT, 'target', 'release', 'pacer-emulator');
 
 export interface LogLine {

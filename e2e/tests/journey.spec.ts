@@ -2,7 +2,7 @@
 // fixed-window limiter of 8/s with 300 ms latency. Every image done, no 429
 // in the emulator's log, and the page's throughput equal to the log's.
 import { test, expect } from '@playwright/test';
-import { Emulator, logThroughput, ROOT } from '../support/emulator';
+import { Emulator, logThroughput, SCREENSHOTS } from '../support/emulator';
 import { PacerPage } from '../support/pacer-page';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -61,7 +61,7 @@ test('a paced run of 40 sample images finishes with no 429 and the log agrees', 
   await expect(chart.getByRole('img')).toHaveAttribute('aria-label', /0 rate-limited/);
 
   // The README's picture: the page as a user sees it after the run.
-  await page.screenshot({ path: join(ROOT, 'docs', 'screenshot.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'screenshot.png') });
 });
 
 test('cancel aborts in-flight requests and sends nothing more', async ({ page }) => {

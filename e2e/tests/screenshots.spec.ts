@@ -1,9 +1,11 @@
-// Issue 4/5 item 9: the README's pictures of the page in use, taken on every
-// e2e run (the journey spec takes docs/screenshot.png): a run in progress
-// with its chart, a result's details, and the phone layout in dark mode.
+// The README's pictures of the page in use (the journey spec takes the
+// first, screenshot.png): a run in progress with its chart, a result's
+// details, and the phone layout in dark mode. A test run writes them under
+// e2e/test-results/screenshots/ to be looked at; scripts/screenshots.sh
+// writes them into docs/.
 import { test, expect, Page } from '@playwright/test';
 import { join } from 'node:path';
-import { Emulator, ROOT } from '../support/emulator';
+import { Emulator, SCREENSHOTS } from '../support/emulator';
 import { PacerPage } from '../support/pacer-page';
 
 let emu: Emulator;
@@ -13,7 +15,6 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => emu?.stop());
 
-const DOCS = join(ROOT, 'docs');
 const MODELS = 're_roomtype_global_v2,re_features_v4,re_logo';
 
 /** Starts `count` sample images at 8/s and waits until `done` are done. */
@@ -31,7 +32,7 @@ test('a run in progress, with its chart', async ({ page }) => {
   const pacer = await runUntil(page, 120, 48);
   await expect(pacer.byId('run-state')).toHaveText('running');
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(DOCS, 'run-in-progress.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'run-in-progress.png') });
   await pacer.byId('cancel').click();
 });
 
@@ -53,7 +54,7 @@ test("a result's details", async ({ page }) => {
   const card = page.locator('.results-card');
   await expect(card.locator('.detail')).toBeVisible();
   await card.locator('.detail').scrollIntoViewIfNeeded();
-  await card.screenshot({ path: join(DOCS, 'result-details.png') });
+  await card.screenshot({ path: join(SCREENSHOTS, 'result-details.png') });
 });
 
 test('the phone layout in dark mode', async ({ page }) => {
@@ -61,6 +62,6 @@ test('the phone layout in dark mode', async ({ page }) => {
   await page.emulateMedia({ colorScheme: 'dark' });
   const pacer = await runUntil(page, 60, 20);
   await page.locator('.run-card').evaluate((e) => e.scrollIntoView({ block: 'start' }));
-  await page.screenshot({ path: join(DOCS, 'phone-dark.png') });
+  await page.screenshot({ path: join(SCREENSHOTS, 'phone-dark.png') });
   await pacer.byId('cancel').click();
 });
