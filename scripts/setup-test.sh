@@ -40,8 +40,8 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
 fi
 
 if [ ! -d "$ROOT/e2e/node_modules/@playwright/test" ] || [ ! -d "$ROOT/e2e/node_modules/ws" ] \
-  || [ ! -d "$ROOT/e2e/node_modules/@axe-core/playwright" ]; then
-  say "installing the e2e npm packages (Playwright drives Debian's Chromium; under a minute)"
+  || [ ! -d "$ROOT/e2e/node_modules/@axe-core/playwright" ] || [ ! -d "$ROOT/e2e/node_modules/http-server" ]; then
+  say "installing the e2e npm packages (Playwright drives Debian's Chromium; axe, ws, http-server; under a minute)"
   run_logged e2e-npm bash -c "cd '$ROOT/e2e' && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error" &
   jobs+=($!)
 fi

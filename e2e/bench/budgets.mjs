@@ -1,6 +1,6 @@
-// The page's budgets (issue 4/5 item 8), measured in this machine's
-// headless Chromium against a fresh emulator:
-//   size          wasm + JS of dist/, gzipped (level 9)             < 250 KB
+// The page's budgets, measured in this machine's headless Chromium against
+// a fresh emulator (the first load, with its sizes, is first-load.mjs's):
+//   size          wasm + JS of dist/, gzipped (level 9)             reported
 //   first render  navigation start → the app's run-state is in the DOM   < 1 s (median of 5 loads)
 //   paste 100k    100 000 URLs set in the box → its summary counts them  < 1 s
 //   heap 100k     JS heap after a run of 100 000 items has finished      < 200 MB
@@ -17,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './drive.mjs';
 import { startEmulator } from './emulator.mjs';
 
-export const BUDGETS = { sizeKB: 250, firstRenderMs: 1000, pasteMs: 1000, heapMB: 200 };
+export const BUDGETS = { firstRenderMs: 1000, pasteMs: 1000, heapMB: 200 };
 
 /** The wasm and JS of `dist`, gzipped, in KB. */
 export function bundleSize(dist) {
@@ -193,7 +193,6 @@ export async function runBudgets({ binary, dist, items = 100_000, rate = 1500, l
     await emu.stop();
   }
   out.verdicts = {
-    size: out.size.gzKB < BUDGETS.sizeKB,
     firstRender: out.firstRender.medianMs < BUDGETS.firstRenderMs,
     paste: out.pasteMs < BUDGETS.pasteMs,
     heap: out.done === items && out.heap.usedMB < BUDGETS.heapMB,

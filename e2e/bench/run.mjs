@@ -22,11 +22,15 @@ import { startEmulator } from './emulator.mjs';
 import { cellFigures } from './figures.mjs';
 import { markdown, row, writeReports } from './report.mjs';
 import { budgetsMarkdown, runBudgets } from './budgets.mjs';
+import { firstLoad, firstLoadRows } from './first-load.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage: node e2e/bench/run.mjs [options]
   --only P[,P…]  run the cells whose id contains any P (repeatable), e.g. --only gcra-b0 or --only fw-r4-n60
   --only multitab  the multi-tab cells only (2 and 3 tabs sharing 10/s, and the leader-handover gap)
+  --only first-load  the first load only: the page served gzipped by a plain static server,
+                 usable within 2.5 s on Slow 4G with the CPU slowed 4×, 1 s unthrottled
+                 (median of 5 cold loads each), with the gzip and brotli sizes
   --only budgets the page's budgets only (size, first render, 100 000 pasted, heap and
                  scroll with 100 000 done rows; ~6 min); a full run ends with them too
   --quick        short cells (rate 4 × 20 images, rate 10 × 40 images); no extra cells
@@ -113,12 +117,13 @@ async function runCell(cell, dist, rawDir) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  if (opts.check && opts.only.length === 0) opts.only.push(...KEY_CELLS.map((id) => `=${id}`));
+  if (opts.check && opts.only.length === 0) opts.only.push(...KEY_CELLS.map((id) => `=${id}`), 'first-load');
   const wantBudgets = opts.only.includes('budgets') || (opts.only.length === 0 && !opts.quick);
-  const only = opts.only.filter((p) => p !== 'budgets');
+  const wantFirstLoad = opts.only.includes('first-load') || (opts.only.length === 0 && !opts.quick);
+  const only = opts.only.filter((p) => p !== 'budgets' && p !== 'first-load');
   const cells = opts.only.length > 0 && only.length === 0 ? [] : selectCells(allCells({ quick: opts.quick }), only);
-  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); console.log('budgets'); return; }
-  if (cells.length === 0 && !wantBudgets) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
+  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); console.log('first-load'); console.log('budgets'); return; }
+  if (cells.length === 0 && !wantBudgets && !wantFirstLoad) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
 
   const page = snapshotDist(opts.dist);
   process.once('exit', () => rmSync(page.dir, { recursive: true, force: true }));
@@ -139,6 +144,16 @@ async function main() {
     console.log(`  (${r.cellS.toFixed(1)} s)`);
   }
 
+  let load = null;
+  if (wantFirstLoad) {
+    console.log('▶ first load: gzip from a plain static server, unthrottled and on Slow 4G with the CPU ÷4');
+    try {
+      load = await firstLoad({ dist: page.dir, log: (l) => console.log(`  ${l}`) });
+    } catch (e) {
+      load = { error: String(e?.message ?? e).split('\n')[0] };
+      console.log(`  ⚠ ${load.error}`);
+    }
+  }
   let budgets = null;
   if (wantBudgets) {
     console.log('▶ budgets: size, first render, 100 000 pasted, a 100 000-item run, heap and scroll');
@@ -161,12 +176,13 @@ async function main() {
     quick: opts.quick,
   };
   let md = cells.length > 0 ? markdown(meta, results) : `# Pacer bench\n\ncommit ${commit}${dirty ? ` (+${dirty} changed files)` : ''}, ${meta.wasm}, ${meta.browser}, ${meta.cpus} cpus`;
+  if (load) md += `\n\n## First load\n\n${load.error ? `failed: ${load.error}` : ['| budget | measured | target | verdict |', '|---|---|---|---|', ...firstLoadRows(load)].join('\n')}\n`;
   if (budgets) md += `\n\n## Budgets\n\n${budgets.error ? `failed: ${budgets.error}` : budgetsMarkdown(budgets)}\n`;
   console.log('\n' + md);
-  const files = writeReports(opts.out, stamp, md, { meta, results, budgets });
+  const files = writeReports(opts.out, stamp, md, { meta, results, firstLoad: load, budgets });
   console.log(`written: ${files.join(', ')}${rawDir ? `, ${rawDir}/` : ''}`);
   if (opts.check) {
-    const misses = checkMisses(results, budgets);
+    const misses = checkMisses(results, budgets, load);
     for (const m of misses) console.log(`✗ ${m}`);
     console.log(misses.length === 0 ? `check: every target met (${results.length} cell(s)${budgets ? ' and the budgets' : ''})` : `check: ${misses.length} target(s) missed`);
     if (misses.length > 0) process.exitCode = 1;
@@ -174,7 +190,7 @@ async function main() {
 }
 
 /** What `--check` fails on: a cell that errored, missed its verdict or could not be judged; a budget missed. */
-function checkMisses(results, budgets) {
+function checkMisses(results, budgets, load) {
   const misses = [];
   for (const r of results) {
     const v = r.figures?.verdict;
@@ -182,6 +198,8 @@ function checkMisses(results, budgets) {
     else if (!v) misses.push(`${r.cell.id}: no verdict`);
     else if (!v.pass) misses.push(`${r.cell.id}: ${v.label}${v.why?.length ? ` (${v.why.join('; ')})` : ''}`);
   }
+  if (load?.error) misses.push(`first load: ${load.error}`);
+  for (const [name, ok] of Object.entries(load?.verdicts ?? {})) if (!ok) misses.push(`budget ${name} missed`);
   if (budgets?.error) misses.push(`budgets: ${budgets.error}`);
   for (const [name, ok] of Object.entries(budgets?.verdicts ?? {})) if (!ok) misses.push(`budget ${name} missed`);
   return misses;
