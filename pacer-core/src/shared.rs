@@ -217,26 +217,22 @@ impl Leader {
     pub fn new(rate: f64, last: Option<Duration>, margin: Option<Duration>) -> Self {
         let quota = Quota::per_second(rate).unwrap_or_else(|| Quota::per_second(1.0).unwrap());
         let policy = LEADER_MARGIN;
+        let interval = quota.emission_interval();
         let mut leader = Self {
             rate: quota.rate(),
             gcra: Gcra::new(quota),
-            margin: SafetyMargin::new(policy, quota.emission_interval()),
+            // Adopt the previous leader's margin (it was learned from 429s)
+            // as where the margin starts, not as its floor: at a higher
+            // rate it may be over this leader's cap, and it decays as any.
+            margin: match margin {
+                Some(m) => SafetyMargin::starting_at(policy, interval, m),
+                None => SafetyMargin::new(policy, interval),
+            },
             cursor: None,
             last,
             granted_any: false,
             widened_upto: last,
         };
-        if let Some(m) = margin {
-            // Adopt the previous leader's margin: it was learned from 429s.
-            leader.margin = SafetyMargin::new(
-                MarginPolicy {
-                    initial: m,
-                    initial_fraction: 1.0,
-                    ..policy
-                },
-                quota.emission_interval(),
-            );
-        }
         leader.apply();
         if let Some(last) = last {
             leader.gcra.hold_until(last + leader.gcra.interval());
@@ -1006,4 +1002,55 @@ fn next_tab(peers: &BTreeMap<TabId, Peer>, cursor: Option<TabId>) -> Option<TabI
         peers.range(after..).find(wants)
     };
     later.or_else(|| peers.iter().find(wants)).map(|(&t, _)| t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Regression: a new leader adopted the old one's 1 ms margin as its
+    /// floor; the budget's rate then went to 50/s (cap 0.8 ms) and the
+    /// margin's clamp panicked (floor over cap).
+    #[test]
+    fn a_rate_change_after_adopting_a_wider_margin_does_not_panic() {
+        let mut b = Tab::new(2, 50.0, ms(0));
+        b.follow(ms(0));
+        b.on_message(
+            Msg::Want {
+                tab: 1,
+                asked: 0,
+                got: 0,
+                ok: 0,
+                rate: 4.0,
+            },
+            ms(1),
+        );
+        b.on_message(
+            Msg::Lead {
+                leader: 1,
+                rate: 4.0,
+                margin: ms(1),
+                last: None,
+            },
+            ms(2),
+        );
+        b.lead(ms(10)); // the lock arrives before the goodbye
+        b.on_message(
+            Msg::Bye {
+                tab: 1,
+                gone: true,
+                last: None,
+                margin: Some(ms(1)),
+            },
+            ms(11),
+        );
+        b.poll(ms(12));
+        let leader = b.leader().expect("b leads");
+        assert_eq!(leader.rate(), 50.0);
+        assert!(leader.margin() <= Duration::from_micros(800));
+    }
 }
