@@ -23,6 +23,14 @@ pub struct Quota {
 }
 
 impl Quota {
+    /// The least rate Pacer paces at: one request in about 17 minutes.
+    /// Slower than that is not a rate anyone sets on purpose, and it keeps
+    /// `1 / rate` far from `Duration`'s limits.
+    pub const MIN_RATE: f64 = 0.001;
+    /// The most: ten thousand requests a second, fifty times what a
+    /// browser page has been seen to keep up.
+    pub const MAX_RATE: f64 = 10_000.0;
+
     /// `rate` requests per second with a burst of 1 (evenly spaced sends).
     /// `None` unless `rate` is finite and > 0.
     pub fn per_second(rate: f64) -> Option<Self> {

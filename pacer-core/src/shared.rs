@@ -33,6 +33,7 @@ mod gate;
 mod wire;
 
 pub use gate::{Bus, Coordinator, Gated, Role, Trace};
+pub use wire::{MAX_INSTANT, MAX_MARGIN, MAX_RETRY_AFTER, SKEW};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -44,6 +45,11 @@ use crate::schedule::{MarginPolicy, SafetyMargin};
 
 /// A tab's random id, drawn once per run.
 pub type TabId = u64;
+
+/// The most successes one message can report that the leader acts on: a
+/// tab reports its count at least every [`BEAT`], far below this at any
+/// rate a page keeps up, and a forged count costs a bounded loop.
+const MAX_NEW_OK: u64 = 10_000;
 
 /// How far ahead of the instant it names a grant is handed out: enough for
 /// a leader woken late and a message to a busy tab (both measured at up to
@@ -351,7 +357,7 @@ impl Tab {
     pub fn new(id: TabId, rate: f64, now: Duration) -> Self {
         let mut tab = Self {
             id,
-            rate,
+            rate: local_rate(rate),
             decided: false,
             shared: false,
             leader: None,
@@ -439,7 +445,7 @@ impl Tab {
     /// The user changed this tab's rate.
     pub fn set_rate(&mut self, rate: f64, now: Duration) {
         if rate.is_finite() && rate > 0.0 {
-            self.rate = rate;
+            self.rate = local_rate(rate);
             self.touch_self(now);
             self.say_want(now);
         }
@@ -734,11 +740,18 @@ impl Tab {
     }
 
     /// Takes in a message from another tab.
+    ///
+    /// A message out of bounds ([`Msg::bounded`]) is dropped; instants too
+    /// far ahead of `now` are brought back ([`Msg::near`]); a grant for a
+    /// tab not known to run against the budget is ignored.
     pub fn on_message(&mut self, msg: Msg, now: Duration) {
         if self.gone {
             return;
         }
-        match msg {
+        let Ok(msg) = msg.bounded() else {
+            return;
+        };
+        match msg.near(now) {
             Msg::Want {
                 tab,
                 asked,
@@ -761,7 +774,7 @@ impl Tab {
                 if p.away == Away::Frozen {
                     p.away = Away::Here;
                 }
-                let new_ok = ok.saturating_sub(p.ok);
+                let new_ok = ok.saturating_sub(p.ok).min(MAX_NEW_OK);
                 p.asked = asked;
                 p.granted = p.granted.max(got);
                 p.ok = ok;
@@ -780,6 +793,9 @@ impl Tab {
                 }
             }
             Msg::Grant { tab, at } => {
+                if !self.peers.contains_key(&tab) {
+                    return;
+                }
                 self.heard_grant(at, tab);
                 if let Some(p) = self.peers.get_mut(&tab) {
                     p.granted += 1;
@@ -972,6 +988,16 @@ impl Tab {
                 self.last_used = self.last_used.max(Some(slot));
             }
         }
+    }
+}
+
+/// A rate this tab was set to, within the bounds every tab holds the
+/// others' to (NaN, which no caller passes, as 1/s).
+fn local_rate(rate: f64) -> f64 {
+    if rate.is_nan() {
+        1.0
+    } else {
+        rate.clamp(Quota::MIN_RATE, Quota::MAX_RATE)
     }
 }
 
