@@ -277,7 +277,7 @@ fn next_grant(tab: &mut Tab, mut now: Duration) -> Option<Duration> {
 #[test]
 fn the_messages_that_stalled_the_budget_hold_it_a_second_at_most() {
     let now = Duration::from_secs(1_700_000_000);
-    let far = Duration::from_secs(1 << 39);
+    let far = Duration::from_secs(1 << 32);
     let hostile = [
         Msg::Grant { tab: 1, at: far },
         Msg::Grant {

@@ -46,7 +46,13 @@ impl Leader {
     /// spacing after `last` (the latest grant heard of), with `margin` (the
     /// previous leader's) if known.
     pub fn new(rate: f64, last: Option<Duration>, margin: Option<Duration>) -> Self {
-        let quota = Quota::per_second(rate).unwrap_or_else(|| Quota::per_second(1.0).unwrap());
+        // A rate that is no rate at all (never passed: tabs bound theirs)
+        // paces at 1/s; one merely out of bounds, at the nearest bound.
+        let quota = if rate.is_finite() && rate > 0.0 {
+            Quota::clamped(rate)
+        } else {
+            Quota::clamped(1.0)
+        };
         let policy = LEADER_MARGIN;
         let interval = quota.emission_interval();
         let mut leader = Self {
@@ -87,7 +93,7 @@ impl Leader {
     }
 
     fn base(&self) -> Duration {
-        Duration::from_secs_f64(1.0 / self.rate)
+        Quota::clamped(self.rate).emission_interval()
     }
 
     /// The earliest instant the next grant may name, at least [`MIN_LEAD`]
@@ -135,7 +141,7 @@ impl Leader {
 
     pub(super) fn set_rate(&mut self, rate: f64) {
         if rate.is_finite() && rate > 0.0 && rate != self.rate {
-            self.rate = rate;
+            self.rate = Quota::clamped(rate).rate();
             self.margin.rescale(self.base());
             self.apply();
         }

@@ -36,9 +36,10 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 /// (`1 / Quota::MIN_RATE`) is 40 s.
 pub const MAX_MARGIN: Duration = Duration::from_secs(60);
 /// The latest instant a message may name: the shared clock counts from the
-/// Unix epoch (about 2^31 s now), so this leaves room for centuries while
-/// any sum of an instant and a bounded duration stays far from overflow.
-pub const MAX_INSTANT: Duration = Duration::from_secs(1 << 40);
+/// Unix epoch (about 2^31 s now), so this leaves two centuries while any
+/// sum of an instant and a bounded duration stays within a `u64` of
+/// nanoseconds (about 2^34 s), the GCRA's unit.
+pub const MAX_INSTANT: Duration = Duration::from_secs(1 << 33);
 
 /// The tag: which [`Msg`] a message is.
 #[derive(Deserialize)]
@@ -386,8 +387,8 @@ mod tests {
             r#"{"k":"want","tab":1,"asked":1,"got":0,"ok":0,"rate":20000}"#,
             r#"{"k":"lead","leader":9,"rate":2,"margin":{"secs":61,"nanos":0}}"#,
             r#"{"k":"grant","tab":7,"at":{"secs":18446744073709551615,"nanos":0}}"#,
-            r#"{"k":"sent","tab":7,"at":{"secs":1,"nanos":0},"sent":{"secs":1099511627777,"nanos":0}}"#,
-            r#"{"k":"bye","tab":7,"gone":true,"last":{"secs":1099511627777,"nanos":0}}"#,
+            r#"{"k":"sent","tab":7,"at":{"secs":1,"nanos":0},"sent":{"secs":8589934593,"nanos":0}}"#,
+            r#"{"k":"bye","tab":7,"gone":true,"last":{"secs":8589934593,"nanos":0}}"#,
         ] {
             assert!(serde_json::from_str::<Msg>(text).is_err(), "{text}");
         }

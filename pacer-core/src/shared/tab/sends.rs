@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::Tab;
+use crate::gcra::Quota;
 use crate::shared::{Msg, LEADER_MARGIN};
 
 impl Tab {
@@ -23,7 +24,7 @@ impl Tab {
         if let Some(leader) = &self.leader {
             return leader.interval();
         }
-        let base = Duration::from_secs_f64(1.0 / self.shared_rate());
+        let base = Quota::clamped(self.shared_rate()).emission_interval();
         base + self.election.margin().unwrap_or(LEADER_MARGIN.initial)
     }
 
