@@ -239,11 +239,6 @@ impl Scheduler {
         self.held = false;
     }
 
-    /// True while held by the user.
-    pub fn is_held(&self) -> bool {
-        self.held
-    }
-
     /// Puts every failed item back in the queue with a fresh attempt budget
     /// (the user's "retry failed"); returns how many.
     pub fn retry_failed(&mut self) -> usize {

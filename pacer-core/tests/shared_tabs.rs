@@ -504,7 +504,7 @@ fn figures(log: &[LogEntry], tabs: usize) -> Figures {
     for e in &ok {
         per_tab[e.item / BASE] += 1;
     }
-    let max_in_second = pacer_core::sim::SimReport::max_in(&arrivals, Duration::from_secs(1));
+    let max_in_second = pacer_core::sim::max_in_window(&arrivals, Duration::from_secs(1));
     let min_gap = arrivals
         .windows(2)
         .map(|w| w[1] - w[0])

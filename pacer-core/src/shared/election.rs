@@ -18,6 +18,8 @@ pub(super) struct Election {
     expect_others: bool,
     /// Who leads, as last heard, and when.
     leader: Option<(TabId, Duration)>,
+    /// The rate that leader said it paces at (while it leads).
+    rate: Option<f64>,
     /// The last leader's margin, as heard.
     margin: Option<Duration>,
 }
@@ -45,16 +47,29 @@ impl Election {
         self.decided = true;
         let previous = self.leader.map(|(l, _)| l).filter(|&l| l != me);
         self.leader = Some((me, now));
+        self.rate = None;
         previous
     }
 
-    /// A leader other than this tab said it leads, with its margin: true
-    /// when it is not the one last heard.
-    pub fn heard_lead(&mut self, leader: TabId, margin: Duration, now: Duration) -> bool {
+    /// A leader other than this tab said it leads, at `rate` with
+    /// `margin`: true when it is not the one last heard.
+    pub fn heard_lead(
+        &mut self,
+        leader: TabId,
+        rate: f64,
+        margin: Duration,
+        now: Duration,
+    ) -> bool {
         let changed = self.leader.is_none_or(|(l, _)| l != leader);
         self.leader = Some((leader, now));
+        self.rate = Some(rate);
         self.margin = Some(margin);
         changed
+    }
+
+    /// The rate the leader said it paces at, while it leads.
+    pub fn leader_rate(&self) -> Option<f64> {
+        self.rate.filter(|_| self.leader.is_some())
     }
 
     /// `tab` said goodbye, with its margin if it led.
@@ -64,6 +79,7 @@ impl Election {
         }
         if self.leader.is_some_and(|(l, _)| l == tab) {
             self.leader = None;
+            self.rate = None;
         }
     }
 
@@ -101,9 +117,13 @@ mod tests {
         let mut e = Election::default();
         assert_eq!(e.lead(2, ms(0)), None);
         let mut e = Election::default();
-        assert!(e.heard_lead(1, ms(3), ms(0)));
-        assert!(!e.heard_lead(1, ms(4), ms(10)), "the same leader again");
+        assert!(e.heard_lead(1, 4.0, ms(3), ms(0)));
+        assert!(
+            !e.heard_lead(1, 5.0, ms(4), ms(10)),
+            "the same leader again"
+        );
         assert_eq!(e.margin(), Some(ms(4)));
+        assert_eq!(e.leader_rate(), Some(5.0));
         assert_eq!(e.lead(2, ms(20)), Some(1));
         assert_eq!(e.lead(2, ms(30)), None, "this tab led last");
     }
@@ -111,14 +131,16 @@ mod tests {
     #[test]
     fn a_goodbye_keeps_the_margin_and_forgets_its_leader() {
         let mut e = Election::default();
-        e.heard_lead(1, ms(3), ms(0));
+        e.heard_lead(1, 4.0, ms(3), ms(0));
         e.heard_bye(7, None);
+        assert_eq!(e.leader_rate(), Some(4.0));
         assert_eq!(e.margin(), Some(ms(3)));
         e.heard_bye(1, Some(ms(5)));
         assert_eq!(e.margin(), Some(ms(5)));
+        assert_eq!(e.leader_rate(), None, "its rate went with it");
         assert_eq!(e.lead(2, ms(10)), None, "no leader heard any more");
         assert!(
-            e.heard_lead(1, ms(1), ms(20)),
+            e.heard_lead(1, 4.0, ms(1), ms(20)),
             "the old leader again is news"
         );
         e.stepped_down(ms(9));

@@ -61,14 +61,14 @@ impl Tab {
             }
             Msg::Lead {
                 leader,
-                rate: _,
+                rate,
                 margin,
                 last,
             } => {
                 if leader == self.id {
                     return;
                 }
-                let changed = self.election.heard_lead(leader, margin, now);
+                let changed = self.election.heard_lead(leader, rate, margin, now);
                 self.grants.heard_last(last);
                 if !self.peers.contains(leader) {
                     // A leader that runs nothing itself still shares.

@@ -19,12 +19,18 @@ impl Tab {
         }
     }
 
-    /// The spacing between sends: the leader's, or as the leader last said.
+    /// The spacing between sends: the leader's, or as the leader last said
+    /// (its rate and margin; the budget's rate as this tab knows it, if
+    /// lower: the leader hears of a slower tab a message later).
     fn spacing(&self) -> Duration {
         if let Some(leader) = &self.leader {
             return leader.interval();
         }
-        let base = Quota::clamped(self.shared_rate()).emission_interval();
+        let rate = self
+            .election
+            .leader_rate()
+            .map_or(self.shared_rate(), |r| r.min(self.shared_rate()));
+        let base = Quota::clamped(rate).emission_interval();
         base + self.election.margin().unwrap_or(LEADER_MARGIN.initial)
     }
 

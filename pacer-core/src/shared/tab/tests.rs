@@ -301,3 +301,40 @@ fn a_rate_change_after_adopting_a_wider_margin_does_not_panic() {
     assert_eq!(leader.rate(), 50.0);
     assert!(leader.margin() <= Duration::from_micros(800));
 }
+
+/// The leader paces at the rate it says (a slower tab this follower has
+/// not heard of yet): a send after a late one keeps that spacing.
+#[test]
+fn a_follower_keeps_the_spacing_at_the_rate_the_leader_says() {
+    let mut a = Tab::new(A, 10.0, ms(0));
+    a.follow(ms(0));
+    a.on_message(
+        Msg::Lead {
+            leader: B,
+            rate: 4.0,
+            margin: ms(2),
+            last: None,
+        },
+        ms(1),
+    );
+    a.on_message(
+        Msg::Sent {
+            tab: B,
+            at: ms(100),
+            sent: ms(120),
+        },
+        ms(121),
+    );
+    assert_eq!(a.send_time(ms(150)), Some(ms(120 + 250 + 2)));
+    // Once that leader is gone, the budget's rate as this tab knows it.
+    a.on_message(
+        Msg::Bye {
+            tab: B,
+            gone: true,
+            last: Some(ms(100)),
+            margin: Some(ms(2)),
+        },
+        ms(130),
+    );
+    assert_eq!(a.send_time(ms(150)), Some(ms(120 + 100 + 2)));
+}
