@@ -1,9 +1,10 @@
-//! The client's own token bucket, as a GCRA (generic cell rate algorithm).
+//! The client's own token bucket, as a GCRA (generic cell rate algorithm),
+//! the way governor keeps it: a theoretical arrival time (TAT) and a
+//! tolerance, in integer nanoseconds.
 //!
-//! The decision takes `now` as an argument and keeps one number, the
-//! theoretical arrival time (TAT) of the next request. Tokens are never
-//! counted by timer ticks: how many may go is derived from elapsed time, so a
-//! timer that fires late can never release more than the burst.
+//! The decision takes `now` as an argument. Tokens are never counted by
+//! timer ticks: how many may go is derived from elapsed time, so a timer
+//! that fires late can never release more than the burst.
 //!
 //! A browser timer fires a little late (typically under a millisecond). With
 //! a *catch-up* allowance `c`, a send that happens up to `c` late does not
@@ -11,11 +12,26 @@
 //! restarts the schedule from itself, so a long delay (a hidden tab) never
 //! turns into a burst. Two sends are then at least `interval - c` apart, and
 //! `k` sends span at least `(k-1) × interval - c`.
+//!
+//! Putting sends on a fixed-window server's grid is not the bucket's
+//! business: see [`crate::schedule::GridAligner`], which drives it.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-/// An allotted rate and the bucket's capacity. Invalid quotas cannot be built.
+/// Nanoseconds on the caller's clock.
+type Nanos = u64;
+
+fn nanos(d: Duration) -> Nanos {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn duration(n: Nanos) -> Duration {
+    Duration::from_nanos(n)
+}
+
+/// An allotted rate and the bucket's capacity. Invalid quotas cannot be
+/// built: the rate lies within [`Quota::MIN_RATE`]..=[`Quota::MAX_RATE`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Quota {
     rate: f64,
@@ -23,13 +39,37 @@ pub struct Quota {
 }
 
 impl Quota {
+    /// The least rate Pacer paces at: one request in about 17 minutes.
+    /// Slower than that is not a rate anyone sets on purpose, and it keeps
+    /// `1 / rate` far from `Duration`'s limits.
+    pub const MIN_RATE: f64 = 0.001;
+    /// The most: ten thousand requests a second, fifty times what a
+    /// browser page has been seen to keep up.
+    pub const MAX_RATE: f64 = 10_000.0;
+
     /// `rate` requests per second with a burst of 1 (evenly spaced sends).
-    /// `None` unless `rate` is finite and > 0.
+    /// `None` unless `rate` is within [`Quota::MIN_RATE`]..=[`Quota::MAX_RATE`].
     pub fn per_second(rate: f64) -> Option<Self> {
-        (rate.is_finite() && rate > 0.0).then_some(Self {
+        (Self::MIN_RATE..=Self::MAX_RATE)
+            .contains(&rate)
+            .then_some(Self {
+                rate,
+                burst: NonZeroU32::MIN,
+            })
+    }
+
+    /// `rate` brought within bounds (NaN as the least rate), burst 1: for
+    /// rates computed rather than given (a backoff's, the slowest tab's).
+    pub fn clamped(rate: f64) -> Self {
+        let rate = if rate.is_nan() {
+            Self::MIN_RATE
+        } else {
+            rate.clamp(Self::MIN_RATE, Self::MAX_RATE)
+        };
+        Self {
             rate,
             burst: NonZeroU32::MIN,
-        })
+        }
     }
 
     /// The same rate with `burst` requests allowed back to back.
@@ -47,7 +87,8 @@ impl Quota {
         self.burst
     }
 
-    /// Time between two evenly spaced sends, `1 / rate`.
+    /// Time between two evenly spaced sends, `1 / rate` (at most 1 000 s:
+    /// the rate's bounds keep it far from overflow).
     pub fn emission_interval(&self) -> Duration {
         Duration::from_secs_f64(1.0 / self.rate)
     }
@@ -60,168 +101,128 @@ pub struct NotUntil(pub Duration);
 /// A GCRA limiter for one client.
 #[derive(Clone, Debug)]
 pub struct Gcra {
-    interval: Duration,
-    tolerance: Duration,
-    catch_up: Duration,
-    grid: Option<Duration>,
-    tat: Option<Duration>,
-    /// On the grid: a due slot was missed by more than the catch-up (the
-    /// timers fire late); until a send is on time again, late sends keep the
-    /// slot they fall in instead of waiting for the next one.
-    late: bool,
-    /// On the grid: the instant the latest refusal said to come back at.
-    due: Option<Duration>,
+    /// The theoretical arrival time of the next send (none before the first).
+    tat: Option<Nanos>,
+    /// How far ahead of its TAT a send may go: `(burst - 1) × interval`.
+    tolerance: Nanos,
+    /// The spacing between sends.
+    interval: Nanos,
+    /// How late a send may be and still keep the schedule.
+    catch_up: Nanos,
     /// The spacing shrank since the last send, which was then due at this
-    /// instant: off the grid, the next send earns catch-up only for
-    /// lateness past it. (Otherwise a send due on the old schedule, "late"
-    /// on the new one, would keep the new slot, and the gap after it would
-    /// fall short of the new spacing: a strict server refuses that. On the
-    /// grid a late send keeps its grid slot regardless: windows count sends,
-    /// not gaps.)
-    due_before: Option<Duration>,
+    /// instant: the next send earns catch-up only for lateness past it.
+    /// (Otherwise a send due on the old schedule, "late" on the new one,
+    /// would keep the new slot, and the gap after it would fall short of
+    /// the new spacing: a strict server refuses that.)
+    due_before: Option<Nanos>,
 }
 
 impl Gcra {
     /// A limiter that has sent nothing yet.
     pub fn new(quota: Quota) -> Self {
-        let interval = quota.emission_interval();
+        let interval = nanos(quota.emission_interval());
         Self {
-            interval,
-            tolerance: interval * (quota.burst.get() - 1),
-            catch_up: Duration::ZERO,
-            grid: None,
             tat: None,
-            late: false,
-            due: None,
+            tolerance: interval.saturating_mul(u64::from(quota.burst.get() - 1)),
+            interval,
+            catch_up: 0,
             due_before: None,
         }
     }
 
     /// Lets a send that happens up to `catch_up` late keep the schedule.
     pub fn set_catch_up(&mut self, catch_up: Duration) {
-        self.catch_up = catch_up;
+        self.catch_up = nanos(catch_up);
     }
 
     /// The spacing between sends it enforces.
     pub fn interval(&self) -> Duration {
-        self.interval
+        duration(self.interval)
+    }
+
+    /// How far ahead of its slot a send may go (zero at burst 1).
+    pub fn tolerance(&self) -> Duration {
+        duration(self.tolerance)
+    }
+
+    /// The theoretical arrival time of the next send, once one was sent.
+    pub fn tat(&self) -> Option<Duration> {
+        self.tat.map(duration)
     }
 
     /// Changes the spacing (rate change, safety margin) without a burst: the
     /// next send keeps at least the new spacing from the last one.
     pub fn set_interval(&mut self, interval: Duration, burst: NonZeroU32) {
+        let interval = nanos(interval);
         if let Some(tat) = self.tat {
             // The last send happened at `tat - old interval`.
             let last = tat.saturating_sub(self.interval);
-            self.tat = Some(last + interval);
+            self.tat = Some(last.saturating_add(interval));
             if interval < self.interval {
                 self.due_before = Some(self.due_before.map_or(tat, |d| d.min(tat)));
             }
         }
         self.interval = interval;
-        self.tolerance = interval * (burst.get() - 1);
+        self.tolerance = interval.saturating_mul(u64::from(burst.get() - 1));
     }
 
-    /// Puts sends on the grid `anchor + k × interval` (burst 1 only): a
-    /// schedule that restarts (first send, long delay, pause) starts on the
-    /// next grid point instead of at once. Used to keep sends mid-way between
-    /// a fixed-window server's window edges.
-    pub fn set_grid(&mut self, anchor: Option<Duration>) {
-        self.grid = anchor;
+    /// The slot the next send takes at `now` by the bucket alone: its TAT,
+    /// or `now` less the catch-up once that has passed.
+    pub fn base(&self, now: Duration) -> Duration {
+        let now = nanos(now);
+        duration(
+            self.tat
+                .unwrap_or(now)
+                .max(now.saturating_sub(self.catch_up)),
+        )
     }
 
-    /// The slot the next send takes: its theoretical arrival time.
+    /// The slot the next send takes: [`Gcra::base`], earning no catch-up
+    /// for a send due before the spacing shrank.
     fn slot(&self, now: Duration) -> Duration {
-        let mut base = self
-            .tat
-            .unwrap_or(now)
-            .max(now.saturating_sub(self.catch_up));
-        if let (Some(due), None) = (self.due_before, self.grid) {
-            base = base.max(due.min(now));
-        }
-        match self.grid {
-            Some(anchor) if self.tolerance.is_zero() => snap_up(base, anchor, self.interval),
-            _ => base,
+        let base = self.base(now);
+        match self.due_before {
+            Some(due) => base.max(duration(due).min(now)),
+            None => base,
         }
     }
 
-    /// On the grid, once timers have been seen firing late: the slot a send
-    /// due at `now` takes at once, i.e. the grid slot `now` falls in, if it
-    /// is free. A timer late by more than the catch-up on every send would
-    /// otherwise snap each send to the next grid point, whose timer fires
-    /// late again: no send would ever go (a livelock at high rates, where a
-    /// quarter of the spacing is under a browser timer's lateness).
-    fn late_slot(&self, now: Duration) -> Option<Duration> {
-        let anchor = self.grid?;
-        let tat = self.tat.unwrap_or(Duration::ZERO);
-        if !self.late || !self.tolerance.is_zero() || now < tat {
-            return None;
-        }
-        let here = nearest(now, anchor, self.interval);
-        (here >= snap_up(tat, anchor, self.interval)).then_some(here)
+    /// The earliest instant a send that takes `slot` may go.
+    pub fn earliest_for(&self, slot: Duration, now: Duration) -> Duration {
+        slot.saturating_sub(self.tolerance()).max(now)
     }
 
     /// The earliest instant at which a send would be allowed.
     pub fn earliest(&self, now: Duration) -> Duration {
-        if self.late_slot(now).is_some() {
-            return now;
-        }
-        self.slot(now).saturating_sub(self.tolerance).max(now)
+        self.earliest_for(self.slot(now), now)
     }
 
     /// Takes a token at `now`, or says when one will be there.
     pub fn check(&mut self, now: Duration) -> Result<(), NotUntil> {
-        let earliest = self.slot(now).saturating_sub(self.tolerance).max(now);
-        if earliest <= now {
-            self.late = false;
-            self.due = None;
-            self.tat = Some(self.slot(now) + self.interval);
-            self.due_before = None;
-            return Ok(());
+        let slot = self.slot(now);
+        let earliest = self.earliest_for(slot, now);
+        if earliest > now {
+            return Err(NotUntil(earliest));
         }
-        if let Some(slot) = self.late_slot(now) {
-            self.due = None;
-            self.tat = Some(slot + self.interval);
-            self.due_before = None;
-            return Ok(());
-        }
-        if self.grid.is_some() && self.tolerance.is_zero() {
-            // A due slot missed: this send waits for the next grid point, the
-            // next late one will not.
-            let due = self.tat.max(self.due);
-            self.late |= due.is_some_and(|d| now >= d);
-            self.due = Some(earliest);
-        }
-        Err(NotUntil(earliest))
+        self.take(slot);
+        Ok(())
+    }
+
+    /// A send took `slot` (decided by the caller, e.g. on a grid): the next
+    /// one is due a spacing after it.
+    pub fn take(&mut self, slot: Duration) {
+        self.tat = Some(nanos(slot).saturating_add(self.interval));
+        self.due_before = None;
     }
 
     /// Sends nothing before `until` (a pool-wide pause after a 429); after it,
     /// the bucket starts empty so the pause does not turn into a burst.
     pub fn hold_until(&mut self, until: Duration) {
-        let tat = until + self.tolerance;
+        let tat = nanos(until).saturating_add(self.tolerance);
         if self.tat.is_none_or(|t| t < tat) {
             self.tat = Some(tat);
         }
     }
-}
-
-/// The first instant of `anchor + k × step` (any integer k) at or after `t`.
-fn snap_up(t: Duration, anchor: Duration, step: Duration) -> Duration {
-    let step = step.as_nanos().max(1) as i128;
-    let offset = t.as_nanos() as i128 - anchor.as_nanos() as i128;
-    let k = offset.div_euclid(step) + i128::from(offset.rem_euclid(step) != 0);
-    let at = anchor.as_nanos() as i128 + k * step;
-    Duration::from_nanos(at.max(0) as u64)
-}
-
-/// The point of `anchor + k × step` nearest to `t` (halfway rounds up): the
-/// grid slot `t` falls in.
-fn nearest(t: Duration, anchor: Duration, step: Duration) -> Duration {
-    let step = step.as_nanos().max(1) as i128;
-    let offset = t.as_nanos() as i128 - anchor.as_nanos() as i128;
-    let k = (offset + step / 2).div_euclid(step);
-    let at = anchor.as_nanos() as i128 + k * step;
-    Duration::from_nanos(at.max(0) as u64)
 }
 
 #[cfg(test)]
@@ -233,11 +234,37 @@ mod tests {
     }
 
     #[test]
-    fn rejects_non_positive_and_non_finite_rates() {
-        for r in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+    fn a_quota_cannot_be_built_outside_its_bounds() {
+        for r in [
+            0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e-20,
+            0.000_999,
+            10_000.1,
+        ] {
             assert!(Quota::per_second(r).is_none(), "{r}");
         }
-        assert!(Quota::per_second(0.5).is_some());
+        for r in [0.001, 0.5, 10_000.0] {
+            assert!(Quota::per_second(r).is_some(), "{r}");
+        }
+        assert_eq!(
+            Quota::per_second(0.001).unwrap().emission_interval(),
+            Duration::from_secs(1000)
+        );
+        assert_eq!(Quota::clamped(1e-300).rate(), Quota::MIN_RATE);
+        assert_eq!(Quota::clamped(f64::NAN).rate(), Quota::MIN_RATE);
+        assert_eq!(Quota::clamped(1e300).rate(), Quota::MAX_RATE);
+    }
+
+    #[test]
+    fn times_near_the_end_of_the_clock_saturate_instead_of_panicking() {
+        let mut g = Gcra::new(Quota::per_second(10.0).unwrap());
+        g.hold_until(Duration::MAX);
+        assert!(g.check(Duration::MAX).is_ok() || g.check(Duration::MAX).is_err());
+        g.set_interval(Duration::MAX, NonZeroU32::MAX);
+        let _ = g.earliest(Duration::MAX);
     }
 
     #[test]
@@ -268,55 +295,6 @@ mod tests {
         assert_eq!(g.check(ms(150)), Err(NotUntil(ms(200))));
         g.check(ms(700)).unwrap(); // 500 ms late: restart from 698
         assert_eq!(g.check(ms(700)), Err(NotUntil(ms(798))));
-    }
-
-    #[test]
-    fn a_grid_puts_restarts_on_grid_points_and_keeps_the_spacing() {
-        let mut g = Gcra::new(Quota::per_second(4.0).unwrap());
-        g.set_grid(Some(ms(125)));
-        assert_eq!(g.check(ms(10)), Err(NotUntil(ms(125))));
-        g.check(ms(125)).unwrap();
-        assert_eq!(g.check(ms(200)), Err(NotUntil(ms(375))));
-        g.check(ms(375)).unwrap();
-        // A long delay restarts on the next grid point, not at once.
-        assert_eq!(g.check(ms(2000)), Err(NotUntil(ms(2125))));
-    }
-
-    #[test]
-    fn on_the_grid_timers_always_later_than_the_catch_up_still_send_every_slot() {
-        // 160/s (6.25 ms), catch-up a quarter (1.5625 ms), every timer 1.6 ms
-        // late. Regression: each send snapped to the next grid point, whose
-        // timer fired late again: nothing was ever sent.
-        let spacing = Duration::from_micros(6250);
-        let mut g = Gcra::new(Quota::per_second(160.0).unwrap());
-        g.set_grid(Some(Duration::ZERO));
-        g.set_catch_up(spacing / 4);
-        let late = Duration::from_micros(1600);
-        let mut now = ms(1);
-        let mut sends = Vec::new();
-        while sends.len() < 100 && now < ms(2000) {
-            match g.check(now) {
-                Ok(()) => sends.push(now),
-                Err(NotUntil(at)) => now = at + late,
-            }
-        }
-        assert_eq!(sends.len(), 100, "sent {} by {now:?}", sends.len());
-        // One missed slot, then every slot, each send inside its own slot.
-        assert!(*sends.last().unwrap() < spacing * 102);
-        for pair in sends.windows(2) {
-            assert_eq!(pair[1] - pair[0], spacing);
-        }
-        for s in &sends {
-            let into = s.as_nanos() % spacing.as_nanos();
-            assert!(into < spacing.as_nanos() / 2, "{s:?} past its slot");
-        }
-    }
-
-    #[test]
-    fn snap_up_works_on_both_sides_of_the_anchor() {
-        assert_eq!(snap_up(ms(0), ms(1125), ms(250)), ms(125));
-        assert_eq!(snap_up(ms(125), ms(1125), ms(250)), ms(125));
-        assert_eq!(snap_up(ms(1126), ms(125), ms(250)), ms(1375));
     }
 
     #[test]

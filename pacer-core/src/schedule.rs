@@ -6,6 +6,7 @@
 //! send, sleep or read a clock: the [`crate::driver`] does that.
 
 mod backoff;
+mod grid;
 mod history;
 mod margin;
 mod opaque;
@@ -14,6 +15,7 @@ mod probe;
 mod retry;
 
 pub use backoff::{BackoffPolicy, RateBackoff};
+pub use grid::GridAligner;
 pub use margin::{MarginPolicy, SafetyMargin};
 pub use opaque::{OPAQUE_COUNT, OPAQUE_WINDOW, SLOW_SHARE};
 pub use pacing::{AnnouncedLimit, Pacing, Pause, ServerHint};
@@ -235,11 +237,6 @@ impl Scheduler {
     /// Lifts [`Scheduler::hold`].
     pub fn resume(&mut self) {
         self.held = false;
-    }
-
-    /// True while held by the user.
-    pub fn is_held(&self) -> bool {
-        self.held
     }
 
     /// Puts every failed item back in the queue with a fresh attempt budget

@@ -10,7 +10,7 @@ mod report;
 mod server;
 
 pub use fake_time::{FakeSleep, FakeTime, TimerModel};
-pub use report::{Convergence, SimReport};
+pub use report::{max_in_window, Convergence, SimReport};
 pub use server::{LogEntry, ServerModel, SimServer};
 
 use std::time::Duration;

@@ -22,7 +22,7 @@ fn assert_never_over(sends: &[Duration], rate: f64, burst: u32, label: &str) {
     let report_sends = sends;
     for window in [Duration::from_secs_f64(1.0 / rate), ms(1000), ms(10_000)] {
         let bound = (rate * window.as_secs_f64() + 1e-9).floor() as usize + burst as usize;
-        let most = pacer_core::sim::SimReport::max_in(report_sends, window);
+        let most = pacer_core::sim::max_in_window(report_sends, window);
         assert!(
             most <= bound,
             "{label}: {most} sends in {window:?}, bound {bound}"

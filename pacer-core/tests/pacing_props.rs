@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use pacer_core::sim::{SimConfig, SimReport, TimerModel};
+use pacer_core::sim::{max_in_window, SimConfig, TimerModel};
 use proptest::prelude::*;
 
 fn timers() -> impl Strategy<Value = TimerModel> {
@@ -56,7 +56,7 @@ proptest! {
             // the bound is over the window stretched by it.
             let catch_up = (0.003f64).min(0.1 / rate);
             let bound = (rate * (window.as_secs_f64() + catch_up) + 1e-9).floor() as usize + 1;
-            let most = SimReport::max_in(&sends, window);
+            let most = max_in_window(&sends, window);
             prop_assert!(most <= bound, "{} sends in {:?}, bound {}", most, window, bound);
         }
         let span = (*sends.last().unwrap() - sends[0]).as_secs_f64();

@@ -295,6 +295,12 @@ struct Setup {
     gated: bool,
     /// The transport times its sends ([`Transport::send_at`]).
     timed: bool,
+    /// Each tab's own rate (tab i at `rates[i]`), where given; `rate` else.
+    rates: &'static [f64],
+    /// (tab, instant, rate): the user sets that tab's rate then.
+    rate_changes: &'static [(usize, Duration, f64)],
+    /// The server's latency for an admitted request.
+    latency: Duration,
 }
 
 impl Setup {
@@ -315,7 +321,14 @@ impl Setup {
             net: Busy::NONE,
             gated: true,
             timed: false,
+            rates: &[],
+            rate_changes: &[],
+            latency: ms(1000),
         }
+    }
+
+    fn rate_of(&self, tab: usize) -> f64 {
+        self.rates.get(tab).copied().unwrap_or(self.rate)
     }
 }
 
@@ -330,7 +343,7 @@ fn run(setup: Setup, limiter: Box<dyn Limiter>) -> Outcome {
     let server = SimServer::new(
         &time,
         ServerModel {
-            latency: ms(1000),
+            latency: setup.latency,
             arrival_jitter: setup.arrival_jitter,
             ..ServerModel::default()
         },
@@ -358,7 +371,7 @@ fn run(setup: Setup, limiter: Box<dyn Limiter>) -> Outcome {
         };
         let coord = Coord::new(
             1000 + i as u64 * 7919,
-            setup.rate,
+            setup.rate_of(i),
             time.clone(),
             sleep,
             Box::new(port),
@@ -380,7 +393,7 @@ fn run(setup: Setup, limiter: Box<dyn Limiter>) -> Outcome {
             time.sleep(setup.stagger * i as u32).await;
             let scheduler = Scheduler::new(
                 setup.items,
-                Quota::per_second(setup.rate).unwrap(),
+                Quota::per_second(setup.rate_of(i)).unwrap(),
                 RetryPolicy::default(),
                 MarginPolicy::default(),
             );
@@ -418,8 +431,20 @@ fn run(setup: Setup, limiter: Box<dyn Limiter>) -> Outcome {
                     }
                 }
             };
+            let rate_changes = {
+                let (pool, coord, time) = (Rc::clone(&pool), Rc::clone(&coord), time.clone());
+                async move {
+                    for &(_, at, rate) in setup.rate_changes.iter().filter(|c| c.0 == i) {
+                        time.sleep(at.saturating_sub(time.now())).await;
+                        // As the page does: the tab's own pacing, then the budget.
+                        let quota = Quota::per_second(rate).unwrap();
+                        pool.control().update(|s| s.set_quota(quota));
+                        coord.set_rate(rate);
+                    }
+                }
+            };
             let pump = Rc::clone(&coord).run();
-            let work = futures::future::join(pool.run(16), elect);
+            let work = futures::future::join3(pool.run(16), elect, rate_changes);
             let closing = async {
                 match setup.close {
                     Some((tab, at)) if tab == i => time.sleep(at.saturating_sub(time.now())).await,
@@ -479,7 +504,7 @@ fn figures(log: &[LogEntry], tabs: usize) -> Figures {
     for e in &ok {
         per_tab[e.item / BASE] += 1;
     }
-    let max_in_second = pacer_core::sim::SimReport::max_in(&arrivals, Duration::from_secs(1));
+    let max_in_second = pacer_core::sim::max_in_window(&arrivals, Duration::from_secs(1));
     let min_gap = arrivals
         .windows(2)
         .map(|w| w[1] - w[0])
@@ -885,4 +910,61 @@ fn network_spikes_cost_a_429_each_and_no_burst() {
             assert_eq!(*n, 150);
         }
     }
+}
+
+/// A new leader adopts the old one's margin; at a higher rate that margin
+/// can be over the new leader's cap (4 % of its interval). Regression: the
+/// first change of the shared rate after such a handover panicked in the
+/// margin's clamp (floor over cap), and the tab froze with its sends held.
+/// Tab 0 at 2/s leads, tab 1 at 50/s follows; tab 0 closes, then tab 1's
+/// rate goes through 10, 30, 5 and back to 50. Tab 1 keeps within each
+/// rate, draws no 429 from a limiter at 50/s, and finishes.
+#[test]
+fn rates_changed_after_a_handover_from_a_slower_leader() {
+    const CHANGES: &[(usize, Duration, f64)] = &[
+        (1, ms_const(6_000), 10.0),
+        (1, ms_const(7_000), 30.0),
+        (1, ms_const(8_000), 5.0),
+        (1, ms_const(9_000), 50.0),
+    ];
+    let setup = Setup {
+        rates: &[2.0, 50.0],
+        rate_changes: CHANGES,
+        close: Some((0, ms(5_000))),
+        stagger: ms(300),
+        latency: ms(100),
+        ..Setup::new(2, 300)
+    };
+    let out = run(setup, strict(50.0));
+    let f = figures(&out.log, 2);
+    // The budget's rate over each stretch (both tabs' sends before the
+    // close, tab 1's after it), with 150 ms for a change to take effect.
+    let stretches = [
+        (ms(300), ms(5_000), 2.0),
+        (ms(5_000), ms(6_000), 50.0),
+        (ms(6_000), ms(7_000), 10.0),
+        (ms(7_000), ms(8_000), 30.0),
+        (ms(8_000), ms(9_000), 5.0),
+    ];
+    for (from, to, rate) in stretches {
+        let from = from + ms(150);
+        let n = out.sends.iter().filter(|s| s.0 >= from && s.0 < to).count();
+        let most = ((to - from).as_secs_f64() * rate).ceil() as usize + 1;
+        eprintln!("at {rate}/s from {from:?} to {to:?}: {n} sends (at most {most})");
+        assert!(n <= most, "{n} sends at {rate}/s from {from:?} to {to:?}");
+        assert!(
+            n as f64 >= 0.8 * (to - from).as_secs_f64() * rate - 1.0,
+            "{n} sends at {rate}/s from {from:?} to {to:?}: stalled"
+        );
+    }
+    eprintln!(
+        "handover from 2/s to 50/s, rate changed 4 times: tab 1 done {}, {} × 429 of {}",
+        f.per_tab[1], f.rejected, f.sends
+    );
+    assert_eq!(f.per_tab[1], 300, "tab 1 finished");
+    assert!(f.rejected as f64 <= 0.01 * f.sends as f64);
+}
+
+const fn ms_const(n: u64) -> Duration {
+    Duration::from_millis(n)
 }

@@ -86,6 +86,15 @@ impl SafetyMargin {
         self.policy.catch_up.min(interval.mul_f64(0.1))
     }
 
+    /// The initial margin for sends `interval` apart, starting at `value`
+    /// (a margin learned elsewhere, e.g. by the tab that led before) within
+    /// this policy's bounds: it decays to the policy's floor like any other.
+    pub fn starting_at(policy: MarginPolicy, interval: Duration, value: Duration) -> Self {
+        let mut margin = Self::new(policy, interval);
+        margin.value = value.clamp(floor(policy, interval), cap(policy, interval));
+        margin
+    }
+
     /// Keeps the margin within bounds after a change of interval.
     pub fn rescale(&mut self, interval: Duration) {
         self.value = self
@@ -98,7 +107,7 @@ impl SafetyMargin {
     pub fn on_rate_limited(&mut self, interval: Duration) {
         self.streak = 0;
         self.known_bad = self.known_bad.max(self.value);
-        self.value = (self.value * 2)
+        self.value = (self.value.saturating_mul(2))
             .max(self.policy.step)
             .min(cap(self.policy, interval));
     }
@@ -146,14 +155,29 @@ impl SafetyMargin {
     }
 }
 
+/// The least margin: never above [`cap`], whatever the policy says, so that
+/// `clamp(floor, cap)` holds for every policy and interval.
 fn floor(policy: MarginPolicy, interval: Duration) -> Duration {
     policy
         .initial
-        .min(interval.mul_f64(policy.initial_fraction))
+        .min(mul(interval, policy.initial_fraction))
+        .min(cap(policy, interval))
 }
 
 fn cap(policy: MarginPolicy, interval: Duration) -> Duration {
-    interval.mul_f64(policy.max_fraction)
+    mul(interval, policy.max_fraction)
+}
+
+/// `interval × fraction`, for any fraction (a NaN, negative or huge policy
+/// value gives zero or saturates instead of panicking).
+fn mul(interval: Duration, fraction: f64) -> Duration {
+    Duration::try_from_secs_f64(interval.as_secs_f64() * fraction.max(0.0)).unwrap_or(
+        if fraction > 0.0 {
+            Duration::MAX
+        } else {
+            Duration::ZERO
+        },
+    )
 }
 
 #[cfg(test)]
@@ -197,6 +221,39 @@ mod tests {
             m.on_success(T);
         }
         assert_eq!(m.value(), Duration::from_micros(7500));
+    }
+
+    #[test]
+    fn a_margin_started_over_the_cap_is_clamped_and_rescales_without_panic() {
+        // A margin learned at 2/s (15 ms) adopted at 50/s (cap 0.8 ms).
+        let policy = MarginPolicy {
+            max_fraction: 0.04,
+            ..MarginPolicy::default()
+        };
+        let fast = Duration::from_millis(20);
+        let mut m = SafetyMargin::starting_at(policy, fast, Duration::from_millis(15));
+        assert_eq!(m.value(), Duration::from_micros(800));
+        m.rescale(Duration::from_millis(100));
+        m.rescale(fast);
+        assert_eq!(m.value(), Duration::from_micros(800));
+    }
+
+    #[test]
+    fn the_floor_is_never_over_the_cap_whatever_the_policy() {
+        // An initial margin above the cap: clamp(floor, cap) used to assert.
+        let policy = MarginPolicy {
+            initial: Duration::from_millis(5),
+            initial_fraction: 1.0,
+            max_fraction: 0.04,
+            ..MarginPolicy::default()
+        };
+        for interval in [0, 1, 20, 100, 500, 10_000].map(Duration::from_millis) {
+            let mut m = SafetyMargin::new(policy, interval);
+            m.rescale(interval / 3);
+            assert!(m.value() <= interval.mul_f64(0.04), "{interval:?}");
+            m.on_rate_limited(interval);
+            m.on_success(interval);
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::backoff::{BackoffPolicy, RateBackoff};
+use super::grid::GridAligner;
 use super::history::SendHistory;
 use super::margin::{MarginPolicy, SafetyMargin};
 use super::probe::{ProbePolicy, RateProbe};
@@ -82,6 +83,8 @@ pub struct Pacing {
     quota: Quota,
     margin: SafetyMargin,
     gcra: Gcra,
+    /// Puts the GCRA's sends on the mid-window grid, while at a window limit.
+    aligner: GridAligner,
     pause: Option<Pause>,
     pauses: usize,
     announced: Option<AnnouncedLimit>,
@@ -110,6 +113,7 @@ impl Pacing {
             quota,
             margin: SafetyMargin::new(policy, quota.emission_interval()),
             gcra: Gcra::new(quota),
+            aligner: GridAligner::default(),
             pause: None,
             pauses: 0,
             announced: None,
@@ -200,7 +204,7 @@ impl Pacing {
 
     /// The earliest instant a send may go.
     pub fn earliest(&self, now: Duration) -> Duration {
-        self.gcra.earliest(now)
+        self.aligner.earliest(&self.gcra, now)
     }
 
     /// Takes permission to send at `now`.
@@ -208,9 +212,9 @@ impl Pacing {
         if self.grid.is_some() {
             // Windows fill only while the sends go at the rate; while the
             // pool holds them back, waiting for a grid point only delays them.
-            self.align(self.sends_reach(now, 0.95));
+            self.align(self.sends_reach(now, ALIGN_SHARE));
         }
-        self.gcra.check(now)?;
+        self.aligner.check(&mut self.gcra, now)?;
         self.first_send.get_or_insert(now);
         let keep = self.history_span();
         self.history.on_send(now, keep);
@@ -218,16 +222,15 @@ impl Pacing {
     }
 
     /// How far back the rate the server admitted is measured: a second (a
-    /// Kong window) or 20 sends, whichever is longer.
+    /// Kong window) or [`ESTIMATE_SENDS`] sends, whichever is longer.
     fn estimate_window(&self) -> Duration {
-        (self.gcra.interval() * 20).max(Duration::from_secs(1))
+        (self.gcra.interval() * ESTIMATE_SENDS).max(ESTIMATE_SPAN)
     }
 
-    /// How far back the pool's sends are measured: four seconds (two
-    /// clumps of answers at up to 2 s of latency) or 80 sends, whichever is
-    /// longer.
+    /// How far back the pool's sends are measured: [`POOL_SPAN`] or
+    /// [`POOL_SENDS`] sends, whichever is longer.
     fn pool_window(&self) -> Duration {
-        (self.gcra.interval() * 80).max(Duration::from_secs(4))
+        (self.gcra.interval() * POOL_SENDS).max(POOL_SPAN)
     }
 
     /// How far back sends are remembered.
@@ -236,9 +239,10 @@ impl Pacing {
     }
 
     /// True when the rate, not the pool of workers, holds the sends back
-    /// at `now`: over the pool's window they went at 85 % of it or more.
+    /// at `now`: over the pool's window they went at [`BINDING_SHARE`] of
+    /// it or more.
     fn rate_is_binding(&self, now: Duration) -> bool {
-        self.sends_reach(now, 0.85)
+        self.sends_reach(now, BINDING_SHARE)
     }
 
     /// True when over the pool's window up to `now` sends went at `share`
@@ -343,9 +347,10 @@ impl Pacing {
         }
     }
 
+    /// A rate the probe computed, within the quota's bounds.
     fn set_user_rate(&mut self, rate: f64) {
-        if let Some(q) = Quota::per_second(rate) {
-            self.set_quota(q.with_burst(self.user.burst()));
+        if !rate.is_nan() {
+            self.set_quota(Quota::clamped(rate).with_burst(self.user.burst()));
         }
     }
 
@@ -370,7 +375,7 @@ impl Pacing {
         now: Duration,
         retry_after: Option<Duration>,
     ) -> bool {
-        self.on_refused(sent_at, now, retry_after, true)
+        self.on_refused(sent_at, now, retry_after, Refusal::Spacing)
     }
 
     /// A network error taken for a 429 without CORS headers (see
@@ -400,11 +405,11 @@ impl Pacing {
             .probe
             .as_ref()
             .map_or(self.quota.rate(), RateProbe::rate);
-        if current <= floor * (1.0 + 1e-9) {
+        if current <= floor * (1.0 + RATE_EPSILON) {
             self.history.on_rejected(sent_at);
             return false;
         }
-        let paused = self.on_refused(sent_at, now, None, false);
+        let paused = self.on_refused(sent_at, now, None, Refusal::Opaque);
         match &mut self.probe {
             Some(probe) if probe.rate() < floor => {
                 let rate = probe.raise_to(floor);
@@ -468,7 +473,7 @@ impl Pacing {
         sent_at: Duration,
         now: Duration,
         retry_after: Option<Duration>,
-        readable: bool,
+        refusal: Refusal,
     ) -> bool {
         self.history.on_rejected(sent_at);
         self.backoff.on_refused();
@@ -495,14 +500,19 @@ impl Pacing {
                 self.storm_read = false;
                 // Told to wait longer than the pacing would anyway: the
                 // server is full until then (a window until its end).
-                let full = retry_after.is_some_and(|d| d > self.gcra.interval());
-                self.on_fixed_rate_limited(sent_at, now, full, readable);
+                let refusal = match refusal {
+                    Refusal::Spacing if retry_after.is_some_and(|d| d > self.gcra.interval()) => {
+                        Refusal::Full
+                    }
+                    other => other,
+                };
+                self.on_fixed_rate_limited(sent_at, now, refusal);
             }
         }
         let wait = match (retry_after, again) {
             (Some(wait), _) => wait,
             (None, Some(p)) => ((p.until - p.from) * 2)
-                .min(self.gcra.interval().max(Duration::from_secs(1)))
+                .min(self.gcra.interval().max(MAX_REPEAT_PAUSE))
                 .max(self.gcra.interval()),
             (None, None) => self.gcra.interval(),
         };
@@ -514,27 +524,23 @@ impl Pacing {
     }
 
     /// A new 429 at a fixed rate, for a request sent at `sent_at`: the
-    /// margin grows (for a `readable` 429; see
+    /// margin grows (for a 429 read as one; see
     /// [`Pacing::on_maybe_rate_limited`] for the others), or once it
     /// cannot, the rate comes down. When the server
-    /// said it is `full` for longer than the spacing (`Retry-After`), what
+    /// said it is full for longer than the spacing ([`Refusal::Full`]), what
     /// it admitted lately measures its limit (no capacity was left unused
     /// waiting). While the pool of workers, not the rate, holds the sends
     /// back, answers coming back in clumps go out at the rate: it comes down
     /// to what is actually sent, which costs nothing.
-    fn on_fixed_rate_limited(
-        &mut self,
-        sent_at: Duration,
-        now: Duration,
-        full: bool,
-        readable: bool,
-    ) {
+    fn on_fixed_rate_limited(&mut self, sent_at: Duration, now: Duration, refusal: Refusal) {
         let interval = self.quota.emission_interval();
+        let readable = refusal != Refusal::Opaque;
         if readable && self.backoff.rate().is_none() && self.margin.can_absorb(interval) {
             self.margin.on_rate_limited(interval);
             self.apply();
             return;
         }
+        let full = refusal == Refusal::Full;
         if (full || !self.rate_is_binding(now)) && self.on_saturated(sent_at, now) {
             return;
         }
@@ -603,7 +609,7 @@ impl Pacing {
         let at_window_limit = self
             .announced
             .and_then(|a| a.per_second)
-            .is_some_and(|n| self.quota.rate() >= f64::from(n) * 0.999);
+            .is_some_and(|n| self.quota.rate() >= f64::from(n) * AT_LIMIT_SHARE);
         self.grid = at_window_limit.then(|| mid_window_anchor(spacing, self.wall_offset));
         self.align(true);
     }
@@ -613,18 +619,67 @@ impl Pacing {
     fn align(&mut self, aligned: bool) {
         let interval = self.quota.emission_interval();
         let grid = self.grid.filter(|_| aligned);
-        // On the grid, a late send keeps its slot for up to a quarter of the
-        // spacing (still well inside its window). With only the bare catch-up
-        // allowance, a timer firing 3 ms late snapped to the *next* slot,
-        // whose timer fired late again: the run crawled (0.57 of the rate).
         let catch_up = match grid {
-            Some(_) => interval / 4,
+            Some(_) => interval / GRID_CATCH_UP_DIVISOR,
             None => self.margin.catch_up(interval),
         };
         self.gcra.set_catch_up(catch_up);
-        self.gcra.set_grid(grid);
+        self.aligner.set_anchor(grid);
     }
 }
+
+/// What a refusal was, for the fixed rate's reaction to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// A 429 read as one, with no word that the server is full for longer
+    /// than the spacing: the spacing was too tight, the margin may absorb it.
+    Spacing,
+    /// A 429 whose `Retry-After` is longer than the spacing: the server is
+    /// full until then (a window until its end), so what it admitted
+    /// lately measures its limit.
+    Full,
+    /// A network error taken for a 429 without CORS headers: maybe a
+    /// dropped connection after all, so the margin (which remembers a
+    /// width that drew a 429 for good) is left alone.
+    Opaque,
+}
+
+/// Sends go on the mid-window grid only while they go at this share of
+/// the rate or more: while the pool holds them back, waiting for a grid
+/// point would only delay them further.
+const ALIGN_SHARE: f64 = 0.95;
+
+/// The rate, not the pool of workers, holds the sends back when they went
+/// at this share of it or more over the pool's window.
+const BINDING_SHARE: f64 = 0.85;
+
+/// The grid is used only when pacing at the announced per-second limit:
+/// at this share of it or more (float rounding of a rate set to it).
+const AT_LIMIT_SHARE: f64 = 0.999;
+
+/// On the grid, a late send keeps its slot for up to this fraction of the
+/// spacing (a quarter: still well inside its window). With only the bare
+/// catch-up allowance, a timer firing 3 ms late snapped to the next slot,
+/// whose timer fired late again: the run crawled (0.57 of the rate).
+const GRID_CATCH_UP_DIVISOR: u32 = 4;
+
+/// The server's admitted rate is measured over this many sends...
+const ESTIMATE_SENDS: u32 = 20;
+/// ...or this long (a Kong window), whichever is longer.
+const ESTIMATE_SPAN: Duration = Duration::from_secs(1);
+
+/// The pool's sends are measured over this many sends...
+const POOL_SENDS: u32 = 80;
+/// ...or this long (two clumps of answers at up to 2 s of latency),
+/// whichever is longer.
+const POOL_SPAN: Duration = Duration::from_secs(4);
+
+/// Two rates this close (relatively) are the same (float rounding).
+const RATE_EPSILON: f64 = 1e-9;
+
+/// A pause repeated on the first send after one (the server was still
+/// full) doubles, up to this or one spacing, whichever is longer.
+const MAX_REPEAT_PAUSE: Duration = Duration::from_secs(1);
 
 /// The admitted rate is estimated from at least this many sends.
 const ADMITTED_MIN_SENDS: usize = 8;
@@ -640,10 +695,13 @@ fn limited_rate(user: f64, per_second: Option<u32>, per_minute: Option<u32>) -> 
     user.min(second).min(minute)
 }
 
-/// `quota` at no more than `rate`.
+/// `quota` at no more than `rate` (and no less than the least rate).
 fn capped(quota: Quota, rate: f64) -> Quota {
     let rate = quota.rate().min(rate);
-    Quota::per_second(rate).map_or(quota, |q| q.with_burst(quota.burst()))
+    if rate.is_nan() {
+        return quota;
+    }
+    Quota::clamped(rate).with_burst(quota.burst())
 }
 
 /// A point on the scheduler's clock that is half a spacing past a whole

@@ -459,3 +459,6 @@ where
         .boxed_local()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -67,16 +67,6 @@ impl SimReport {
         ok.sort();
         ok
     }
-
-    /// The most client sends within any window of length `window`.
-    pub fn max_sends_in(&self, window: Duration) -> usize {
-        max_in_window(&self.sends(), window)
-    }
-
-    /// The most of `sorted` instants within any window of length `window`.
-    pub fn max_in(sorted: &[Duration], window: Duration) -> usize {
-        max_in_window(sorted, window)
-    }
 }
 
 /// How an "auto" rate approached a limit.
