@@ -6,6 +6,7 @@
 //! native tests on a fake clock ([`sim`]), thousands of runs a second.
 
 pub mod api;
+pub mod bounds;
 pub mod driver;
 pub mod gcra;
 pub mod input;
