@@ -84,15 +84,21 @@ pub fn JobFiles() -> impl IntoView {
                         .part
                         .map(|(k, n)| format!(" (part {k} of {n})"))
                         .unwrap_or_default();
+                    let mended: String = job.notes.iter().map(|n| format!(" {n}")).collect();
                     let result = run.import_job(job, move |settings, urls| {
                         form.apply_saved(settings, urls);
                     });
                     if let Err(why) = result {
                         run.say(NoticeLevel::Error, &why);
                     } else if run.state.get_untracked() == RunState::Interrupted {
+                        let level = if mended.is_empty() {
+                            NoticeLevel::Info
+                        } else {
+                            NoticeLevel::Warning
+                        };
                         run.say(
-                            NoticeLevel::Info,
-                            &format!("Job {name}{part} imported: enter the key and press Resume to send what it has left."),
+                            level,
+                            &format!("Job {name}{part} imported: enter the key and press Resume to send what it has left.{mended}"),
                         );
                     }
                 }
