@@ -12,6 +12,7 @@ mod image;
 mod layout;
 mod lifecycle;
 mod local;
+mod panic_notice;
 mod paste;
 mod read;
 mod store;
@@ -28,6 +29,7 @@ pub use image::{
 pub use layout::{image_aspect, measure, scroll_state, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{copy_text, remember_key, remember_settings, remembered_key, remembered_settings};
+pub use panic_notice::{install_panic_hook, show_panic, PANIC_TEXT};
 pub use paste::pasted_into_textarea;
 pub use read::read_text;
 pub use store::{RunStore, SavedRecords, StoreError};
