@@ -9,6 +9,7 @@ pub mod api;
 pub mod bounds;
 pub mod driver;
 pub mod gcra;
+pub mod image_header;
 pub mod input;
 pub mod limiter;
 pub mod schedule;
