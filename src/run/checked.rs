@@ -40,6 +40,10 @@ pub fn check_job(job: &mut JobFile) -> Result<Vec<String>, String> {
             run.settings.models.len()
         ));
     }
+    // Its endpoint goes into the form: one that may hold a secret (a
+    // password, a query, the key) is refused rather than copied.
+    pacer_core::input::check_endpoint(&run.settings.endpoint)
+        .map_err(|why| why.trim_end_matches('.').to_owned())?;
     let mut notes = check_settings(&mut run.settings);
     // Local files' names are names, not URLs; every other source is sent
     // as `image_url` and shown as a link, so it must be http(s).

@@ -4,7 +4,7 @@
 //! whether it is enabled and [`validate`] when it is pressed.
 
 use pacer_core::bounds::{check_rate, MAX_TIMEOUT_S, MIN_TIMEOUT_S};
-use pacer_core::input::{check_http_url, parse_models, ParsedSources};
+use pacer_core::input::{check_endpoint, parse_models, ParsedSources};
 
 use crate::run::{Notice, NoticeLevel, Settings};
 
@@ -137,11 +137,7 @@ fn validate_with(
     missing: fn(&FormInput) -> Option<&'static str>,
 ) -> Result<StartRequest, String> {
     let endpoint = input.endpoint.trim().trim_end_matches('/');
-    if let Err(reason) = check_http_url(endpoint) {
-        return Err(format!(
-            "The endpoint must be an http:// or https:// URL, e.g. https://api-us.restb.ai ({reason})."
-        ));
-    }
+    check_endpoint(endpoint)?;
     if let Some(what) = missing(input) {
         // Say exactly what is wrong with a rate out of bounds.
         if parse_rate(input.rate).is_none() && !input.rate.trim().is_empty() {
@@ -303,6 +299,16 @@ mod tests {
         let table: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
             ("ftp://x", "k", "m", "4", "8", "http://x/1", "endpoint"),
             ("http://", "k", "m", "4", "8", "http://x/1", "endpoint"),
+            ("http://u:p@e", "k", "m", "4", "8", "http://x/1", "password"),
+            (
+                "http://e/?client_key=K",
+                "k",
+                "m",
+                "4",
+                "8",
+                "http://x/1",
+                "client key",
+            ),
             ("http://e", "", "m", "4", "8", "http://x/1", "client key"),
             ("http://e", "k", " , ", "4", "8", "http://x/1", "model"),
             ("http://e", "k", "m", "0", "8", "http://x/1", "rate"),

@@ -95,6 +95,19 @@ fn sources_must_be_http_urls_unless_local_files() {
 }
 
 #[test]
+fn an_endpoint_holding_a_secret_refuses_the_job() {
+    for bad in [
+        "http://u:p@127.0.0.1:8080",
+        "https://api.example/?client_key=K",
+    ] {
+        let mut j = job(&["https://x/1.jpg"], vec![]);
+        j.run.settings.endpoint = bad.into();
+        let err = import(&j).unwrap_err();
+        assert!(err.contains("cannot be imported"), "{err}");
+    }
+}
+
+#[test]
 fn settings_out_of_bounds_are_mended_and_said() {
     let mut s = SavedSettings::example();
     s.rate = 1e-20;
