@@ -32,7 +32,7 @@ pub use image::{
 pub use layout::{image_aspect, measure, scroll_state, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{
-    copy_text, migrate_plain_key, remember_key, remember_settings, remembered_key,
+    copy_text, forget_keys, migrate_plain_key, remember_key, remember_settings, remembered_keys,
     remembered_settings,
 };
 pub use panic_notice::{install_panic_hook, show_panic, PANIC_TEXT};

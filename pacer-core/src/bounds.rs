@@ -42,18 +42,28 @@ pub fn check_rate(rate: f64) -> Result<f64, String> {
     if !rate.is_finite() {
         return Err("The rate must be a number of requests per second.".into());
     }
+    let shown = number_text(rate);
     if rate < MIN_RATE {
         return Err(format!(
-            "A rate of {rate} requests/second is below the lowest Pacer sends at, \
+            "A rate of {shown} requests/second is below the lowest Pacer sends at, \
              {MIN_RATE} (one request every 1000 s)."
         ));
     }
     if rate > MAX_RATE {
         return Err(format!(
-            "A rate of {rate} requests/second is above the highest Pacer sends at, {MAX_RATE}."
+            "A rate of {shown} requests/second is above the highest Pacer sends at, {MAX_RATE}."
         ));
     }
     Ok(rate)
+}
+
+/// A number as a message shows it: `1e-20` and `1e300`, not forty digits.
+pub fn number_text(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e7).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// `rate` brought into `MIN_RATE..=MAX_RATE` (not a number gives the
@@ -120,6 +130,9 @@ mod tests {
             let err = check_rate(bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
         }
+        assert!(check_rate(1e-20).unwrap_err().contains("A rate of 1e-20 "));
+        assert!(check_rate(1e300).unwrap_err().contains("A rate of 1e300 "));
+        assert!(check_rate(-4.0).unwrap_err().contains("A rate of -4 "));
         assert_eq!(clamp_rate(1e-20), MIN_RATE);
         assert_eq!(clamp_rate(f64::NAN), MIN_RATE);
         assert_eq!(clamp_rate(f64::INFINITY), MAX_RATE);

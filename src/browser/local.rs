@@ -11,8 +11,9 @@ use wasm_bindgen_futures::JsFuture;
 
 /// Where older versions kept the key, unbound (migrated at load).
 const PLAIN_KEY_ITEM: &str = "pacer.client-key";
-/// The key with the origin it was given for (`{"origin", "key"}`).
-const KEY_ITEM: &str = "pacer.client-key-for";
+/// Remembered keys, each with the endpoint origin it was given for
+/// (`[{"origin", "key"}]`).
+const KEYS_ITEM: &str = "pacer.client-keys";
 const SETTINGS_ITEM: &str = "pacer.settings";
 
 #[derive(Serialize, Deserialize)]
@@ -26,31 +27,50 @@ pub(super) fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// The remembered key and the endpoint origin it was given for, if the
-/// user chose to keep one.
-pub fn remembered_key() -> Option<(String, String)> {
-    let text = storage()?.get_item(KEY_ITEM).ok().flatten()?;
-    let stored: Stored = serde_json::from_str(&text).ok()?;
-    (!stored.key.is_empty() && !stored.origin.is_empty()).then_some((stored.origin, stored.key))
+/// The remembered keys, each with the endpoint origin it was given for.
+pub fn remembered_keys() -> Vec<(String, String)> {
+    let Some(text) = storage().and_then(|s| s.get_item(KEYS_ITEM).ok().flatten()) else {
+        return Vec::new();
+    };
+    serde_json::from_str::<Vec<Stored>>(&text)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !s.key.is_empty() && !s.origin.is_empty())
+        .map(|s| (s.origin, s.key))
+        .collect()
 }
 
-/// Keeps `key` on this device for endpoints of `origin`, or forgets it
-/// (`None`).
-pub fn remember_key(entry: Option<(&str, &str)>) {
+/// Keeps `key` on this device for endpoints of `origin` (replacing the
+/// key kept for it before).
+pub fn remember_key(origin: &str, key: &str) {
+    if origin.is_empty() || key.is_empty() {
+        return;
+    }
+    let mut keys = remembered_keys();
+    keys.retain(|(o, _)| o != origin);
+    keys.push((origin.to_owned(), key.to_owned()));
+    write_keys(&keys);
+}
+
+/// Forgets every remembered key.
+pub fn forget_keys() {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(KEYS_ITEM);
+    }
+}
+
+fn write_keys(keys: &[(String, String)]) {
     let Some(storage) = storage() else { return };
-    let _ = match entry {
-        Some((origin, key)) if !key.is_empty() && !origin.is_empty() => {
-            let stored = Stored {
-                origin: origin.to_owned(),
-                key: key.to_owned(),
-            };
-            match serde_json::to_string(&stored) {
-                Ok(text) => storage.set_item(KEY_ITEM, &text),
-                Err(_) => Ok(()),
-            }
-        }
-        _ => storage.remove_item(KEY_ITEM),
-    };
+    let stored: Vec<Stored> = keys
+        .iter()
+        .map(|(origin, key)| Stored {
+            origin: origin.clone(),
+            key: key.clone(),
+        })
+        .collect();
+    if let Ok(text) = serde_json::to_string(&stored) {
+        let _ = storage.set_item(KEYS_ITEM, &text);
+    }
 }
 
 /// A key kept by an older version, without its endpoint: bound to
@@ -61,8 +81,8 @@ pub fn migrate_plain_key(origin: Option<&str>) {
         return;
     };
     if let Some(origin) = origin {
-        if remembered_key().is_none() {
-            remember_key(Some((origin, key.trim())));
+        if !remembered_keys().iter().any(|(o, _)| o == origin) {
+            remember_key(origin, key.trim());
         }
     }
     let _ = storage.remove_item(PLAIN_KEY_ITEM);

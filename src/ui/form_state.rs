@@ -13,8 +13,8 @@ use super::page_location::{local_emulator, query_settings};
 use super::shared_settings::SharedSettings;
 use super::validate::{FormInput, StartRequest};
 use crate::browser::{
-    migrate_plain_key, parse_url, remember_key as browser_remember_key, remember_settings,
-    remembered_key, remembered_settings, PreparedImage,
+    forget_keys, migrate_plain_key, parse_url, remember_key, remember_settings, remembered_keys,
+    remembered_settings, PreparedImage,
 };
 use crate::run::SavedSettings;
 
@@ -100,8 +100,11 @@ impl FormState {
             None if served_by_emulator => origin.clone(),
             None => String::new(),
         };
-        let stored = remembered_key().map(|(origin, key)| BoundKey { origin, key });
-        let at_load = key_at_load(&endpoint, from_link, stored.as_ref(), &origin);
+        let stored: Vec<BoundKey> = remembered_keys()
+            .into_iter()
+            .map(|(origin, key)| BoundKey { origin, key })
+            .collect();
+        let at_load = key_at_load(&endpoint, from_link, &stored, &origin);
         let load_notice = match (refused, at_load.notice) {
             (Some(a), Some(b)) => Some(format!("{a} {b}")),
             (a, b) => a.or(b),
@@ -120,7 +123,7 @@ impl FormState {
             auto_rate: RwSignal::new(query.auto.unwrap_or(false)),
             timeout: RwSignal::new(query.timeout.unwrap_or_else(|| "30".to_owned())),
             attempts: RwSignal::new(query.attempts.unwrap_or_else(|| "5".to_owned())),
-            remember_key: RwSignal::new(stored.is_some()),
+            remember_key: RwSignal::new(!stored.is_empty()),
             urls,
             sample_count: RwSignal::new("40".to_owned()),
             allow_duplicates,
@@ -236,11 +239,15 @@ impl FormState {
             let origin = form.endpoint.with(|e| endpoint_origin(e));
             let key = form.key.get();
             let remember = form.remember_key.get();
-            let stored = remembered_key();
+            let stored_for = |o: &str| {
+                remembered_keys()
+                    .into_iter()
+                    .find(|(for_origin, _)| for_origin == o)
+                    .map(|(_, k)| k)
+            };
             if let Some(filled) = form.key_filled_for.get_value() {
-                let untouched = stored.as_ref().is_some_and(|(_, k)| *k == key);
-                if !untouched {
-                    // Edited by hand: now a typed key.
+                if stored_for(&filled).as_deref() != Some(key.as_str()) {
+                    // Edited by hand (or forgotten): now a typed key.
                     form.key_filled_for.set_value(None);
                 } else if origin.as_deref() != Some(filled.as_str()) {
                     form.key_filled_for.set_value(None);
@@ -249,24 +256,19 @@ impl FormState {
                 }
             }
             if !remember {
-                browser_remember_key(None);
+                forget_keys();
                 return;
             }
+            let Some(origin) = origin else { return };
             let key = key.trim();
-            match (&origin, &stored) {
-                (Some(origin), Some((for_origin, stored_key)))
-                    if key.is_empty() && origin == for_origin =>
-                {
-                    form.key_filled_for.set_value(Some(origin.clone()));
-                    form.key.set(stored_key.clone());
+            if key.is_empty() {
+                if let Some(stored) = stored_for(&origin) {
+                    form.key_filled_for.set_value(Some(origin));
+                    form.key.set(stored);
                 }
-                (Some(origin), _)
-                    if !key.is_empty() && form.key_filled_for.get_value().is_none() =>
-                {
-                    browser_remember_key(Some((origin, key)));
-                    form.key_filled_for.set_value(Some(origin.clone()));
-                }
-                _ => {}
+            } else if form.key_filled_for.get_value().is_none() {
+                remember_key(&origin, key);
+                form.key_filled_for.set_value(Some(origin));
             }
         });
     }

@@ -31,33 +31,36 @@ pub struct KeyAtLoad {
     pub notice: Option<String>,
 }
 
-/// The key for `endpoint` at load: the remembered one if it was given for
-/// the endpoint's origin, the demo key for the local emulator, else none.
-/// `from_link` is true when the page's query string chose the endpoint;
-/// unless that is the page's own emulator, the notice names it.
+/// The key for `endpoint` at load: the one remembered for the endpoint's
+/// origin, the demo key for the local emulator, else none. `from_link` is
+/// true when the page's query string chose the endpoint; unless that is
+/// the page's own emulator, the notice names it.
 pub fn key_at_load(
     endpoint: &str,
     from_link: bool,
-    stored: Option<&BoundKey>,
+    stored: &[BoundKey],
     emulator: &str,
 ) -> KeyAtLoad {
     let origin = endpoint_origin(endpoint);
     let local = origin.is_some() && origin == endpoint_origin(emulator);
-    let matching = stored.filter(|s| origin.as_deref() == Some(s.origin.as_str()));
+    let matching = stored
+        .iter()
+        .find(|s| origin.as_deref() == Some(s.origin.as_str()));
     let (key, filled_for) = match matching {
         Some(s) => (s.key.clone(), Some(s.origin.clone())),
         None if local => (DEMO_KEY.to_owned(), None),
         None => (String::new(), None),
     };
     let notice = (from_link && !local && matching.is_none()).then(|| {
-        let remembered = stored
-            .map(|s| {
-                format!(
-                    " The key remembered on this device is for {}, so it was not filled in.",
-                    s.origin
-                )
-            })
-            .unwrap_or_default();
+        let origins: Vec<&str> = stored.iter().map(|s| s.origin.as_str()).collect();
+        let remembered = if origins.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The keys remembered on this device are for {} only, so none was filled in.",
+                origins.join(", ")
+            )
+        };
         format!(
             "This link set the endpoint to {}.{remembered} Check that you trust it before \
              entering a key: Pacer sends the key to that endpoint.",
@@ -101,45 +104,53 @@ mod tests {
 
     #[test]
     fn a_remembered_key_is_filled_in_for_its_origin_only() {
-        let stored = bound("https://api-us.restb.ai");
-        let at = key_at_load("https://API-US.restb.ai/", false, Some(&stored), EMULATOR);
+        let stored = [bound("https://api-us.restb.ai")];
+        let at = key_at_load("https://API-US.restb.ai/", false, &stored, EMULATOR);
         assert_eq!(at.key, "CANARY");
         assert_eq!(at.filled_for.as_deref(), Some("https://api-us.restb.ai"));
         assert_eq!(at.notice, None);
         // A link elsewhere: empty, and said.
-        let at = key_at_load("http://127.0.0.1:9302", true, Some(&stored), EMULATOR);
+        let at = key_at_load("http://127.0.0.1:9302", true, &stored, EMULATOR);
         assert_eq!(at.key, "");
         let notice = at.notice.unwrap();
         assert!(notice.contains("http://127.0.0.1:9302"), "{notice}");
         assert!(notice.contains("https://api-us.restb.ai"), "{notice}");
         // A link to the remembered origin fills it in, silently.
-        let at = key_at_load("https://api-us.restb.ai", true, Some(&stored), EMULATOR);
+        let at = key_at_load("https://api-us.restb.ai", true, &stored, EMULATOR);
         assert_eq!((at.key.as_str(), at.notice), ("CANARY", None));
+        // Of several remembered keys, the one for the endpoint's origin.
+        let mut two = stored.to_vec();
+        two.push(BoundKey {
+            origin: "http://127.0.0.1:9302".into(),
+            key: "OTHER".into(),
+        });
+        let at = key_at_load("http://127.0.0.1:9302/", true, &two, EMULATOR);
+        assert_eq!((at.key.as_str(), at.notice), ("OTHER", None));
     }
 
     #[test]
     fn the_emulator_keeps_its_demo_key() {
         // A real key remembered for another endpoint does not replace it.
-        let stored = bound("https://api-us.restb.ai");
-        let at = key_at_load(EMULATOR, false, Some(&stored), EMULATOR);
+        let stored = [bound("https://api-us.restb.ai")];
+        let at = key_at_load(EMULATOR, false, &stored, EMULATOR);
         assert_eq!((at.key.as_str(), at.notice), (DEMO_KEY, None));
-        let at = key_at_load(EMULATOR, true, None, EMULATOR);
+        let at = key_at_load(EMULATOR, true, &[], EMULATOR);
         assert_eq!((at.key.as_str(), at.notice), (DEMO_KEY, None));
         // A key remembered for the emulator is its own.
-        let at = key_at_load(EMULATOR, false, Some(&bound(EMULATOR)), EMULATOR);
+        let at = key_at_load(EMULATOR, false, &[bound(EMULATOR)], EMULATOR);
         assert_eq!(at.key, "CANARY");
     }
 
     #[test]
     fn a_link_without_a_remembered_key_still_names_its_endpoint() {
-        let at = key_at_load("https://evil.test", true, None, EMULATOR);
+        let at = key_at_load("https://evil.test", true, &[], EMULATOR);
         assert_eq!(at.key, "");
         assert!(at
             .notice
             .unwrap()
             .starts_with("This link set the endpoint to https://evil.test."));
         assert_eq!(
-            key_at_load("https://evil.test", false, None, EMULATOR).notice,
+            key_at_load("https://evil.test", false, &[], EMULATOR).notice,
             None
         );
     }
