@@ -12,22 +12,30 @@ mod image;
 mod layout;
 mod lifecycle;
 mod local;
+mod panic_notice;
 mod paste;
 mod read;
 mod store;
 mod tabs;
 mod text;
 mod timer;
+mod url_parse;
 
 pub use clock::{unix_now, PerformanceClock};
 pub use download::download;
-pub use fetch::{answers_at_all, AbortHandle, FetchError, HttpAnswer, PendingFetch};
+pub use fetch::{
+    answers_at_all, AbortHandle, FetchError, HttpAnswer, PendingFetch, MAX_BODY_BYTES,
+};
 pub use image::{
     human_bytes, jpeg_object_url, prepare, release, take_chosen_files, ImageRefused, PreparedImage,
 };
 pub use layout::{image_aspect, measure, scroll_state, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
-pub use local::{copy_text, remember_key, remember_settings, remembered_key, remembered_settings};
+pub use local::{
+    copy_text, forget_keys, migrate_plain_key, remember_key, remember_settings, remembered_keys,
+    remembered_settings,
+};
+pub use panic_notice::{install_panic_hook, show_panic, PANIC_TEXT};
 pub use paste::pasted_into_textarea;
 pub use read::read_text;
 pub use store::{RunStore, SavedRecords, StoreError};
@@ -38,3 +46,4 @@ pub use tabs::{
 };
 pub use text::lowercase;
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};
+pub use url_parse::{page_origin, parse_url, ParsedUrl};

@@ -5,6 +5,7 @@
 //! the network themselves. This module owns no `web_sys` code: fetches,
 //! timers and the clock come from [`crate::browser`].
 
+mod checked;
 mod driver;
 mod export;
 mod job;

@@ -16,6 +16,7 @@ mod files_field;
 mod form_state;
 mod inputs;
 mod job_files;
+mod key_binding;
 mod models_field;
 mod notice;
 mod page_location;
@@ -54,7 +55,12 @@ pub fn App() -> impl IntoView {
     let run = RunHandle::new();
     let form = FormState::from_page();
     run.watch_tab();
-    run.load_saved(move |settings, sources| form.apply_saved(settings, sources));
+    if let Some(text) = form.load_notice.get_value() {
+        run.say(crate::run::NoticeLevel::Warning, &text);
+    }
+    run.load_saved(move |settings, sources| {
+        form.apply_saved(settings, sources);
+    });
     form.keep_remembered_key();
     form.keep_remembered_settings();
     provide_context(run);

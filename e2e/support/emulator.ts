@@ -2,6 +2,7 @@
 // its access log in a temp file, and reads that log back as ground truth.
 // It serves dist/ (or PACER_DIST, e.g. a saved build to compare against).
 import { spawn, ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,10 +16,21 @@ export const ROOT = resolve(__dirname, '..', '..');
 export const SCREENSHOTS = process.env.PACER_SCREENSHOTS ?? join(ROOT, 'e2e', 'test-results', 'screenshots');
 const BINARY = join(ROOT, 'target', 'release', 'pacer-emulator');
 
+/**
+ * The access log's `key` for a key (emulator/src/access_log.rs `key_tag`):
+ * demo keys as sent, any other as `sha256:` and 16 hex digits, so a log
+ * never holds a real key.
+ */
+export function keyTag(key: string): string {
+  if (key === '' || key.startsWith('demo')) return key;
+  return `sha256:${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
 export interface LogLine {
   arrival_ms: number;
   end_ms: number;
   method: string;
+  /** See {@link keyTag}. */
   key: string;
   image: string;
   models: string;

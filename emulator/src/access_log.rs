@@ -31,6 +31,21 @@ pub struct LoggedRequest<'a> {
     pub models: &'a str,
 }
 
+/// How a key is logged: as sent when it starts with `demo` (or is empty),
+/// else `sha256:` and the first 16 hex digits of its SHA-256, which tells
+/// keys apart (tests compare it) without keeping one.
+pub fn key_tag(key: &str) -> String {
+    if key.is_empty() || key.starts_with("demo") {
+        return key.to_owned();
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+    let hex: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
 /// Where the lines go (a file opened for append, or stdout).
 pub struct AccessLog {
     out: Mutex<Box<dyn Write + Send>>,
@@ -45,8 +60,11 @@ pub struct Entry<'a> {
     pub end_ms: f64,
     /// `GET` or `POST`.
     pub method: &'a str,
-    /// The client key as sent (the emulator's own demo keys); always empty
-    /// in proxy mode (`--proxy-to`), where keys are real and never logged.
+    /// The client key as [`key_tag`] writes it: a key starting with `demo`
+    /// (the emulator's own demo keys) as sent, any other as
+    /// `sha256:<16 hex digits>`, so that a real key pasted into the
+    /// emulator never lands in a log file; always empty in proxy mode
+    /// (`--proxy-to`), where keys are real and never logged.
     pub key: &'a str,
     /// The image URL, or `base64:<16 hex digits of a stable hash>` for uploads
     /// (in proxy mode: the query's `image_url`, empty for a POST, whose body
@@ -91,11 +109,12 @@ impl AccessLog {
     pub fn record(&self, request: &LoggedRequest<'_>, status: u16, fault: Option<&'static str>) {
         let end = since_epoch();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let key = key_tag(request.key);
         self.write(&Entry {
             arrival_ms: ms(request.arrival),
             end_ms: ms(end),
             method: request.method,
-            key: request.key,
+            key: &key,
             image: request.image,
             models: request.models,
             status,
@@ -116,5 +135,19 @@ impl AccessLog {
         if let Err(e) = out.write_all(&line).and_then(|()| out.flush()) {
             eprintln!("pacer-emulator: access log: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_tag;
+
+    #[test]
+    fn real_keys_are_never_logged() {
+        assert_eq!(key_tag("demo-key"), "demo-key");
+        assert_eq!(key_tag(""), "");
+        // sha256("abc") = ba7816bf8f01cfea...
+        assert_eq!(key_tag("abc"), "sha256:ba7816bf8f01cfea");
+        assert!(!key_tag("zz-canary-key").contains("canary"));
     }
 }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub faults: Faults,
     /// The upstream API in proxy mode (`--proxy-to`).
     pub proxy: Option<Proxy>,
+    /// `--refuse-post`: answer every POST with 405, as a GET-only API.
+    pub refuse_post: bool,
     latency_ms: f64,
     jitter_ms: f64,
     rng: Mutex<StdRng>,
@@ -59,6 +61,7 @@ impl AppState {
             samples: Samples::default(),
             faults: Faults::new(cli.faults()),
             proxy: cli.proxy()?,
+            refuse_post: cli.refuse_post,
             latency_ms: cli.latency_ms,
             jitter_ms: cli.jitter_ms,
             rng: Mutex::new(StdRng::seed_from_u64(cli.seed)),

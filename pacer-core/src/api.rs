@@ -18,10 +18,15 @@ pub mod error;
 pub mod headers;
 pub mod request;
 pub mod response;
+pub mod scrub;
 
 pub use headers::{parse_retry_after, RateHeaders, EXPOSED_HEADERS};
-pub use request::{multipredict_form, multipredict_url, MULTIPREDICT_PATH};
+pub use request::{
+    multipredict_body, multipredict_form, multipredict_post_url, multipredict_url, post_refused,
+    Image, Method, MULTIPREDICT_PATH,
+};
 pub use response::{classify, classify_at, parse_solution};
+pub use scrub::scrub_secrets;
 
 /// The models the vision v2 API (and the emulator) know, in a sensible
 /// display order.

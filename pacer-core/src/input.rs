@@ -113,6 +113,74 @@ pub fn check_http_url(entry: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Checks an API endpoint (a base URL): an http(s) URL with a host and
+/// nothing that could be or carry a secret. A user name or password, a
+/// query or a fragment, or `client_key` anywhere are refused: the endpoint
+/// is copied into share links, saved runs, job files and notices, and a
+/// fetch of a URL with credentials fails with an error quoting the URL.
+/// The error says what is wrong, for the user.
+pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    let endpoint = endpoint.trim();
+    check_http_url(endpoint).map_err(|reason| {
+        format!(
+            "The endpoint must be an http:// or https:// URL, e.g. https://api-us.restb.ai ({reason})."
+        )
+    })?;
+    if endpoint.to_ascii_lowercase().contains("client_key") {
+        return Err(
+            "The endpoint must not carry the client key (client_key): enter the API's base URL, \
+             e.g. https://api-us.restb.ai, and the key in its own field."
+                .into(),
+        );
+    }
+    let rest = strip_scheme(endpoint).unwrap_or(endpoint);
+    let authority_end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    if rest[..authority_end].contains('@') {
+        return Err(
+            "The endpoint must not hold a user name or password (user:password@): Pacer sends \
+             the client key only."
+                .into(),
+        );
+    }
+    if rest.contains(['?', '#']) {
+        return Err(
+            "The endpoint must be the API's base URL, without a ?query or #fragment.".into(),
+        );
+    }
+    Ok(())
+}
+
+/// The origin of an endpoint, `scheme://host[:port]` in lower case with
+/// the scheme's default port left out (`HTTPS://API.example:443/x` gives
+/// `https://api.example`), or `None` if it is not an http(s) URL. A
+/// remembered key is bound to this.
+pub fn endpoint_origin(endpoint: &str) -> Option<String> {
+    let endpoint = endpoint.trim();
+    check_http_url(endpoint).ok()?;
+    let scheme = if endpoint[..5].eq_ignore_ascii_case("https") {
+        "https"
+    } else {
+        "http"
+    };
+    let rest = strip_scheme(endpoint)?;
+    let authority_end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let (host, port) = split_host_port(host_port).ok()?;
+    let host = host.to_lowercase();
+    let default = if scheme == "https" { "443" } else { "80" };
+    Some(match port.filter(|p| !p.is_empty() && *p != default) {
+        Some(port) => {
+            let port = port.trim_start_matches('0');
+            format!(
+                "{scheme}://{host}:{}",
+                if port.is_empty() { "0" } else { port }
+            )
+        }
+        None => format!("{scheme}://{host}"),
+    })
+}
+
 /// Entries of `text`: split on commas and whitespace, blanks dropped.
 fn split_entries(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| c == ',' || c.is_whitespace())
@@ -219,6 +287,57 @@ mod tests {
         for (url, ok) in cases {
             assert_eq!(check_http_url(url).is_ok(), *ok, "{url}");
         }
+    }
+
+    #[test]
+    fn endpoints_with_secrets_are_refused() {
+        for ok in [
+            "https://api-us.restb.ai",
+            "http://127.0.0.1:8080/",
+            "http://[::1]:8080",
+            "https://example.com/pacer",
+        ] {
+            assert_eq!(check_endpoint(ok), Ok(()), "{ok}");
+        }
+        for (bad, says) in [
+            ("http://u:p@127.0.0.1:8080", "user name or password"),
+            ("https://user@api.example", "user name or password"),
+            ("https://api.example/vision?client_key=K", "client key"),
+            ("https://api.example/?x=1", "?query"),
+            ("https://api.example/#top", "#fragment"),
+            ("https://api.example/CLIENT_KEY/x", "client key"),
+            ("ftp://x", "http:// or https://"),
+            ("", "http:// or https://"),
+        ] {
+            let err = check_endpoint(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn origins_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("https://api-us.restb.ai", Some("https://api-us.restb.ai")),
+            (
+                "HTTPS://API-US.restb.ai:443/x/",
+                Some("https://api-us.restb.ai"),
+            ),
+            ("http://127.0.0.1:8080/", Some("http://127.0.0.1:8080")),
+            ("http://127.0.0.1:80", Some("http://127.0.0.1")),
+            ("http://127.0.0.1:08080", Some("http://127.0.0.1:8080")),
+            ("https://evil.test:8443", Some("https://evil.test:8443")),
+            ("http://[::1]:9302", Some("http://[::1]:9302")),
+            ("http://u:p@host:1/", Some("http://host:1")),
+            ("javascript:alert(1)", None),
+            ("", None),
+        ];
+        for (endpoint, want) in cases {
+            assert_eq!(endpoint_origin(endpoint).as_deref(), *want, "{endpoint}");
+        }
+        assert_ne!(
+            endpoint_origin("http://127.0.0.1:8080"),
+            endpoint_origin("http://127.0.0.1:9302")
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! native tests on a fake clock ([`sim`]), thousands of runs a second.
 
 pub mod api;
+pub mod bounds;
 pub mod driver;
 pub mod gcra;
+pub mod image_header;
 pub mod input;
 pub mod limiter;
 pub mod schedule;

@@ -2,8 +2,11 @@
 //! other failures counted in the second their answer came, and the rate
 //! Pacer paced at. [`Timeline::columns`] folds the seconds into at most so
 //! many columns, so a chart of a ten-hour run is as cheap as one of a
-//! minute.
+//! minute. Only the seconds in which something happened are kept, so a
+//! span of years (a saved run whose clock jumped) costs no more memory
+//! than its answers.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// What one answer was, for the chart.
@@ -48,7 +51,8 @@ pub struct Column {
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
     start: Option<Duration>,
-    seconds: Vec<Second>,
+    /// The seconds something happened in, by their index from `start`.
+    seconds: BTreeMap<u64, Second>,
 }
 
 impl Timeline {
@@ -81,54 +85,66 @@ impl Timeline {
         }
     }
 
-    /// Seconds covered so far.
-    pub fn len_s(&self) -> usize {
-        self.seconds.len()
+    /// Seconds covered so far (from the first send to the last second
+    /// anything happened in).
+    pub fn len_s(&self) -> u64 {
+        self.seconds.last_key_value().map_or(0, |(i, _)| i + 1)
     }
 
     fn second(&mut self, at: Duration) -> Option<&mut Second> {
         let start = self.start?;
-        let index = at.saturating_sub(start).as_secs() as usize;
-        if index >= self.seconds.len() {
-            self.seconds.resize(index + 1, Second::default());
-        }
-        self.seconds.get_mut(index)
+        let index = at.saturating_sub(start).as_secs();
+        Some(self.seconds.entry(index).or_default())
     }
 
     /// The run in at most `max` columns of whole seconds each, the last
     /// one possibly narrower. A second with no rate sample takes the one
     /// before it (the rate holds until changed).
     pub fn columns(&self, max: usize) -> Vec<Column> {
-        let n = self.seconds.len();
+        let n = self.len_s();
         if n == 0 || max == 0 {
             return Vec::new();
         }
-        let width = n.div_ceil(max);
-        let mut rate = None;
-        self.seconds
-            .chunks(width)
-            .enumerate()
-            .map(|(i, chunk)| {
-                let mut column = Column {
-                    start_s: (i * width) as f64,
-                    width_s: chunk.len() as f64,
+        let width = n.div_ceil(max as u64);
+        let count = n.div_ceil(width);
+        let mut columns: Vec<Column> = (0..count)
+            .map(|i| {
+                let start = i * width;
+                Column {
+                    start_s: start as f64,
+                    width_s: (n.min(start + width) - start) as f64,
                     ..Column::default()
-                };
-                let mut successes = 0;
-                for s in chunk {
-                    successes += s.successes;
-                    column.rate_limited += s.rate_limited;
-                    column.failures += s.failures;
-                    rate = s.rate.or(rate);
-                    column.rate = match (column.rate, rate) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
                 }
-                column.per_s = f64::from(successes) / column.width_s;
-                column
             })
-            .collect()
+            .collect();
+        let mut successes = vec![0_u64; columns.len()];
+        // The rate sampled last before each column, and whether the
+        // column's first second sampled its own.
+        let mut carried = None;
+        let mut index = 0;
+        for (&second, s) in &self.seconds {
+            let c = (second / width) as usize;
+            // Columns passed without a sample of their own hold the rate.
+            while index < c {
+                index += 1;
+                columns[index].rate = carried;
+            }
+            if second % width == 0 && s.rate.is_some() {
+                columns[c].rate = None;
+            }
+            successes[c] += u64::from(s.successes);
+            columns[c].rate_limited += s.rate_limited;
+            columns[c].failures += s.failures;
+            carried = s.rate.or(carried);
+            columns[c].rate = match (columns[c].rate, carried) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        for (column, successes) in columns.iter_mut().zip(successes) {
+            column.per_s = successes as f64 / column.width_s;
+        }
+        columns
     }
 }
 
@@ -196,5 +212,50 @@ mod tests {
             c.iter().map(|c| (c.width_s, c.per_s)).collect::<Vec<_>>(),
             [(3.0, 1.0), (2.0, 1.0)]
         );
+    }
+
+    #[test]
+    fn a_span_of_millennia_keeps_only_its_seconds() {
+        // A saved run whose clock jumped: the first send at 0, an answer
+        // 1e12 s later. The chart still folds into `max` columns.
+        let mut t = Timeline::new();
+        t.on_send(at(0));
+        t.sample_rate(at(0), 2.0);
+        t.on_answer(at(500), Mark::Success);
+        t.on_answer(Duration::from_secs(1_000_000_000_000), Mark::Failure);
+        assert_eq!(t.len_s(), 1_000_000_000_001);
+        let c = t.columns(100);
+        assert_eq!(c.len(), 100);
+        assert_eq!(c[0].rate, Some(2.0));
+        assert_eq!(c[99].failures, 1);
+        assert_eq!(c[50].rate, Some(2.0), "the rate holds across empty columns");
+        assert!(c.iter().all(|c| c.per_s.is_finite()));
+    }
+
+    #[test]
+    fn sparse_columns_match_second_by_second_ones() {
+        // Rates sampled at column starts and mid-column, empty seconds.
+        let mut t = Timeline::new();
+        t.on_send(at(0));
+        t.sample_rate(at(0), 5.0);
+        t.on_answer(at(1_100), Mark::Success);
+        t.sample_rate(at(3_000), 1.0);
+        t.on_answer(at(3_500), Mark::RateLimited);
+        t.sample_rate(at(5_200), 3.0);
+        t.on_answer(at(8_900), Mark::Success);
+        let c = t.columns(3); // width 3: seconds 0-2, 3-5, 6-8
+        let seen: Vec<_> = c
+            .iter()
+            .map(|c| (c.width_s, c.rate, c.rate_limited))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (3.0, Some(5.0), 0),
+                (3.0, Some(3.0), 1),
+                (3.0, Some(3.0), 0)
+            ]
+        );
+        assert!((c[0].per_s - 1.0 / 3.0).abs() < 1e-12);
     }
 }

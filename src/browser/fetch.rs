@@ -6,12 +6,14 @@
 use std::time::Duration;
 
 use futures::future::{select, Either};
-use js_sys::Promise;
-use pacer_core::api::RateHeaders;
+use js_sys::{Promise, Reflect, Uint8Array};
+use pacer_core::api::{scrub_secrets, RateHeaders};
 use pacer_core::Sleep;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, RequestInit, RequestMode, Response};
+use web_sys::{
+    AbortController, Headers, ReadableStreamDefaultReader, RequestInit, RequestMode, Response,
+};
 
 use super::timer::{send_at, SendCanceller, TimedSend, ABORTED};
 use super::TimerSleep;
@@ -36,7 +38,13 @@ pub enum FetchError {
     Timeout,
     /// Aborted by [`PendingFetch::abort`] (the run was cancelled).
     Aborted,
+    /// The answer's body was larger than [`MAX_BODY_BYTES`]: not read.
+    TooLarge,
 }
+
+/// The largest answer body Pacer reads (an answer is a few KB; a huge one
+/// from a misbehaving server or proxy must not exhaust the tab's memory).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// A request on the wire, or handed to the timer worker to go at an instant.
 pub struct PendingFetch {
@@ -89,6 +97,12 @@ impl PendingFetch {
     /// Starts a form `POST` of `body` to `url` now.
     pub fn post_form(url: &str, body: &str, timeout: Duration) -> Result<Self, FetchError> {
         Self::start(url, Some(body), timeout)
+    }
+
+    /// Starts a `GET` of `url` (`form` `None`) or a form `POST` of `form`
+    /// to `url`, now.
+    pub fn send(url: &str, form: Option<&str>, timeout: Duration) -> Result<Self, FetchError> {
+        Self::start(url, form, timeout)
     }
 
     /// Hands a `GET` of `url` (or a form `POST` of `form`) to the timer
@@ -204,7 +218,10 @@ fn worker_answer(answer: &JsValue) -> Result<HttpAnswer, FetchError> {
     }
     let get = |k: &str| js_sys::Reflect::get(answer, &k.into()).unwrap_or(JsValue::UNDEFINED);
     if let Some(error) = get("error").as_string() {
-        return Err(FetchError::Network(error));
+        return Err(FetchError::Network(scrub_secrets(&error, "")));
+    }
+    if get("tooLarge").is_truthy() {
+        return Err(FetchError::TooLarge);
     }
     let headers = get("headers");
     // The worker's names are lower-case (as `Headers` iterates them).
@@ -260,13 +277,54 @@ async fn read_answer(promise: Promise) -> Result<HttpAnswer, FetchError> {
         .map_err(js_error)?;
     let headers = response.headers();
     let rate = RateHeaders::from_lookup(|name| headers.get(name).ok().flatten());
-    let text = response.text().map_err(js_error)?;
-    let body = JsFuture::from(text).await.map_err(network_error)?;
+    let declared = headers
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        if let Some(body) = response.body() {
+            let _ = body.cancel();
+        }
+        return Err(FetchError::TooLarge);
+    }
     Ok(HttpAnswer {
         status: response.status(),
-        body: body.as_string().unwrap_or_default(),
+        body: read_capped(&response).await?,
         headers: rate,
     })
+}
+
+/// The body as text, read chunk by chunk and given up (the stream
+/// cancelled) past [`MAX_BODY_BYTES`], whatever the headers said.
+async fn read_capped(response: &Response) -> Result<String, FetchError> {
+    let Some(stream) = response.body() else {
+        return Ok(String::new());
+    };
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut bytes: Vec<u8> = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(network_error)?;
+        let done = Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
+            .map_err(js_error)?
+            .unchecked_into();
+        let start = bytes.len();
+        let len = value.length() as usize;
+        if start + len > MAX_BODY_BYTES {
+            let _ = reader.cancel();
+            return Err(FetchError::TooLarge);
+        }
+        bytes.resize(start + len, 0);
+        value.copy_to(&mut bytes[start..]);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn network_error(e: JsValue) -> FetchError {
@@ -277,9 +335,13 @@ fn js_error(e: JsValue) -> FetchError {
     FetchError::Network(describe(&e))
 }
 
+/// The browser's words for a failed fetch, without secrets: a message
+/// may quote the request's URL (a URL the parser refuses, one with
+/// credentials), and with a GET that URL carries the key.
 fn describe(e: &JsValue) -> String {
-    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
-        return String::from(err.message());
-    }
-    e.as_string().unwrap_or_else(|| "network error".into())
+    let text = match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.message()),
+        None => e.as_string().unwrap_or_else(|| "network error".into()),
+    };
+    scrub_secrets(&text, "")
 }

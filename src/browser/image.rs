@@ -7,6 +7,7 @@
 use std::rc::Rc;
 
 use js_sys::Uint8Array;
+use pacer_core::image_header::{image_dimensions, too_many_pixels, HEADER_BYTES};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -89,6 +90,14 @@ pub async fn prepare(file: &File) -> Result<PreparedImage, ImageRefused> {
     if !kind.is_empty() && !kind.starts_with("image/") {
         return Err(refuse(format!("not an image (its type is {kind})")));
     }
+    // A small file may declare gigapixels: read its header first.
+    if let Some(why) = read_head(file)
+        .await
+        .and_then(|head| image_dimensions(&head))
+        .and_then(too_many_pixels)
+    {
+        return Err(refuse(why));
+    }
     let bitmap = decode(file)
         .await
         .map_err(|_| refuse("not an image this browser can read".to_owned()))?;
@@ -149,6 +158,14 @@ pub fn release(object_url: &str) {
     if !object_url.is_empty() {
         let _ = Url::revoke_object_url(object_url);
     }
+}
+
+/// The first [`HEADER_BYTES`] of `file`, or `None` if they cannot be read
+/// (the decoder then says so).
+async fn read_head(file: &File) -> Option<Vec<u8>> {
+    let head = file.slice_with_f64_and_f64(0.0, HEADER_BYTES as f64).ok()?;
+    let buffer = JsFuture::from(head.array_buffer()).await.ok()?;
+    Some(Uint8Array::new(&buffer).to_vec())
 }
 
 async fn decode(blob: &Blob) -> Result<ImageBitmap, JsValue> {

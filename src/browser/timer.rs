@@ -34,11 +34,36 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 /// It also sends requests at a given instant (`{id, at, url, method, type,
 /// body}`, `at` in Unix ms): a page's long tasks hold up its own timers and
 /// the start of its own fetches by tens of ms, never the worker's. It posts
-/// `{id, sent}` when the request goes, then `{id, status, headers, body}` or
-/// `{id, error}`; `{abort: id}` cancels it, sent or not.
+/// `{id, sent}` when the request goes, then `{id, status, headers, body}`,
+/// `{id, status, headers, tooLarge: true}` (a body over `MAX` bytes, left
+/// unread) or `{id, error}` (its text with any `client_key=` value and URL
+/// credentials hidden, as `scrub_secrets` does); `{abort: id}` cancels it,
+/// sent or not.
 const WORKER_JS: &str = "\
 const timers = new Map(), sends = new Map();
 const now = () => performance.timeOrigin + performance.now();
+const MAX = 10485760;
+const scrub = (t) => String(t)
+  .replace(/(client_key=)[^&#\\s'\"<>()\\[\\]`]+/gi, '$1[hidden]')
+  .replace(/(:\\/\\/)[^\\/?#\\s@]*@/g, '$1[hidden]@');
+const readCapped = async (r) => {
+  const declared = Number(r.headers.get('content-length'));
+  if (!r.body) return '';
+  if (declared > MAX) { r.body.cancel(); return null; }
+  const reader = r.body.getReader(), parts = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > MAX) { reader.cancel(); return null; }
+    parts.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) { all.set(p, at); at += p.length; }
+  return new TextDecoder().decode(all);
+};
 onmessage = (e) => {
   const d = e.data;
   if (Array.isArray(d)) {
@@ -62,9 +87,10 @@ onmessage = (e) => {
     answer.then(async (r) => {
       const headers = {};
       r.headers.forEach((v, k) => { headers[k] = v; });
-      const body = await r.text();
-      postMessage({ id: d.id, status: r.status, headers, body });
-    }).catch((err) => postMessage({ id: d.id, error: String((err && err.message) || err) }))
+      const body = await readCapped(r);
+      if (body === null) postMessage({ id: d.id, status: r.status, headers, tooLarge: true });
+      else postMessage({ id: d.id, status: r.status, headers, body });
+    }).catch((err) => postMessage({ id: d.id, error: scrub((err && err.message) || err) }))
       .finally(() => sends.delete(d.id));
   }, Math.max(0, d.at - now()));
 };";

@@ -2,6 +2,8 @@
 //! and the item list only: the settings (and so the client key) are never
 //! an input here, so they cannot leak into an export.
 
+use std::borrow::Cow;
+
 use pacer_core::api::Prediction;
 use serde::Serialize;
 
@@ -60,14 +62,27 @@ struct JsonExport<'a> {
 
 #[derive(Serialize)]
 struct CsvRow<'a> {
-    image: &'a str,
-    model: &'a str,
-    label: &'a str,
+    image: Cow<'a, str>,
+    model: Cow<'a, str>,
+    label: Cow<'a, str>,
     confidence: Option<f64>,
     status: &'static str,
     latency_ms: Option<String>,
     attempts: usize,
-    error: &'a str,
+    error: Cow<'a, str>,
+}
+
+/// A text cell that a spreadsheet will not take for a formula: text from
+/// the network (labels, model names, error messages) or the user (image
+/// URLs, file names) that starts with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'` (OWASP's advice against CSV
+/// injection: `=HYPERLINK(...)` in a label must stay text).
+pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// One row per image × model (one row per image when it has no prediction,
@@ -79,14 +94,14 @@ pub fn to_csv(items: &[ExportItem], record: &RunRecord) -> String {
         let attempts = record.attempts.get(i).map_or(&[][..], Vec::as_slice);
         let last = attempts.last();
         let base = CsvRow {
-            image: item.image,
-            model: item.model.unwrap_or(""),
-            label: "",
+            image: spreadsheet_safe(item.image),
+            model: spreadsheet_safe(item.model.unwrap_or("")),
+            label: Cow::Borrowed(""),
             confidence: None,
             status: item.state.as_str(),
             latency_ms: last.map(|a| format!("{:.1}", a.latency_ms)),
             attempts: attempts.len(),
-            error: last.and_then(|a| a.error.as_deref()).unwrap_or(""),
+            error: spreadsheet_safe(last.and_then(|a| a.error.as_deref()).unwrap_or("")),
         };
         match record.predictions.get(i).and_then(Option::as_deref) {
             Some(p) if !p.solutions.is_empty() => {
@@ -104,12 +119,14 @@ pub fn to_csv(items: &[ExportItem], record: &RunRecord) -> String {
                         .or(detections)
                         .unwrap_or_default();
                     let _ = w.serialize(CsvRow {
-                        model: &s.model,
-                        label: &label,
+                        image: base.image.clone(),
+                        model: spreadsheet_safe(&s.model),
+                        label: spreadsheet_safe(&label),
                         confidence: top.and_then(|t| t.confidence).or(s.score),
-                        error: "",
+                        status: base.status,
                         latency_ms: base.latency_ms.clone(),
-                        ..base
+                        attempts: base.attempts,
+                        error: Cow::Borrowed(""),
                     });
                 }
             }
@@ -161,6 +178,75 @@ mod tests {
         );
         let json = to_json(&items, &record);
         assert!(json.contains("\"model\": \"re_features_v4\""), "{json}");
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        // Regression: labels such as `=HYPERLINK(...)` from the API went
+        // into the CSV as they were, and a spreadsheet ran them.
+        let body = serde_json::json!({"error": "false", "response": {"solutions": {
+            "m1": {"top_prediction": {"label": "=HYPERLINK(\"http://evil.test\",\"x\")", "confidence": 0.5}},
+            "m2": {"top_prediction": {"label": "+1+1"}},
+            "m3": {"top_prediction": {"label": "-2"}},
+            "m4": {"top_prediction": {"label": "@SUM(A1)"}},
+            "m5": {"top_prediction": {"label": "\tTAB"}},
+            "m6": {"top_prediction": {"label": "\rCR"}},
+            "=m7": {"detections": [{"label": "kitchen"}]}
+        }}})
+        .to_string();
+        let mut record = RunRecord::new(2);
+        let attempt = |status, error: Option<&str>| AttemptRecord {
+            attempt: 1,
+            sent_unix_ms: 1.7e12,
+            latency_ms: 1.0,
+            status,
+            error: error.map(str::to_owned),
+        };
+        record.add(
+            0,
+            attempt(Some(200), None),
+            Some(classify(200, &body, None).unwrap()),
+        );
+        record.add(1, attempt(Some(400), Some("=cmd|' /C calc'!A0")), None);
+        let items = [
+            ExportItem {
+                image: "https://x/1.jpg",
+                model: None,
+                state: ItemState::Done,
+            },
+            ExportItem {
+                image: "-local.jpg",
+                model: None,
+                state: ItemState::Failed,
+            },
+        ];
+        let csv = to_csv(&items, &record);
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let cells: Vec<String> = reader
+            .records()
+            .flat_map(|r| r.unwrap().iter().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        for cell in &cells {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} would be a formula in {csv}"
+            );
+        }
+        for want in [
+            "'=HYPERLINK",
+            "'+1+1",
+            "'-2",
+            "'@SUM(A1)",
+            "'\tTAB",
+            "'\rCR",
+            "'=m7",
+            "'-local.jpg",
+            "'=cmd",
+        ] {
+            assert!(cells.iter().any(|c| c.starts_with(want)), "{want} in {csv}");
+        }
+        assert_eq!(spreadsheet_safe("kitchen"), "kitchen");
+        assert_eq!(spreadsheet_safe(""), "");
     }
 
     /// A run of three items: answered (after a retry), failed, queued.

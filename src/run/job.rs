@@ -26,6 +26,9 @@ pub struct JobFile {
     /// Every item that had started, by its index in the run (its image's
     /// in `run.sources`, or image × model with per-model calls).
     pub items: Vec<(usize, SavedItem)>,
+    /// What the import had to mend, one sentence each (never written).
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 /// What an imported file holds.
@@ -99,8 +102,10 @@ pub fn parse_import(name: &str, text: &str) -> Result<Imported, String> {
         // From the text, not `from_value`: the saved types then have one
         // deserializer in the wasm, the one IndexedDB loads use too (issue
         // 5 item 8, the size budget); and a large job is parsed once.
-        let job: JobFile = serde_json::from_str(trimmed)
+        let mut job: JobFile = serde_json::from_str(trimmed)
             .map_err(|e| format!("{name} is a Pacer job this version cannot read ({e})."))?;
+        job.notes = super::checked::check_job(&mut job)
+            .map_err(|why| format!("{name} cannot be imported: {why}."))?;
         return Ok(Imported::Job(job));
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
@@ -214,6 +219,7 @@ pub fn split_job(run: &SavedRun, items: &[(usize, SavedItem)], parts: usize) -> 
                     .filter(|(id, _)| item_range.contains(id))
                     .map(|(id, item)| (id - item_range.start, item.clone()))
                     .collect(),
+                notes: Vec::new(),
             }
         })
         .collect()

@@ -157,6 +157,7 @@ impl RunHandle {
             .collect();
         on_settings(&run.settings, &urls);
         let when = when_text(run.started_unix_ms, unix_now().as_secs_f64() * 1000.0);
+        let mended: String = restored.notes.iter().map(|n| format!(" {n}")).collect();
         if pending > 0 {
             self.state.set(RunState::Interrupted);
             self.say(
@@ -164,7 +165,7 @@ impl RunHandle {
                 &format!(
                     "A run started {when} was interrupted with {done} of {total} done. \
                      Resume sends the {pending} left (nothing that succeeded is sent again); \
-                     Clear forgets it."
+                     Clear forgets it.{mended}"
                 ),
             );
         } else {
@@ -176,7 +177,7 @@ impl RunHandle {
             self.say(
                 NoticeLevel::Info,
                 &format!(
-                    "The results of the last run (started {when}) are shown; Clear forgets them."
+                    "The results of the last run (started {when}) are shown; Clear forgets them.{mended}"
                 ),
             );
         }

@@ -5,14 +5,15 @@
 //! Pure data and conversions; the store itself is `browser::RunStore`.
 
 use pacer_core::api::Prediction;
+use pacer_core::bounds::{plausible_latency, plausible_send_time};
 use std::sync::Arc;
-use std::time::Duration;
 
 use pacer_core::schedule::{ItemId, ItemStatus};
 use pacer_core::stats::RunStats;
 use pacer_core::timeline::Mark;
 use serde::{Deserialize, Serialize};
 
+use super::checked::{drop_implausible_attempts, implausible_note};
 use super::model::{ItemResult, ItemState, Settings};
 use super::record::{AttemptRecord, RunRecord};
 
@@ -183,12 +184,14 @@ pub struct Restored {
     pub record: RunRecord,
     /// Items that had ended, for `Scheduler::restore`.
     pub ended: Vec<(ItemId, ItemStatus, u32)>,
+    /// What had to be left out, in words (empty when nothing was).
+    pub notes: Vec<String>,
 }
 
 impl Restored {
     /// Items that had not ended and are sent on resume.
     pub fn pending(&self) -> usize {
-        self.rows.len() - self.ended.len()
+        self.rows.len().saturating_sub(self.ended.len())
     }
 
     /// Ends the items of `ids` that had not ended as failed with `reason`
@@ -214,10 +217,14 @@ impl Restored {
 /// The figures of a saved run, from its attempts: the first send, each
 /// success's end and latency (times are ms since the Unix epoch).
 /// The chart's rate line is `rate` (the saved setting) throughout.
+/// Times no clock could have read are left out (see `checked`), so any
+/// saved numbers give figures, never a panic.
 pub fn stats_of(record: &RunRecord, rate: f64) -> RunStats {
-    let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
+    let ms = pacer_core::bounds::duration_from_ms;
+    let plausible =
+        |a: &&AttemptRecord| plausible_send_time(a.sent_unix_ms) && plausible_latency(a.latency_ms);
     let mut stats = RunStats::new();
-    let attempts = record.attempts.iter().flatten();
+    let attempts = record.attempts.iter().flatten().filter(plausible);
     if let Some(first) = attempts.clone().map(|a| a.sent_unix_ms).reduce(f64::min) {
         stats.on_send(ms(first));
         stats.sample_rate(ms(first), rate);
@@ -246,11 +253,19 @@ pub fn restore(len: usize, items: impl IntoIterator<Item = (usize, SavedItem)>) 
         rows: vec![(ItemState::Queued, None); len],
         record: RunRecord::new(len),
         ended: Vec::new(),
+        notes: Vec::new(),
     };
-    for (id, item) in items {
-        if id >= len {
+    let mut seen = vec![false; len];
+    let (mut dropped, mut example) = (0, None);
+    for (id, mut item) in items {
+        // Unknown ids are ignored, and an id seen before too (a store
+        // keeps one record per id; a file may not).
+        if id >= len || std::mem::replace(&mut seen[id], true) {
             continue;
         }
+        let (n, e) = drop_implausible_attempts([&mut item]);
+        dropped += n;
+        example = example.or(e);
         let tries = u32::try_from(item.attempts.len()).unwrap_or(u32::MAX);
         let (state, result, status) = match item.state {
             ItemState::Done => match item.prediction.map(Arc::new) {
@@ -283,6 +298,9 @@ pub fn restore(len: usize, items: impl IntoIterator<Item = (usize, SavedItem)>) 
         }
         out.rows[id] = (state, result);
         out.record.attempts[id] = item.attempts;
+    }
+    if dropped > 0 {
+        out.notes.push(implausible_note(dropped, example));
     }
     out
 }
@@ -419,9 +437,10 @@ mod tests {
     #[test]
     fn figures_come_back_from_the_attempts() {
         let mut record = RunRecord::new(3);
+        const T0: f64 = 1.7e12;
         let at = |sent: f64, latency: f64, status: Option<u16>| AttemptRecord {
             attempt: 1,
-            sent_unix_ms: sent,
+            sent_unix_ms: T0 + sent,
             latency_ms: latency,
             status,
             error: None,
@@ -430,7 +449,7 @@ mod tests {
         record.attempts[1] = vec![at(1250.0, 100.0, Some(503)), at(1500.0, 500.0, Some(200))];
         record.attempts[2] = vec![at(1750.0, 250.0, None)];
         let mut stats = stats_of(&record, 4.0);
-        let now = Duration::from_secs(10);
+        let now = std::time::Duration::from_millis(T0 as u64 + 10_000);
         assert_eq!(stats.successes(), 2);
         // First send 1.0 s, last success ends at 2.0 s.
         assert!((stats.elapsed(now, true).as_secs_f64() - 1.0).abs() < 1e-9);

@@ -1,5 +1,11 @@
 //! The browser transport: one multipredict `fetch` per send, its outcome
 //! classified for the scheduler and kept (predictions, timings) for the UI.
+//!
+//! Every request is a form `POST`, the key in its body. An endpoint that
+//! refuses POST (a 405, or an error naming a missing parameter, on the
+//! run's first answers) is switched to `GET` for the rest of the run, the
+//! item sent again at once, and the user told that the key now travels in
+//! URLs. Failure reasons are scrubbed of the key before they are kept.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -12,7 +18,8 @@ use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use pacer_core::api::{
-    classify_at, multipredict_form, multipredict_url, ApiError, Prediction, MULTIPREDICT_PATH,
+    classify_at, multipredict_body, multipredict_post_url, multipredict_url, post_refused,
+    scrub_secrets, ApiError, Image, Method, Prediction,
 };
 use pacer_core::driver::Answer;
 use pacer_core::schedule::{AttemptResult, ItemId, ServerHint};
@@ -24,15 +31,21 @@ use super::model::Settings;
 use super::record::{AttemptRecord, RunRecord};
 use super::work::Work;
 use crate::browser::{
-    answers_at_all, unix_now, AbortHandle, FetchError, PendingFetch, PerformanceClock,
+    answers_at_all, page_origin, unix_now, AbortHandle, FetchError, HttpAnswer, PendingFetch,
+    PerformanceClock, MAX_BODY_BYTES,
 };
 
 /// Sends requests for one run and remembers what came back.
 pub struct FetchTransport {
     settings: Settings,
     /// The images and the items cut from them: local images are POSTed as
-    /// `image_base64`, URLs sent with GET.
+    /// `image_base64`, URLs as `image_url` (or sent with GET, see `method`).
     work: Rc<Work>,
+    /// How image URLs go to the endpoint: POST until it refuses POST.
+    method: Cell<Method>,
+    /// A POST got an answer that was not a refusal of POST: the endpoint
+    /// takes POST, no switch to GET any more.
+    post_taken: Cell<bool>,
     in_flight: RefCell<HashMap<ItemId, AbortHandle>>,
     /// Set when the page is being left: aborts then mean "send again
     /// later", not "cancelled".
@@ -57,6 +70,8 @@ impl FetchTransport {
         Self {
             settings,
             work,
+            method: Cell::new(Method::Post),
+            post_taken: Cell::new(false),
             in_flight: RefCell::default(),
             leaving: Cell::new(false),
             answered: Cell::new(false),
@@ -107,9 +122,7 @@ impl FetchTransport {
             return;
         }
         let this = Rc::clone(self);
-        let origin = web_sys::window()
-            .and_then(|w| w.location().origin().ok())
-            .unwrap_or_default();
+        let origin = page_origin();
         wasm_bindgen_futures::spawn_local(async move {
             let reachable = answers_at_all(&format!("{endpoint}/"), Duration::from_secs(5)).await;
             if this.answered.get() {
@@ -156,10 +169,11 @@ impl FetchTransport {
 }
 
 impl FetchTransport {
-    /// Item `item`'s request: its URL, and the form body of a POST (a local
-    /// image) or `None` (a GET of its URL); for all the run's models, or
-    /// for the item's one model with per-model calls.
-    fn request(&self, item: ItemId) -> (String, Option<String>) {
+    /// Item `item`'s request by `method`: its URL, and the form body of a
+    /// POST or `None` (a GET of its URL); for all the run's models, or for
+    /// the item's one model with per-model calls. Local images always go
+    /// by POST.
+    fn request(&self, item: ItemId, method: Method) -> (String, Option<String>) {
         let s = &self.settings;
         let one;
         let models = match self.work.model_of(item) {
@@ -169,25 +183,48 @@ impl FetchTransport {
             }
             None => &s.models[..],
         };
-        match self.work.upload_of(item) {
-            Some(upload) => {
-                let url = format!("{}{MULTIPREDICT_PATH}", s.endpoint.trim_end_matches('/'));
-                let image = BASE64.encode(&upload.jpeg);
-                (url, Some(multipredict_form(&s.key, models, &image)))
-            }
-            None => (
+        let post = |image| {
+            let body = multipredict_body(&s.key, models, image);
+            (multipredict_post_url(&s.endpoint), Some(body))
+        };
+        match (self.work.upload_of(item), method) {
+            (Some(upload), _) => post(Image::Base64(&BASE64.encode(&upload.jpeg))),
+            (None, Method::Post) => post(Image::Url(self.work.source_of(item))),
+            (None, Method::Get) => (
                 multipredict_url(&s.endpoint, &s.key, models, self.work.source_of(item)),
                 None,
             ),
         }
     }
 
-    /// Puts item `item`'s request on the wire now.
-    fn start(&self, item: ItemId) -> Result<PendingFetch, FetchError> {
-        match self.request(item) {
-            (url, Some(body)) => PendingFetch::post_form(&url, &body, self.timeout()),
-            (url, None) => PendingFetch::get(&url, self.timeout()),
+    /// Puts item `item`'s request on the wire now, by `method`.
+    fn start(&self, item: ItemId, method: Method) -> Result<PendingFetch, FetchError> {
+        let (url, body) = self.request(item, method);
+        PendingFetch::send(&url, body.as_deref(), self.timeout())
+    }
+
+    /// Whether `answer`, to a POST of item `item`, says the endpoint takes
+    /// no POST, so that the run switches to GET (once; never for local
+    /// images, which only POST can carry). An answer that is not such a
+    /// refusal settles it: the endpoint takes POST.
+    fn switch_to_get(&self, item: ItemId, answer: &HttpAnswer) -> bool {
+        if self.post_taken.get() || self.work.upload_of(item).is_some() {
+            return false;
         }
+        if !post_refused(answer.status, &answer.body) {
+            self.post_taken.set(true);
+            return false;
+        }
+        if self.method.replace(Method::Get) == Method::Post {
+            let endpoint = &self.settings.endpoint;
+            *self.trouble.borrow_mut() = Some(format!(
+                "{endpoint} refused a POST request (HTTP {}), so Pacer sends the rest of this \
+                 run with GET. With GET the client key travels in each request's URL, where \
+                 the browser's console, proxies and the server's logs can show it.",
+                answer.status
+            ));
+        }
+        true
     }
 
     /// Waits for `pending`'s answer (sent at `sent`, on the page's clock),
@@ -196,14 +233,30 @@ impl FetchTransport {
         self: Rc<Self>,
         item: ItemId,
         attempt: u32,
-        pending: Result<PendingFetch, FetchError>,
-        sent: Duration,
+        (pending, method): (Result<PendingFetch, FetchError>, Method),
+        mut sent: Duration,
     ) -> Answer {
-        let sent_unix = PerformanceClock.wall_offset() + sent;
-        let answer = match pending {
+        let mut answer = match pending {
             Ok(p) => p.finish().await,
             Err(e) => Err(e),
         };
+        if let (Method::Post, Ok(refusal)) = (method, &answer) {
+            if self.switch_to_get(item, refusal) {
+                // Sent again at once by GET; the refused POST stays on the
+                // item's record.
+                self.keep_attempt(item, attempt, sent, Some(refusal.status), "refused POST");
+                sent = PerformanceClock.now();
+                let again = self.start(item, Method::Get);
+                if let Ok(p) = &again {
+                    self.in_flight.borrow_mut().insert(item, p.abort_handle());
+                }
+                answer = match again {
+                    Ok(p) => p.finish().await,
+                    Err(e) => Err(e),
+                };
+            }
+        }
+        let sent_unix = PerformanceClock.wall_offset() + sent;
         self.in_flight.borrow_mut().remove(&item);
         let now = PerformanceClock.now();
         let latency = now.saturating_sub(sent);
@@ -247,6 +300,7 @@ impl FetchTransport {
                 AttemptResult::Aborted => {}
             }
         }
+        let result = self.scrubbed(result);
         let error = match &result {
             AttemptResult::Success | AttemptResult::Aborted => None,
             AttemptResult::RateLimited { .. } => Some("rate limited (429)".to_string()),
@@ -268,6 +322,50 @@ impl FetchTransport {
         );
         Answer { result, hint }
     }
+
+    /// `result` with the key (and any URL credentials) out of its reason:
+    /// a reason goes on to the page, IndexedDB, exports and job files.
+    fn scrubbed(&self, result: AttemptResult) -> AttemptResult {
+        let clean = |reason: String| scrub_secrets(&reason, &self.settings.key);
+        match result {
+            AttemptResult::Retryable { reason } => AttemptResult::Retryable {
+                reason: clean(reason),
+            },
+            AttemptResult::MaybeRateLimited { reason } => AttemptResult::MaybeRateLimited {
+                reason: clean(reason),
+            },
+            AttemptResult::Fatal { reason } => AttemptResult::Fatal {
+                reason: clean(reason),
+            },
+            other => other,
+        }
+    }
+
+    /// Keeps an attempt that the scheduler never hears of (a refused POST
+    /// sent again by GET at once).
+    fn keep_attempt(
+        &self,
+        item: ItemId,
+        attempt: u32,
+        sent: Duration,
+        status: Option<u16>,
+        error: &str,
+    ) {
+        let now = PerformanceClock.now();
+        let sent_unix = PerformanceClock.wall_offset() + sent;
+        self.stats.borrow_mut().on_failure(now, Mark::Failure);
+        self.record.borrow_mut().add(
+            item,
+            AttemptRecord {
+                attempt,
+                sent_unix_ms: sent_unix.as_secs_f64() * 1000.0,
+                latency_ms: now.saturating_sub(sent).as_secs_f64() * 1000.0,
+                status,
+                error: Some(error.to_owned()),
+            },
+            None,
+        );
+    }
 }
 
 /// The transport is shared between the pool and the run handle.
@@ -282,12 +380,14 @@ impl pacer_core::driver::Transport for SharedTransport {
         if this.leaving.get() {
             return not_sent();
         }
-        let pending = this.start(item);
+        let method = this.method.get();
+        let pending = this.start(item, method);
         let sent = PerformanceClock.now();
         if let Ok(p) = &pending {
             this.in_flight.borrow_mut().insert(item, p.abort_handle());
         }
-        this.conclude(item, attempt, pending, sent).boxed_local()
+        this.conclude(item, attempt, (pending, method), sent)
+            .boxed_local()
     }
 
     /// Hands the request to the timer worker, to go at `due` on the shared
@@ -304,7 +404,8 @@ impl pacer_core::driver::Transport for SharedTransport {
         if this.leaving.get() {
             return Some(not_sent());
         }
-        let (url, form) = this.request(item);
+        let method = this.method.get();
+        let (url, form) = this.request(item, method);
         let mut pending = PendingFetch::start_at(&url, form.as_deref(), this.timeout(), due)?;
         this.in_flight
             .borrow_mut()
@@ -319,7 +420,8 @@ impl pacer_core::driver::Transport for SharedTransport {
                     // Never went (aborted first): no word to the tabs.
                     None => PerformanceClock.now(),
                 };
-                this.conclude(item, attempt, Ok(pending), sent).await
+                this.conclude(item, attempt, (Ok(pending), method), sent)
+                    .await
             }
             .boxed_local(),
         )
@@ -357,6 +459,12 @@ fn to_attempt(parsed: &Result<Prediction, ApiError>) -> AttemptResult {
 fn from_fetch_error(e: &FetchError, timeout: Duration, answered: bool) -> AttemptResult {
     match e {
         FetchError::Aborted => AttemptResult::Aborted,
+        FetchError::TooLarge => AttemptResult::Fatal {
+            reason: format!(
+                "the answer was larger than {} MB; Pacer does not read it",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        },
         FetchError::Timeout => AttemptResult::Retryable {
             reason: format!("no answer within {} s (timed out)", timeout.as_secs_f64()),
         },

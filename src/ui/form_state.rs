@@ -4,21 +4,24 @@
 //! means. It owns no run state: Start hands a validated copy to the run.
 
 use leptos::prelude::*;
-use pacer_core::input::{parse_sources, parse_sources_keeping_duplicates, ParsedSources};
+use pacer_core::input::{
+    check_endpoint, endpoint_origin, parse_sources, parse_sources_keeping_duplicates, ParsedSources,
+};
 
+use super::key_binding::{key_after_file, key_at_load, BoundKey};
 use super::page_location::{local_emulator, query_settings};
 use super::shared_settings::SharedSettings;
 use super::validate::{FormInput, StartRequest};
 use crate::browser::{
-    remember_key as browser_remember_key, remember_settings, remembered_key, remembered_settings,
-    PreparedImage,
+    forget_keys, migrate_plain_key, parse_url, remember_key, remember_settings, remembered_keys,
+    remembered_settings, PreparedImage,
 };
 use crate::run::SavedSettings;
 
+pub use super::key_binding::DEMO_KEY;
+
 /// Default model ids.
 pub const DEFAULT_MODELS: &str = "re_roomtype_global_v2,re_features_v4";
-/// Key the bundled emulator accepts (it takes any non-empty key).
-pub const DEMO_KEY: &str = "demo-key";
 
 /// The form's fields as typed, and what they parse to.
 #[derive(Clone, Copy)]
@@ -59,6 +62,12 @@ pub struct FormState {
     pub files: RwSignal<Vec<PreparedImage>, LocalStorage>,
     /// Local images still being prepared.
     pub preparing: RwSignal<usize>,
+    /// The endpoint origin the key field was filled in for from this
+    /// device's storage (`None`: typed, the demo key, or empty).
+    key_filled_for: StoredValue<Option<String>>,
+    /// What the page must say at load, before anything is sent (a link's
+    /// endpoint, a refused one).
+    pub load_notice: StoredValue<Option<String>>,
 }
 
 impl FormState {
@@ -66,25 +75,47 @@ impl FormState {
     /// overridden by the page's query string (field by field).
     pub fn from_page() -> Self {
         let (origin, served_by_emulator) = local_emulator();
-        let remembered = SharedSettings::from_stored(remembered_settings().as_deref());
-        let query = query_settings().or(remembered);
+        let mut remembered = SharedSettings::from_stored(remembered_settings().as_deref());
+        // An endpoint that may hold a secret is never used from storage.
+        remembered.endpoint = remembered.endpoint.filter(|e| check_endpoint(e).is_ok());
+        migrate_plain_key(
+            remembered
+                .endpoint
+                .as_deref()
+                .and_then(endpoint_origin)
+                .as_deref(),
+        );
+        let mut query = query_settings();
+        let mut refused = None;
+        if let Some(e) = query.endpoint.take() {
+            match check_endpoint(&e) {
+                Ok(()) => query.endpoint = Some(e),
+                Err(why) => refused = Some(format!("This link's endpoint was not used. {why}")),
+            }
+        }
+        let from_link = query.endpoint.is_some();
+        let query = query.or(remembered);
         let endpoint = match query.endpoint {
             Some(endpoint) => endpoint,
             None if served_by_emulator => origin.clone(),
             None => String::new(),
         };
-        let remembered = remembered_key();
-        let key = match &remembered {
-            Some(key) => key.as_str(),
-            None if same_endpoint(&endpoint, &origin) => DEMO_KEY,
-            None => "",
+        let stored: Vec<BoundKey> = remembered_keys()
+            .into_iter()
+            .map(|(origin, key)| BoundKey { origin, key })
+            .collect();
+        let at_load = key_at_load(&endpoint, from_link, &stored, &origin);
+        let load_notice = match (refused, at_load.notice) {
+            (Some(a), Some(b)) => Some(format!("{a} {b}")),
+            (a, b) => a.or(b),
         };
+        let key = at_load.key;
         let urls = RwSignal::new(String::new());
         let allow_duplicates = RwSignal::new(false);
         Self {
             origin: StoredValue::new(origin),
             endpoint: RwSignal::new(endpoint),
-            key: RwSignal::new(key.to_owned()),
+            key: RwSignal::new(key),
             models: RwSignal::new(query.models.unwrap_or_else(|| DEFAULT_MODELS.to_owned())),
             per_model: RwSignal::new(query.per_model.unwrap_or(false)),
             rate: RwSignal::new(query.rate.unwrap_or_else(|| "4".to_owned())),
@@ -92,12 +123,14 @@ impl FormState {
             auto_rate: RwSignal::new(query.auto.unwrap_or(false)),
             timeout: RwSignal::new(query.timeout.unwrap_or_else(|| "30".to_owned())),
             attempts: RwSignal::new(query.attempts.unwrap_or_else(|| "5".to_owned())),
-            remember_key: RwSignal::new(remembered.is_some()),
+            remember_key: RwSignal::new(!stored.is_empty()),
             urls,
             sample_count: RwSignal::new("40".to_owned()),
             allow_duplicates,
             files: RwSignal::new_local(Vec::new()),
             preparing: RwSignal::new(0),
+            key_filled_for: StoredValue::new(at_load.filled_for),
+            load_notice: StoredValue::new(load_notice),
             sources: Memo::new(move |_| {
                 let keep = allow_duplicates.get();
                 urls.with(|text| {
@@ -137,9 +170,19 @@ impl FormState {
         })
     }
 
-    /// Puts a saved run's settings and URLs back (the key stays as typed:
-    /// it is never saved).
-    pub fn apply_saved(&self, settings: &SavedSettings, sources: &[String]) {
+    /// Puts a saved run's settings and URLs back. The key is never saved:
+    /// it stays as typed, unless the run sends to another endpoint origin,
+    /// where it is cleared (a job file must not send the key elsewhere);
+    /// then the returned sentence says so.
+    pub fn apply_saved(&self, settings: &SavedSettings, sources: &[String]) -> Option<String> {
+        let cleared = self.key.with_untracked(|key| {
+            self.endpoint
+                .with_untracked(|old| key_after_file(old, &settings.endpoint, key))
+        });
+        if cleared.is_some() {
+            self.key_filled_for.set_value(None);
+            self.key.set(String::new());
+        }
         self.endpoint.set(settings.endpoint.clone());
         self.models.set(settings.models.join(","));
         self.per_model.set(settings.per_model);
@@ -150,13 +193,16 @@ impl FormState {
             .set((f64::from(settings.timeout_ms) / 1000.0).to_string());
         self.attempts.set(settings.max_attempts.to_string());
         self.urls.set(sources.join("\n"));
+        cleared
     }
 
     /// The settings as typed, without the key (tracked in a reactive
     /// context).
+    /// An endpoint that may hold a secret (credentials, a query, the key)
+    /// is left out: these settings go into share links and storage.
     pub fn settings(&self) -> SharedSettings {
         SharedSettings {
-            endpoint: Some(self.endpoint.get()),
+            endpoint: Some(self.endpoint.get()).filter(|e| check_endpoint(e).is_ok()),
             models: Some(self.models.get()),
             per_model: Some(self.per_model.get()),
             rate: Some(self.rate.get()),
@@ -181,28 +227,65 @@ impl FormState {
         });
     }
 
-    /// Keeps the key in this browser's storage while "remember" is ticked,
-    /// and forgets it when unticked. Call once, in a reactive owner.
+    /// Keeps the key in this browser's storage, bound to the endpoint's
+    /// origin, while "remember" is ticked, and forgets it when unticked.
+    /// A key filled in from storage stays only while the endpoint is of
+    /// the origin it was given for: moving away clears the field, coming
+    /// back fills it in again. A key the user typed stays whatever the
+    /// endpoint. Call once, in a reactive owner.
     pub fn keep_remembered_key(&self) {
-        let (key, remember) = (self.key, self.remember_key);
+        let form = *self;
         Effect::new(move |_| {
-            if remember.get() {
-                key.with(|k| browser_remember_key(Some(k.trim())));
-            } else {
-                browser_remember_key(None);
+            let origin = form.endpoint.with(|e| endpoint_origin(e));
+            let key = form.key.get();
+            let remember = form.remember_key.get();
+            let stored_for = |o: &str| {
+                remembered_keys()
+                    .into_iter()
+                    .find(|(for_origin, _)| for_origin == o)
+                    .map(|(_, k)| k)
+            };
+            if let Some(filled) = form.key_filled_for.get_value() {
+                if stored_for(&filled).as_deref() != Some(key.as_str()) {
+                    // Edited by hand (or forgotten): now a typed key.
+                    form.key_filled_for.set_value(None);
+                } else if origin.as_deref() != Some(filled.as_str()) {
+                    form.key_filled_for.set_value(None);
+                    form.key.set(String::new());
+                    return;
+                }
+            }
+            if !remember {
+                forget_keys();
+                return;
+            }
+            let Some(origin) = origin else { return };
+            let key = key.trim();
+            if key.is_empty() {
+                if let Some(stored) = stored_for(&origin) {
+                    form.key_filled_for.set_value(Some(origin));
+                    form.key.set(stored);
+                }
+            } else if form.key_filled_for.get_value().is_none() {
+                remember_key(&origin, key);
+                form.key_filled_for.set_value(Some(origin));
             }
         });
     }
 
     /// Validates the form for a press of Start.
     pub fn start_request(&self) -> Result<StartRequest, String> {
-        untrack(|| self.with_input(super::validate::validate))
+        let request = untrack(|| self.with_input(super::validate::validate))?;
+        browser_check(&request.settings.endpoint)?;
+        Ok(request)
     }
 
     /// Validates the settings for resuming a saved run (which brings its
     /// own images).
     pub fn resume_request(&self) -> Result<StartRequest, String> {
-        untrack(|| self.with_input(super::validate::validate_settings))
+        let request = untrack(|| self.with_input(super::validate::validate_settings))?;
+        browser_check(&request.settings.endpoint)?;
+        Ok(request)
     }
 
     /// Whether the endpoint is the local emulator.
@@ -210,6 +293,21 @@ impl FormState {
         self.origin
             .with_value(|origin| same_endpoint(endpoint, origin))
     }
+}
+
+/// The endpoint as the browser's own URL parser sees it (the hand-written
+/// check passed already): a host it refuses (`https://256.0.0.1`) would
+/// only fail at the first fetch.
+fn browser_check(endpoint: &str) -> Result<(), String> {
+    let parsed = parse_url(endpoint)
+        .map_err(|why| format!("The endpoint is not a URL this browser accepts: {why}."))?;
+    if parsed.credentials || parsed.query || parsed.fragment {
+        return Err(
+            "The endpoint must be the API's base URL, without user:password@, ?query or #fragment."
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// Equal up to surrounding whitespace and trailing slashes.

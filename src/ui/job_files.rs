@@ -84,15 +84,30 @@ pub fn JobFiles() -> impl IntoView {
                         .part
                         .map(|(k, n)| format!(" (part {k} of {n})"))
                         .unwrap_or_default();
+                    let mended: String = job.notes.iter().map(|n| format!(" {n}")).collect();
+                    let endpoint = job.run.settings.endpoint.clone();
+                    let cleared = StoredValue::new(None::<String>);
                     let result = run.import_job(job, move |settings, urls| {
-                        form.apply_saved(settings, urls);
+                        cleared.set_value(form.apply_saved(settings, urls));
                     });
+                    let cleared = cleared
+                        .get_value()
+                        .map(|c| format!(" {c}"))
+                        .unwrap_or_default();
                     if let Err(why) = result {
                         run.say(NoticeLevel::Error, &why);
                     } else if run.state.get_untracked() == RunState::Interrupted {
+                        let level = if mended.is_empty() && cleared.is_empty() {
+                            NoticeLevel::Info
+                        } else {
+                            NoticeLevel::Warning
+                        };
                         run.say(
-                            NoticeLevel::Info,
-                            &format!("Job {name}{part} imported: enter the key and press Resume to send what it has left."),
+                            level,
+                            &format!(
+                                "Job {name}{part} imported; it sends to {endpoint}.{cleared} Enter \
+                                 the key and press Resume to send what it has left.{mended}"
+                            ),
                         );
                     }
                 }

@@ -8,6 +8,7 @@ use super::form_state::FormState;
 use super::inputs::{Check, UnitInput};
 use super::models_field::ModelsField;
 use super::share_settings::ShareSettings;
+use super::validate::rate_problem;
 
 /// The settings card.
 #[component]
@@ -48,6 +49,19 @@ pub fn SettingsForm() -> impl IntoView {
                 <div class="field">
                     <label for="rate">"Rate"</label>
                     <UnitInput id="rate" mode="decimal" unit="req/s" value=form.rate />
+                    // What is wrong with the rate as typed (a link's
+                    // `?rate=` too): the run keeps its last good rate.
+                    {move || {
+                        form.rate
+                            .with(|r| rate_problem(r))
+                            .map(|why| {
+                                view! {
+                                    <p class="hint hint-warn" data-testid="rate-problem" role="alert">
+                                        {why}
+                                    </p>
+                                }
+                            })
+                    }}
                     <Check
                         testid="rate-auto"
                         label="Auto: find the limit"

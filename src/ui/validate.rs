@@ -3,16 +3,14 @@
 //! Pure: no signals, no browser. The start button uses [`missing`] to decide
 //! whether it is enabled and [`validate`] when it is pressed.
 
-use pacer_core::input::{check_http_url, parse_models, ParsedSources};
+use pacer_core::bounds::{check_rate, MAX_TIMEOUT_S, MIN_TIMEOUT_S};
+use pacer_core::input::{check_endpoint, parse_models, ParsedSources};
 
 use crate::run::{Notice, NoticeLevel, Settings};
 
-/// The most fetch tasks a run may use.
-pub const MAX_CONCURRENCY: usize = 256;
-/// The longest per-request timeout, seconds.
-pub const MAX_TIMEOUT_S: f64 = 600.0;
+pub use pacer_core::bounds::MAX_CONCURRENCY;
 /// The most sends per item.
-pub const MAX_ATTEMPTS: u64 = 20;
+pub const MAX_ATTEMPTS: u64 = pacer_core::bounds::MAX_ATTEMPTS as u64;
 
 /// The form's fields as typed.
 #[derive(Clone, Copy, Debug)]
@@ -54,12 +52,19 @@ pub struct StartRequest {
     pub notice: Option<Notice>,
 }
 
-/// The rate as typed, if it is a finite number above 0.
+/// The rate as typed, if it is a number of requests per second Pacer can
+/// pace at (`MIN_RATE..=MAX_RATE`): what the live-rate change and Start
+/// both use, so no keystroke can hand the run a rate it cannot pace at.
 pub fn parse_rate(text: &str) -> Option<f64> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|r| r.is_finite() && *r > 0.0)
+    check_rate(text.trim().parse::<f64>().ok()?).ok()
+}
+
+/// Why the rate as typed is not one Pacer paces at, in words.
+pub fn rate_problem(text: &str) -> Option<String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) => check_rate(rate).err(),
+        Err(_) => Some("Set the rate as a number of requests per second.".into()),
+    }
 }
 
 /// The concurrency as typed, if it is a whole number (not yet clamped:
@@ -73,7 +78,8 @@ pub fn parse_concurrency(text: &str) -> Option<i64> {
 /// `0.1..=MAX_TIMEOUT_S`.
 pub fn parse_timeout_ms(text: &str) -> Option<u32> {
     let s = text.trim().parse::<f64>().ok()?;
-    (s.is_finite() && (0.1..=MAX_TIMEOUT_S).contains(&s)).then(|| (s * 1000.0).round() as u32)
+    (s.is_finite() && (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&s))
+        .then(|| (s * 1000.0).round() as u32)
 }
 
 /// The attempts as typed, if a whole number of at least 1 (not yet clamped).
@@ -102,7 +108,7 @@ fn missing_setting(input: &FormInput) -> Option<&'static str> {
     } else if parse_models(input.models).is_empty() {
         Some("Enter at least one model id")
     } else if parse_rate(input.rate).is_none() {
-        Some("Set a rate above 0 requests/second")
+        Some("Set a rate between 0.001 and 10000 requests/second")
     } else if parse_concurrency(input.concurrency).is_none() {
         Some("Set the concurrency to a whole number of tasks")
     } else if parse_timeout_ms(input.timeout).is_none() {
@@ -131,12 +137,14 @@ fn validate_with(
     missing: fn(&FormInput) -> Option<&'static str>,
 ) -> Result<StartRequest, String> {
     let endpoint = input.endpoint.trim().trim_end_matches('/');
-    if let Err(reason) = check_http_url(endpoint) {
-        return Err(format!(
-            "The endpoint must be an http:// or https:// URL, e.g. https://api-us.restb.ai ({reason})."
-        ));
-    }
+    check_endpoint(endpoint)?;
     if let Some(what) = missing(input) {
+        // Say exactly what is wrong with a rate out of bounds.
+        if parse_rate(input.rate).is_none() && !input.rate.trim().is_empty() {
+            if let Some(problem) = rate_problem(input.rate) {
+                return Err(problem);
+            }
+        }
         return Err(format!("{what}."));
     }
     let key = input.key.trim().to_owned();
@@ -291,11 +299,25 @@ mod tests {
         let table: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
             ("ftp://x", "k", "m", "4", "8", "http://x/1", "endpoint"),
             ("http://", "k", "m", "4", "8", "http://x/1", "endpoint"),
+            ("http://u:p@e", "k", "m", "4", "8", "http://x/1", "password"),
+            (
+                "http://e/?client_key=K",
+                "k",
+                "m",
+                "4",
+                "8",
+                "http://x/1",
+                "client key",
+            ),
             ("http://e", "", "m", "4", "8", "http://x/1", "client key"),
             ("http://e", "k", " , ", "4", "8", "http://x/1", "model"),
             ("http://e", "k", "m", "0", "8", "http://x/1", "rate"),
             ("http://e", "k", "m", "inf", "8", "http://x/1", "rate"),
             ("http://e", "k", "m", "abc", "8", "http://x/1", "rate"),
+            ("http://e", "k", "m", "1e-20", "8", "http://x/1", "below"),
+            ("http://e", "k", "m", "0.0009", "8", "http://x/1", "below"),
+            ("http://e", "k", "m", "10001", "8", "http://x/1", "above"),
+            ("http://e", "k", "m", "1e300", "8", "http://x/1", "above"),
             (
                 "http://e",
                 "k",

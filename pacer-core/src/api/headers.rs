@@ -5,6 +5,8 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::bounds::{duration_from_secs, MAX_SERVER_WAIT};
+
 /// `X-RateLimit-Limit-Second` (Kong).
 pub const LIMIT_SECOND: &str = "X-RateLimit-Limit-Second";
 /// `X-RateLimit-Remaining-Second` (Kong).
@@ -52,7 +54,8 @@ pub struct RateHeaders {
     pub limit: Option<u32>,
     /// `RateLimit-Remaining`.
     pub remaining: Option<u32>,
-    /// `RateLimit-Reset`, delta-seconds.
+    /// `RateLimit-Reset`, delta-seconds, at most a day
+    /// ([`MAX_SERVER_WAIT`]).
     pub reset: Option<Duration>,
     /// `Retry-After`, raw (parse with [`parse_retry_after`], which needs "now"
     /// for the HTTP-date form).
@@ -77,7 +80,7 @@ impl RateHeaders {
             remaining: num(REMAINING),
             reset: get(RESET)
                 .and_then(|v| parse_count(&v))
-                .map(|s| Duration::from_secs(s.into())),
+                .map(|s| Duration::from_secs(s.into()).min(MAX_SERVER_WAIT)),
             retry_after: get(RETRY_AFTER)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty()),
@@ -100,7 +103,9 @@ fn parse_count(value: &str) -> Option<u32> {
 /// Parses a `Retry-After` value: delta-seconds (`"2"`, leniently also
 /// `"1.5"`) or an HTTP-date (`"Wed, 21 Oct 2015 07:28:00 GMT"`), which is
 /// turned into a wait from `now_since_unix_epoch` (a date in the past gives
-/// zero). Anything else gives `None`.
+/// zero). Either form is capped at a day ([`MAX_SERVER_WAIT`]): a server
+/// saying "the year 9999" must not park the run for good. Anything else
+/// gives `None`.
 pub fn parse_retry_after(value: &str, now_since_unix_epoch: Duration) -> Option<Duration> {
     let value = value.trim();
     if let Some(d) = parse_delta_seconds(value) {
@@ -108,7 +113,7 @@ pub fn parse_retry_after(value: &str, now_since_unix_epoch: Duration) -> Option<
     }
     let at = httpdate::parse_http_date(value).ok()?;
     let at = at.duration_since(UNIX_EPOCH).ok()?;
-    Some(at.saturating_sub(now_since_unix_epoch))
+    Some(at.saturating_sub(now_since_unix_epoch).min(MAX_SERVER_WAIT))
 }
 
 /// The delta-seconds form of `Retry-After` alone (no clock needed).
@@ -119,7 +124,7 @@ pub(crate) fn parse_delta_seconds(value: &str) -> Option<Duration> {
     }
     let secs: f64 = value.parse().ok()?;
     // Cap absurd values at a day rather than overflow.
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+    (secs.is_finite() && secs >= 0.0).then(|| duration_from_secs(secs).min(MAX_SERVER_WAIT))
 }
 
 #[cfg(test)]
@@ -146,6 +151,9 @@ mod tests {
             ("soon", None),
             ("", None),
             ("1e3", None),
+            // Far-off answers are capped at a day, in either form.
+            ("99999999999", Some(MAX_SERVER_WAIT)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(MAX_SERVER_WAIT)),
         ];
         for (value, want) in cases {
             assert_eq!(parse_retry_after(value, now), *want, "value {value:?}");
@@ -187,6 +195,49 @@ mod tests {
     fn from_lookup_tolerates_missing_and_garbage() {
         let h = RateHeaders::from_lookup(|n| (n == LIMIT_SECOND).then(|| "lots".to_string()));
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn reset_is_capped_at_a_day() {
+        let h = RateHeaders::from_lookup(|n| (n == RESET).then(|| "4294967295".to_string()));
+        assert_eq!(h.reset, Some(MAX_SERVER_WAIT));
+    }
+
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4096)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases()))]
+
+        /// Whatever a server sends, reading the headers never panics and
+        /// never asks for a wait beyond a day.
+        #[test]
+        fn headers_never_panic(
+            values in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "\\PC{0,40}",
+                    "[0-9.,; =a-z]{0,24}",
+                    "(Mon|Fri), [0-9]{1,2} (Jan|Dec) [0-9]{1,5} [0-9:]{8} GMT",
+                ],
+                EXPOSED_HEADERS.len(),
+            ),
+            now_s in proptest::prelude::any::<u64>(),
+        ) {
+            let now = Duration::from_secs(now_s);
+            let h = RateHeaders::from_lookup(|name| {
+                let i = EXPOSED_HEADERS.iter().position(|n| *n == name)?;
+                Some(values[i].clone())
+            });
+            proptest::prop_assert!(h.reset.is_none_or(|r| r <= MAX_SERVER_WAIT));
+            for v in &values {
+                let wait = parse_retry_after(v, now);
+                proptest::prop_assert!(wait.is_none_or(|w| w <= MAX_SERVER_WAIT));
+            }
+        }
     }
 
     #[test]
