@@ -169,20 +169,6 @@ impl Cli {
         self.faults().validate()
     }
 
-    /// The proxy for `--proxy-to`, if set.
-    pub fn proxy(&self) -> anyhow::Result<Option<crate::proxy::Proxy>> {
-        self.proxy_to
-            .as_deref()
-            .map(|url| {
-                crate::proxy::Proxy::new(
-                    url,
-                    Duration::from_millis(self.proxy_timeout_ms),
-                    self.proxy_insecure,
-                )
-            })
-            .transpose()
-    }
-
     /// The fault-injection flags.
     pub fn faults(&self) -> FaultConfig {
         FaultConfig {

@@ -9,6 +9,8 @@
 pub mod access_log;
 pub mod app;
 pub mod cli;
+pub mod drop;
+pub mod error;
 pub mod faults;
 pub mod limits;
 pub mod multipredict;
@@ -16,6 +18,7 @@ pub mod predict;
 pub mod proxy;
 pub mod samples;
 pub mod server;
+pub mod state;
 pub mod tls;
 
 pub use cli::{Cli, LimiterKind};

@@ -14,9 +14,8 @@
 //! key). The access log (if any) gets one line per forwarded request,
 //! without the key.
 
-use crate::access_log::{since_epoch, LoggedRequest};
-use crate::app::AppState;
-use crate::multipredict::error;
+use crate::access_log::{since_epoch, AccessLog, LoggedRequest};
+use crate::error::error;
 use anyhow::Context;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
@@ -50,9 +49,22 @@ const HOP_BY_HOP: &[&str] = &[
 /// exists to make the page's requests look like any other client's.
 const NOT_FORWARDED: &[&str] = &["host", "expect", "origin", "referer"];
 
+/// What a proxy needs to know: plain values, whoever parsed them.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// The API's base URL (`https://api-us.restb.ai`); see [`parse_base`].
+    pub upstream: String,
+    /// How long to wait for the API's answer headers (and at most between
+    /// two pieces of its body).
+    pub timeout: Duration,
+    /// Accept any TLS certificate (for a self-signed upstream).
+    pub insecure: bool,
+}
+
 /// The upstream and the HTTP client that reaches it.
 pub struct Proxy {
     client: reqwest::Client,
+    access_log: Option<Arc<AccessLog>>,
     /// The base URL, without a trailing slash (`https://api-us.restb.ai`).
     base: String,
     /// How long to wait for the upstream's answer headers.
@@ -80,11 +92,14 @@ pub fn parse_base(url: &str) -> anyhow::Result<String> {
 }
 
 impl Proxy {
-    /// A proxy to `base` (see [`parse_base`]), waiting `timeout` for answer
-    /// headers (and at most that long between two pieces of a body);
-    /// `insecure` accepts any TLS certificate (for a self-signed upstream).
-    pub fn new(base: &str, timeout: Duration, insecure: bool) -> anyhow::Result<Proxy> {
-        let base = parse_base(base)?;
+    /// A proxy per `config`, logging each forwarded request to `access_log`.
+    pub fn new(config: ProxyConfig, access_log: Option<Arc<AccessLog>>) -> anyhow::Result<Proxy> {
+        let ProxyConfig {
+            upstream,
+            timeout,
+            insecure,
+        } = config;
+        let base = parse_base(&upstream)?;
         let client = reqwest::Client::builder()
             // Redirects go back to the page as they are, like any answer.
             .redirect(reqwest::redirect::Policy::none())
@@ -95,6 +110,7 @@ impl Proxy {
             .context("building the proxy's HTTP client")?;
         Ok(Proxy {
             client,
+            access_log,
             base,
             timeout,
         })
@@ -149,20 +165,13 @@ impl Proxy {
 }
 
 /// The handler of every `/vision/...` request in proxy mode.
-pub async fn forward(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
     let arrival = since_epoch();
-    let Some(proxy) = state.proxy.as_ref() else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "not a proxy (no --proxy-to)",
-        );
-    };
     let (parts, body) = req.into_parts();
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let url = format!("{}{}", proxy.base, path_and_query);
     let mut logged = Logged {
-        state: &state,
+        log: proxy.access_log.as_deref(),
         method: parts.method.clone(),
         image: query_param(parts.uri.query(), "image_url"),
         models: query_param(parts.uri.query(), "model_id"),
@@ -201,7 +210,7 @@ pub async fn forward(State(state): State<Arc<AppState>>, req: Request) -> Respon
 /// proxy's 502). A request whose page went away before that is logged with
 /// status 0.
 struct Logged<'a> {
-    state: &'a AppState,
+    log: Option<&'a AccessLog>,
     method: Method,
     image: String,
     models: String,
@@ -217,7 +226,7 @@ impl Logged<'_> {
     }
 
     fn write(&self, status: u16, fault: Option<&'static str>) {
-        let Some(log) = &self.state.access_log else {
+        let Some(log) = self.log else {
             return;
         };
         let request = LoggedRequest {
