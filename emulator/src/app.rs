@@ -7,13 +7,12 @@
 
 use crate::cli::Cli;
 use crate::multipredict::multipredict;
-use crate::proxy;
 use crate::state::AppState;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::get;
 use axum::Router;
 use pacer_core::api::{EXPOSED_HEADERS, MULTIPREDICT_PATH};
 use std::sync::Arc;
@@ -26,10 +25,7 @@ pub fn router(cli: &Cli, state: Arc<AppState>) -> Router {
     let api = if let Some(upstream) = &state.proxy {
         // Everything under /vision/ goes to the real API (preflights are
         // answered by the CORS layer below and never reach it).
-        Router::new()
-            .route("/vision/", any(proxy::forward))
-            .route("/vision/{*rest}", any(proxy::forward))
-            .with_state(upstream.clone())
+        pacer_proxy::routes::vision_routes(upstream.clone())
     } else {
         Router::new().route(MULTIPREDICT_PATH, get(multipredict).post(multipredict))
     };

@@ -164,7 +164,7 @@ impl Cli {
         );
         anyhow::ensure!(self.proxy_timeout_ms > 0, "--proxy-timeout-ms must be > 0");
         if let Some(url) = &self.proxy_to {
-            crate::proxy::parse_base(url)?;
+            pacer_proxy::parse_base(url).map_err(|e| anyhow::anyhow!("--proxy-to {e}"))?;
         }
         self.faults().validate()
     }

@@ -6,8 +6,8 @@ use crate::access_log::AccessLog;
 use crate::cli::Cli;
 use crate::faults::Faults;
 use crate::limits::Limits;
-use crate::proxy::{Proxy, ProxyConfig};
 use crate::samples::Samples;
+use pacer_proxy::{Proxy, Upstream, UpstreamConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ pub struct AppState {
     /// One limiter per client key.
     pub limits: Limits,
     /// The access log, when `--access-log` is set.
-    pub access_log: Option<Arc<AccessLog>>,
+    pub access_log: Option<AccessLog>,
     /// Generated sample images.
     pub samples: Samples,
     /// The fault sequence (`--fail-5xx`, `--drop`, ...) and `--xss-labels`.
@@ -31,26 +31,29 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for the flags in `cli` (opens the access log).
+    /// State for the flags in `cli` (opens the access log: the proxy's in
+    /// proxy mode, where only forwarded requests are logged).
     pub fn new(cli: &Cli) -> anyhow::Result<AppState> {
-        let access_log = match &cli.access_log {
-            Some(path) => {
-                Some(Arc::new(AccessLog::open(path).map_err(|e| {
-                    anyhow::anyhow!("opening access log {path}: {e}")
-                })?))
-            }
-            None => None,
-        };
-        let proxy = match &cli.proxy_to {
-            Some(upstream) => Some(Proxy::new(
-                ProxyConfig {
-                    upstream: upstream.clone(),
+        let (access_log, proxy) = match &cli.proxy_to {
+            Some(base) => {
+                let upstream = Upstream::new(&UpstreamConfig {
+                    base: base.clone(),
                     timeout: Duration::from_millis(cli.proxy_timeout_ms),
                     insecure: cli.proxy_insecure,
-                },
-                access_log.clone(),
-            )?),
-            None => None,
+                })?;
+                let log = pacer_proxy::open_log(cli.access_log.as_deref())?;
+                (None, Some(Proxy::new(upstream, log)))
+            }
+            None => {
+                let log = match &cli.access_log {
+                    Some(path) => Some(
+                        AccessLog::open(path)
+                            .map_err(|e| anyhow::anyhow!("opening access log {path}: {e}"))?,
+                    ),
+                    None => None,
+                };
+                (log, None)
+            }
         };
         Ok(AppState {
             limits: Limits::new(cli.limiter_config(), cli.limit_minute(), cli.header_style()),
