@@ -1,33 +1,54 @@
-//! Forwarding one request: the path checked, the page's request passed on
-//! with the allowed headers (the body streamed as it arrives), and the
-//! API's answer passed back as it comes (status, headers less the
-//! filtered ones, body streamed); one access-log line per request.
+//! Forwarding one request: the path checked, the team budget's slot
+//! waited for (when there is a budget), the page's request passed on with
+//! the allowed headers (the body streamed as it arrives, or read first
+//! when the budget needs the key from a form body), and the API's answer
+//! passed back as it comes (status, headers less the filtered ones, the
+//! budget's own added, body streamed); one access-log line per request.
 
+use crate::announce::{announce, refusal};
+use crate::body::SyncBody;
+use crate::budget::{Budget, Decision, Mode};
 use crate::error::error;
 use crate::headers::{request_headers, response_headers};
 use crate::log::{since_epoch, AccessLog, Entry};
 use crate::path;
 use crate::upstream::Upstream;
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use http_body::{Frame, SizeHint};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context as TaskContext, Poll};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A running proxy: the API and the access log.
+/// Largest form body read to find the key (a base64 image).
+const MAX_FORM_BODY: usize = 32 * 1024 * 1024;
+
+/// A running proxy: the API, the access log, and the team budget if any.
 pub struct Proxy {
     pub(crate) upstream: Upstream,
     pub(crate) log: Option<AccessLog>,
+    pub(crate) budget: Option<Arc<Budget>>,
 }
 
 impl Proxy {
     /// A proxy to `upstream`, logging to `log`.
     pub fn new(upstream: Upstream, log: Option<AccessLog>) -> Proxy {
-        Proxy { upstream, log }
+        Proxy {
+            upstream,
+            log,
+            budget: None,
+        }
+    }
+
+    /// The same, holding every request to `budget`.
+    pub fn with_budget(mut self, budget: Arc<Budget>) -> Proxy {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The team budget, if any.
+    pub fn budget(&self) -> Option<&Arc<Budget>> {
+        self.budget.as_ref()
     }
 
     /// The API's base URL.
@@ -47,6 +68,8 @@ pub async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response 
         image: query_param(query, "image_url"),
         models: query_param(query, "model_id"),
         arrival,
+        hold: None,
+        mode: None,
         done: false,
     };
     let refused = |why: path::Refused| {
@@ -65,19 +88,81 @@ pub async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response 
     let upstream = &proxy.upstream;
     let has_body = parts.headers.contains_key(header::CONTENT_LENGTH)
         || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    let mut body = if has_body {
+        Some(Outgoing::Streamed(body))
+    } else {
+        None
+    };
+
+    let mut held = None;
+    if let Some(budget) = &proxy.budget {
+        let mut key = query_param(query, "client_key");
+        // The key of a POST is in its form body: read it (bounded) first.
+        if let Some(Outgoing::Streamed(streamed)) = body.take_if(|_| is_form(&parts.headers)) {
+            let bytes = match axum::body::to_bytes(streamed, MAX_FORM_BODY).await {
+                Ok(bytes) => bytes,
+                Err(_) => {
+                    let message = "Pacer's proxy could not read the request body (at most 32 MB)";
+                    let res = error(StatusCode::PAYLOAD_TOO_LARGE, "proxy_body_refused", message);
+                    return logged.finish(res, Some("body"));
+                }
+            };
+            let form = std::str::from_utf8(&bytes).ok();
+            if key.is_empty() {
+                key = query_param(form, "client_key");
+            }
+            if logged.image.is_empty() {
+                logged.image = match query_param(form, "image_base64").len() {
+                    0 => query_param(form, "image_url"),
+                    n => format!("base64:{n}"),
+                };
+            }
+            if logged.models.is_empty() {
+                logged.models = query_param(form, "model_id");
+            }
+            body = Some(Outgoing::Read(bytes));
+        }
+        match budget.take(&key).await {
+            Decision::Refuse(retry, mode) => {
+                logged.mode = Some(mode);
+                return logged.finish(refusal(budget, retry, mode), Some("budget"));
+            }
+            Decision::Hold(wait, mode) => {
+                let _counted = budget.hold();
+                tokio::time::sleep(wait).await;
+                let hold = since_epoch().saturating_sub(arrival);
+                logged.hold = Some(hold);
+                logged.mode = Some(mode);
+                held = Some((budget, hold, mode));
+            }
+        }
+    }
+
     let mut request = upstream
         .client
         .request(parts.method.clone(), url)
         .headers(request_headers(&parts.headers));
-    if has_body {
+    match body {
         // Streamed as it arrives; a Content-Length of the page's request is
         // kept, so the API gets the body as the page sent it.
-        request = request.body(reqwest::Body::wrap(SyncBody(Mutex::new(body))));
+        Some(Outgoing::Streamed(body)) => {
+            request = request.body(reqwest::Body::wrap(SyncBody(Mutex::new(body))))
+        }
+        Some(Outgoing::Read(bytes)) => request = request.body(bytes),
+        None => {}
     }
     let answer = match tokio::time::timeout(upstream.timeout, request.send()).await {
         Ok(Ok(answer)) => answer,
-        Ok(Err(e)) => return logged.finish(upstream.unreachable(e), Some("upstream")),
-        Err(_) => return logged.finish(upstream.timed_out(), Some("upstream")),
+        Ok(Err(e)) => {
+            let mut res = upstream.unreachable(e);
+            announce(res.headers_mut(), held);
+            return logged.finish(res, Some("upstream"));
+        }
+        Err(_) => {
+            let mut res = upstream.timed_out();
+            announce(res.headers_mut(), held);
+            return logged.finish(res, Some("upstream"));
+        }
     };
     let status = answer.status();
     let headers = response_headers(answer.headers());
@@ -85,7 +170,28 @@ pub async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response 
     let mut res = Response::new(Body::new(body.into_body()));
     *res.status_mut() = status;
     *res.headers_mut() = headers;
+    announce(res.headers_mut(), held);
     logged.finish(res, None)
+}
+
+/// The page's body on its way to the API.
+enum Outgoing {
+    /// Passed on as it arrives.
+    Streamed(Body),
+    /// Read whole first (to find the key in a form).
+    Read(Bytes),
+}
+
+/// Whether a request's body is a urlencoded form.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }
 
 /// A forwarded request as the access log shows it. A request whose page
@@ -96,6 +202,8 @@ struct Logged<'a> {
     image: String,
     models: String,
     arrival: Duration,
+    hold: Option<Duration>,
+    mode: Option<Mode>,
     done: bool,
 }
 
@@ -122,8 +230,8 @@ impl Logged<'_> {
             status,
             latency_ms: ms(end.saturating_sub(self.arrival)),
             fault,
-            hold_ms: None,
-            budget: None,
+            hold_ms: self.hold.map(ms),
+            budget: self.mode.map(Mode::word),
         });
     }
 }
@@ -133,42 +241,6 @@ impl Drop for Logged<'_> {
         if !self.done {
             self.write(0, None);
         }
-    }
-}
-
-/// The page's request body, streamed on to the API. reqwest wants a
-/// `Sync` body and axum's is only `Send`: a mutex makes it `Sync`, and
-/// costs nothing, being reached only through `&mut` (and for size hints).
-struct SyncBody(Mutex<Body>);
-
-impl HttpBody for SyncBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        let body = self
-            .get_mut()
-            .0
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        Pin::new(body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .size_hint()
     }
 }
 

@@ -7,10 +7,14 @@
 //! - [`upstream`]: the API and its client; [`forward`]: one request.
 //! - [`path`] and [`headers`]: what may cross. [`routes`]: the router.
 //! - [`exposure`]: the warning off loopback. [`log`]: the access log.
+//! - [`budget`]: one rate budget for a team of proxies, kept in Redis.
 //!
 //! Tests and the emulator's proxy mode start it in-process with [`start`]
 //! or mount [`routes::vision_routes`].
 
+mod announce;
+mod body;
+pub mod budget;
 pub mod cli;
 pub mod error;
 pub mod exposure;
@@ -42,6 +46,8 @@ pub struct ProxyConfig {
     pub access_log: Option<String>,
     /// The built page, served at `/`.
     pub dist: Option<PathBuf>,
+    /// The team budget every request is held to, if any.
+    pub budget: Option<budget::BudgetConfig>,
 }
 
 /// Where a started proxy listens.
@@ -61,10 +67,11 @@ pub fn open_log(path: Option<&str>) -> anyhow::Result<Option<log::AccessLog>> {
 /// runtime and returns once the listener is bound.
 pub async fn start(config: ProxyConfig) -> anyhow::Result<Running> {
     let upstream = Upstream::new(&config.upstream)?;
-    let proxy = Arc::new(Proxy::new(
-        upstream,
-        open_log(config.access_log.as_deref())?,
-    ));
+    let mut proxy = Proxy::new(upstream, open_log(config.access_log.as_deref())?);
+    if let Some(budget) = config.budget {
+        proxy = proxy.with_budget(budget::Budget::new(budget, &config.upstream.base)?);
+    }
+    let proxy = Arc::new(proxy);
     let app = routes::app(proxy, config.dist.as_deref());
     let addr = SocketAddr::new(config.host, config.port);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -24,7 +24,7 @@ pub fn vision_routes<S: Clone + Send + Sync + 'static>(proxy: Arc<Proxy>) -> Rou
 }
 
 /// The whole proxy: `/vision/`, `/healthz`, the page in `dist` if it is a
-/// directory, and CORS on every answer.
+/// directory, and CORS on every answer (the budget's fields exposed too).
 pub fn app(proxy: Arc<Proxy>, dist: Option<&Path>) -> Router {
     let api = vision_routes(proxy).route("/healthz", get(|| async { "ok" }));
     let app = match dist {
@@ -34,7 +34,7 @@ pub fn app(proxy: Arc<Proxy>, dist: Option<&Path>) -> Router {
         }
         _ => api.fallback(|| async { (StatusCode::NOT_FOUND, "not found") }),
     };
-    app.layer(cors(&[]))
+    app.layer(cors(crate::budget::fields::EXPOSED))
 }
 
 /// Any origin, GET/POST/OPTIONS, and the rate-limit headers (plus `extra`)

@@ -60,6 +60,7 @@ async fn proxy_to(base: &str) -> std::net::SocketAddr {
         },
         access_log: None,
         dist: None,
+        budget: None,
     };
     start(config).await.unwrap().http
 }
