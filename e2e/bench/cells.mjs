@@ -107,6 +107,12 @@ export const MULTITAB = [
   { id: 'multitab-gcra-b4-3tabs-r10', kind: 'multitab', limiter: MULTITAB_B4, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
 ];
 
+/**
+ * The team-budget cells (pacer-proxy with Redis; their own runner and
+ * figures in team.mjs): 2 and 4 proxies sharing 10/s. `--only team` runs them.
+ */
+export { TEAM } from './team.mjs';
+
 /** Every cell, e.g. id `gcra-b0-r4-n60`. */
 export function allCells({ quick = false } = {}) {
   const shapes = quick ? QUICK : FULL;

@@ -12,7 +12,8 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } fro
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allCells, selectCells } from './cells.mjs';
+import { allCells, selectCells, TEAM } from './cells.mjs';
+import { runTeamCell, teamMarkdown } from './team.mjs';
 import { driveHiddenPage, drivePage } from './drive.mjs';
 import { driveTabs } from './multitab.mjs';
 import { startEmulator } from './emulator.mjs';
@@ -24,6 +25,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage: node e2e/bench/run.mjs [options]
   --only P[,P…]  run the cells whose id contains any P (repeatable), e.g. --only gcra-b0 or --only fw-r4-n60
   --only multitab  the multi-tab cells only (2 and 3 tabs sharing 10/s, and the leader-handover gap)
+  --only team     the team-budget cells only (2 and 4 pacer-proxy sharing 10/s through one Redis)
   --only budgets the page's budgets only (size, first render, 100 000 pasted, heap and
                  scroll with 100 000 done rows; ~6 min); a full run ends with them too
   --quick        short cells (rate 4 × 20 images, rate 10 × 40 images); no extra cells
@@ -108,10 +110,12 @@ async function runCell(cell, dist, rawDir) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const wantBudgets = opts.only.includes('budgets') || (opts.only.length === 0 && !opts.quick);
-  const only = opts.only.filter((p) => p !== 'budgets');
+  const isTeam = (p) => TEAM.some((c) => c.id.includes(p));
+  const teamCells = opts.only.length === 0 ? (opts.quick ? [] : TEAM) : TEAM.filter((c) => opts.only.some((p) => c.id.includes(p)));
+  const only = opts.only.filter((p) => p !== 'budgets' && !isTeam(p));
   const cells = opts.only.length > 0 && only.length === 0 ? [] : selectCells(allCells({ quick: opts.quick }), only);
-  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); console.log('budgets'); return; }
-  if (cells.length === 0 && !wantBudgets) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
+  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); for (const c of TEAM) console.log(c.id); console.log('budgets'); return; }
+  if (cells.length === 0 && !wantBudgets && teamCells.length === 0) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
 
   const page = snapshotDist(opts.dist);
   process.once('exit', () => rmSync(page.dir, { recursive: true, force: true }));
@@ -142,6 +146,13 @@ async function main() {
       console.log(`  ⚠ ${budgets.error}`);
     }
   }
+  const team = [];
+  for (const cell of teamCells) {
+    console.log(`▶ ${cell.id}: ${cell.proxies} pacer-proxy sharing 10/s in one Redis, ${cell.images} images`);
+    const r = await runTeamCell(cell, { root: ROOT, dist: page.dir, log: (l) => console.log(`  ${l}`) });
+    console.log(`  ${r.error ? `⚠ ${r.error}` : teamMarkdown([r]).split('\n').at(-1)}`);
+    team.push(r);
+  }
   rmSync(page.dir, { recursive: true, force: true });
   const meta = {
     startedUtc: started.toISOString(),
@@ -155,8 +166,9 @@ async function main() {
   };
   let md = cells.length > 0 ? markdown(meta, results) : `# Pacer bench\n\ncommit ${commit}${dirty ? ` (+${dirty} changed files)` : ''}, ${meta.wasm}, ${meta.browser}, ${meta.cpus} cpus`;
   if (budgets) md += `\n\n## Budgets\n\n${budgets.error ? `failed: ${budgets.error}` : budgetsMarkdown(budgets)}\n`;
+  if (team.length) md += `\n\n## Team budget (pacer-proxy + Redis)\n\n${teamMarkdown(team)}\n`;
   console.log('\n' + md);
-  const files = writeReports(opts.out, stamp, md, { meta, results, budgets });
+  const files = writeReports(opts.out, stamp, md, { meta, results, budgets, team });
   console.log(`written: ${files.join(', ')}${rawDir ? `, ${rawDir}/` : ''}`);
 }
 
