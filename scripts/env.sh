@@ -2,6 +2,7 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$ROOT/tools/node_modules/.bin:$ROOT/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 EMULATOR="$ROOT/target/release/pacer-emulator"
+PROXY="$ROOT/target/release/pacer-proxy"
 
 say() { printf '\033[1;34m[pacer]\033[0m %s\n' "$*"; }
 
@@ -29,8 +30,8 @@ wait_all() {
   return $failed
 }
 
-# Builds the page (release, size-optimised) and the emulator.
+# Builds the page (release, size-optimised), the emulator and the proxy.
 build_all() {
   (cd "$ROOT" && trunk build --release) || return 1
-  (cd "$ROOT" && cargo build --release -p pacer-emulator) || return 1
+  (cd "$ROOT" && cargo build --release -p pacer-emulator -p pacer-proxy) || return 1
 }

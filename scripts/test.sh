@@ -13,6 +13,8 @@ step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
+# The team-budget tests (native and Playwright) share one Redis on loopback.
+source "$ROOT/scripts/redis.sh" && redis_start && PIDS+=("$REDIS_PID")
 
 step "format and lints (native and wasm32)"
 cargo fmt --all -- --check

@@ -113,6 +113,12 @@ export const MULTITAB = [
  */
 export const KEY_CELLS = ['fw-r4-n60', 'gcra-b4-r10-n200', 'gcra-b0-r4-n60', 'multitab-fw-2tabs-r10', 'faults-fw-r20-n300'];
 
+/**
+ * The team-budget cells (pacer-proxy with Redis; their own runner and
+ * figures in team.mjs): 2 and 4 proxies sharing 10/s. `--only team` runs them.
+ */
+export { TEAM } from './team.mjs';
+
 /** Every cell, e.g. id `gcra-b0-r4-n60`. */
 export function allCells({ quick = false } = {}) {
   const shapes = quick ? QUICK : FULL;

@@ -15,7 +15,8 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } fro
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allCells, KEY_CELLS, selectCells } from './cells.mjs';
+import { allCells, KEY_CELLS, selectCells, TEAM } from './cells.mjs';
+import { runTeamCell, teamMarkdown, teamVerdict } from './team.mjs';
 import { driveHiddenPage, drivePage } from './drive.mjs';
 import { driveTabs } from './multitab.mjs';
 import { startEmulator } from './emulator.mjs';
@@ -31,6 +32,7 @@ const USAGE = `usage: node e2e/bench/run.mjs [options]
   --only first-load  the first load only: the page served gzipped by a plain static server,
                  usable within 2.5 s on Slow 4G with the CPU slowed 4×, 1 s unthrottled
                  (median of 5 cold loads each), with the gzip and brotli sizes
+  --only team     the team-budget cells only (2 and 4 pacer-proxy sharing 10/s through one Redis)
   --only budgets the page's budgets only (size, first render, 100 000 pasted, heap and
                  scroll with 100 000 done rows; ~6 min); a full run ends with them too
   --quick        short cells (rate 4 × 20 images, rate 10 × 40 images); no extra cells
@@ -120,10 +122,12 @@ async function main() {
   if (opts.check && opts.only.length === 0) opts.only.push(...KEY_CELLS.map((id) => `=${id}`), 'first-load');
   const wantBudgets = opts.only.includes('budgets') || (opts.only.length === 0 && !opts.quick);
   const wantFirstLoad = opts.only.includes('first-load') || (opts.only.length === 0 && !opts.quick);
-  const only = opts.only.filter((p) => p !== 'budgets' && p !== 'first-load');
+  const isTeam = (p) => TEAM.some((c) => c.id.includes(p));
+  const teamCells = opts.only.length === 0 ? (opts.quick ? [] : TEAM) : TEAM.filter((c) => opts.only.some((p) => c.id.includes(p)));
+  const only = opts.only.filter((p) => p !== 'budgets' && p !== 'first-load' && !isTeam(p));
   const cells = opts.only.length > 0 && only.length === 0 ? [] : selectCells(allCells({ quick: opts.quick }), only);
-  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); console.log('first-load'); console.log('budgets'); return; }
-  if (cells.length === 0 && !wantBudgets && !wantFirstLoad) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
+  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); for (const c of TEAM) console.log(c.id); console.log('first-load'); console.log('budgets'); return; }
+  if (cells.length === 0 && !wantBudgets && !wantFirstLoad && teamCells.length === 0) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
 
   const page = snapshotDist(opts.dist);
   process.once('exit', () => rmSync(page.dir, { recursive: true, force: true }));
@@ -164,6 +168,13 @@ async function main() {
       console.log(`  ⚠ ${budgets.error}`);
     }
   }
+  const team = [];
+  for (const cell of teamCells) {
+    console.log(`▶ ${cell.id}: ${cell.proxies} pacer-proxy sharing 10/s in one Redis, ${cell.images} images`);
+    const r = await runTeamCell(cell, { root: ROOT, dist: page.dir, log: (l) => console.log(`  ${l}`) });
+    console.log(`  ${r.error ? `⚠ ${r.error}` : teamMarkdown([r]).split('\n').at(-1)}`);
+    team.push(r);
+  }
   rmSync(page.dir, { recursive: true, force: true });
   const meta = {
     startedUtc: started.toISOString(),
@@ -178,11 +189,12 @@ async function main() {
   let md = cells.length > 0 ? markdown(meta, results) : `# Pacer bench\n\ncommit ${commit}${dirty ? ` (+${dirty} changed files)` : ''}, ${meta.wasm}, ${meta.browser}, ${meta.cpus} cpus`;
   if (load) md += `\n\n## First load\n\n${load.error ? `failed: ${load.error}` : ['| budget | measured | target | verdict |', '|---|---|---|---|', ...firstLoadRows(load)].join('\n')}\n`;
   if (budgets) md += `\n\n## Budgets\n\n${budgets.error ? `failed: ${budgets.error}` : budgetsMarkdown(budgets)}\n`;
+  if (team.length) md += `\n\n## Team budget (pacer-proxy + Redis)\n\n${teamMarkdown(team)}\n`;
   console.log('\n' + md);
-  const files = writeReports(opts.out, stamp, md, { meta, results, firstLoad: load, budgets });
+  const files = writeReports(opts.out, stamp, md, { meta, results, firstLoad: load, budgets, team });
   console.log(`written: ${files.join(', ')}${rawDir ? `, ${rawDir}/` : ''}`);
   if (opts.check) {
-    const misses = checkMisses(results, budgets, load);
+    const misses = checkMisses(results, budgets, load, team);
     for (const m of misses) console.log(`✗ ${m}`);
     console.log(misses.length === 0 ? `check: every target met (${results.length} cell(s)${budgets ? ' and the budgets' : ''})` : `check: ${misses.length} target(s) missed`);
     if (misses.length > 0) process.exitCode = 1;
@@ -190,13 +202,17 @@ async function main() {
 }
 
 /** What `--check` fails on: a cell that errored, missed its verdict or could not be judged; a budget missed. */
-function checkMisses(results, budgets, load) {
+function checkMisses(results, budgets, load, team) {
   const misses = [];
   for (const r of results) {
     const v = r.figures?.verdict;
     if (r.error) misses.push(`${r.cell.id}: ${r.error}`);
     else if (!v) misses.push(`${r.cell.id}: no verdict`);
     else if (!v.pass) misses.push(`${r.cell.id}: ${v.label}${v.why?.length ? ` (${v.why.join('; ')})` : ''}`);
+  }
+  for (const r of team) {
+    const v = r.figures ? teamVerdict(r.figures) : `✗ ${r.error ?? 'no figures'}`;
+    if (v !== '✓') misses.push(`${r.cell.id}: ${v}`);
   }
   if (load?.error) misses.push(`first load: ${load.error}`);
   for (const [name, ok] of Object.entries(load?.verdicts ?? {})) if (!ok) misses.push(`budget ${name} missed`);

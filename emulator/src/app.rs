@@ -1,94 +1,31 @@
-//! The router and its shared state: the API route (or, in proxy mode,
+//! The router: the API route (or, in proxy mode,
 //! everything under `/vision/` forwarded upstream), sample images,
 //! `/healthz`, the built page (or a hint to build it), and the CORS layer
 //! that covers every response, error answers included (or, with
 //! `--no-cors-on-429`, every response except 429s); with `--drop`, no
 //! HTTP/1.1 keep-alive.
 
-use crate::access_log::AccessLog;
 use crate::cli::Cli;
-use crate::faults::Faults;
-use crate::limits::Limits;
 use crate::multipredict::multipredict;
-use crate::proxy::{self, Proxy};
-use crate::samples::Samples;
+use crate::state::AppState;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::get;
 use axum::Router;
 use pacer_core::api::{EXPOSED_HEADERS, MULTIPREDICT_PATH};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
-/// Everything the handlers share.
-pub struct AppState {
-    /// One limiter per client key.
-    pub limits: Limits,
-    /// The access log, when `--access-log` is set.
-    pub access_log: Option<AccessLog>,
-    /// Generated sample images.
-    pub samples: Samples,
-    /// The fault sequence (`--fail-5xx`, `--drop`, ...) and `--xss-labels`.
-    pub faults: Faults,
-    /// The upstream API in proxy mode (`--proxy-to`).
-    pub proxy: Option<Proxy>,
-    /// `--refuse-post`: answer every POST with 405, as a GET-only API.
-    pub refuse_post: bool,
-    latency_ms: f64,
-    jitter_ms: f64,
-    rng: Mutex<StdRng>,
-}
-
-impl AppState {
-    /// State for the flags in `cli` (opens the access log).
-    pub fn new(cli: &Cli) -> anyhow::Result<AppState> {
-        let access_log = match &cli.access_log {
-            Some(path) => Some(
-                AccessLog::open(path)
-                    .map_err(|e| anyhow::anyhow!("opening access log {path}: {e}"))?,
-            ),
-            None => None,
-        };
-        Ok(AppState {
-            limits: Limits::new(cli.limiter_config(), cli.limit_minute(), cli.header_style()),
-            access_log,
-            samples: Samples::default(),
-            faults: Faults::new(cli.faults()),
-            proxy: cli.proxy()?,
-            refuse_post: cli.refuse_post,
-            latency_ms: cli.latency_ms,
-            jitter_ms: cli.jitter_ms,
-            rng: Mutex::new(StdRng::seed_from_u64(cli.seed)),
-        })
-    }
-
-    /// The latency of the next admitted request: `--latency-ms` plus uniform
-    /// jitter of ± `--jitter-ms` from the seeded generator, never negative.
-    pub fn latency(&self) -> Duration {
-        let jitter = if self.jitter_ms > 0.0 {
-            let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-            rng.random_range(-self.jitter_ms..=self.jitter_ms)
-        } else {
-            0.0
-        };
-        Duration::from_secs_f64((self.latency_ms + jitter).max(0.0) / 1000.0)
-    }
-}
-
 /// The whole application for the flags in `cli`.
 pub fn router(cli: &Cli, state: Arc<AppState>) -> Router {
-    let api = if state.proxy.is_some() {
+    let api = if let Some(upstream) = &state.proxy {
         // Everything under /vision/ goes to the real API (preflights are
         // answered by the CORS layer below and never reach it).
-        Router::new()
-            .route("/vision/", any(proxy::forward))
-            .route("/vision/{*rest}", any(proxy::forward))
+        pacer_proxy::routes::vision_routes(upstream.clone())
     } else {
         Router::new().route(MULTIPREDICT_PATH, get(multipredict).post(multipredict))
     };

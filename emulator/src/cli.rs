@@ -169,23 +169,9 @@ impl Cli {
         );
         anyhow::ensure!(self.proxy_timeout_ms > 0, "--proxy-timeout-ms must be > 0");
         if let Some(url) = &self.proxy_to {
-            crate::proxy::parse_base(url)?;
+            pacer_proxy::parse_base(url).map_err(|e| anyhow::anyhow!("--proxy-to {e}"))?;
         }
         self.faults().validate()
-    }
-
-    /// The proxy for `--proxy-to`, if set.
-    pub fn proxy(&self) -> anyhow::Result<Option<crate::proxy::Proxy>> {
-        self.proxy_to
-            .as_deref()
-            .map(|url| {
-                crate::proxy::Proxy::new(
-                    url,
-                    Duration::from_millis(self.proxy_timeout_ms),
-                    self.proxy_insecure,
-                )
-            })
-            .transpose()
     }
 
     /// The fault-injection flags.

@@ -12,7 +12,8 @@
 //! request at a time, the same seed and flags give the same faults in the
 //! same order on every run.
 
-use crate::multipredict::error;
+use crate::drop::DropConnection;
+use crate::error::error;
 use crate::predict::Draws;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -222,12 +223,6 @@ impl Faults {
     }
 }
 
-/// Response extension of an answer that must not be sent: the server turns
-/// it into a dropped connection (HTTP/1.1) or a reset stream (HTTP/2); see
-/// `server::DropAware`.
-#[derive(Clone, Copy, Debug)]
-pub struct DropConnection;
-
 /// The answer of a [`Fault`] to a request whose real answer is `good` (the
 /// contract's success JSON).
 pub fn answer(fault: Fault, good: Value) -> Response {
@@ -236,7 +231,7 @@ pub fn answer(fault: Fault, good: Value) -> Response {
         Fault::ServerError(status) => server_error(status),
         Fault::BadJson(kind) => bad_json(kind, &good),
         Fault::Drop => {
-            // Never sent: `server::DropAware` drops it with the connection.
+            // Never sent: `drop::DropAware` drops it with the connection.
             let mut res = StatusCode::INTERNAL_SERVER_ERROR.into_response();
             res.extensions_mut().insert(DropConnection);
             res

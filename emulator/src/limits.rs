@@ -29,7 +29,14 @@ pub struct HeaderStyle {
 struct KeyLimiters {
     primary: Box<dyn Limiter + Send>,
     minute: Option<FixedWindow>,
+    /// The arrival of the key's last request.
+    last_seen: Duration,
 }
+
+/// The map is swept for idle keys once it holds this many (and then at
+/// twice what the last sweep left), so that a sweep's cost is spread over
+/// the insertions that made it necessary.
+const FIRST_SWEEP: usize = 1024;
 
 /// A decision with the state of each window it consulted.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,7 +52,13 @@ pub struct Limits {
     config: Option<LimiterConfig>,
     per_minute: Option<NonZeroU32>,
     style: HeaderStyle,
-    per_key: Mutex<HashMap<String, KeyLimiters>>,
+    per_key: Mutex<PerKey>,
+}
+
+/// The limiters of the keys seen lately, and when to sweep them next.
+struct PerKey {
+    map: HashMap<String, KeyLimiters>,
+    sweep_at: usize,
 }
 
 impl Limits {
@@ -60,23 +73,69 @@ impl Limits {
             config,
             per_minute,
             style,
-            per_key: Mutex::new(HashMap::new()),
+            per_key: Mutex::new(PerKey {
+                map: HashMap::new(),
+                sweep_at: FIRST_SWEEP,
+            }),
         }
+    }
+
+    /// How long after its last request a key's limiters are back in the
+    /// state of a key never seen: a window has ended, a bucket has drained
+    /// its burst. Forgetting the key then changes no decision, and keeps
+    /// the map from growing with every key ever sent.
+    fn idle_after(&self) -> Duration {
+        let primary = match self.config {
+            Some(LimiterConfig::FixedWindow { .. }) | None => Duration::from_secs(1),
+            Some(LimiterConfig::Gcra { rate, burst }) => {
+                // Validated positive; a rate so low that the drain time
+                // overflows a Duration keeps keys for about 30 years.
+                Duration::try_from_secs_f64(f64::from(burst) / rate + 1.0 / rate)
+                    .unwrap_or(Duration::from_secs(1 << 30))
+            }
+        };
+        let minute = match self.per_minute {
+            Some(_) => Duration::from_secs(60),
+            None => Duration::ZERO,
+        };
+        // A second more for the window boundaries.
+        primary.max(minute) + Duration::from_secs(1)
+    }
+
+    /// How many keys have limiters kept (for tests and diagnostics).
+    pub fn keys(&self) -> usize {
+        self.per_key
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .len()
     }
 
     /// Decides on a request of `key` that arrived at `arrival` (since the
     /// Unix epoch). Never awaits: the decision is made on the arrival time.
     pub fn admit(&self, key: &str, arrival: Duration) -> Decision {
-        let mut map = self.per_key.lock().unwrap_or_else(|e| e.into_inner());
-        let limiters = map.entry(key.to_string()).or_insert_with(|| KeyLimiters {
-            primary: match self.config {
-                Some(config) => config.build(),
-                None => Box::new(Unlimited),
-            },
-            minute: self
-                .per_minute
-                .map(|n| FixedWindow::new(n).per(Duration::from_secs(60))),
-        });
+        let mut per_key = self.per_key.lock().unwrap_or_else(|e| e.into_inner());
+        if per_key.map.len() >= per_key.sweep_at && !per_key.map.contains_key(key) {
+            let idle = self.idle_after();
+            per_key
+                .map
+                .retain(|_, k| arrival.saturating_sub(k.last_seen) <= idle);
+            per_key.sweep_at = (per_key.map.len() * 2).max(FIRST_SWEEP);
+        }
+        let limiters = per_key
+            .map
+            .entry(key.to_string())
+            .or_insert_with(|| KeyLimiters {
+                primary: match self.config {
+                    Some(config) => config.build(),
+                    None => Box::new(Unlimited),
+                },
+                minute: self
+                    .per_minute
+                    .map(|n| FixedWindow::new(n).per(Duration::from_secs(60))),
+                last_seen: arrival,
+            });
+        limiters.last_seen = limiters.last_seen.max(arrival);
         let primary = limiters.primary.admit(arrival);
         // The minute window only counts what the per-second limit let through.
         let minute = match (&mut limiters.minute, primary.is_allowed()) {
@@ -228,6 +287,48 @@ mod tests {
         let no = limits.admit("k", t + Duration::from_secs(3));
         assert!(!no.admission.is_allowed(), "the minute's 3 are used up");
         assert_eq!(limits.headers(&no)[RETRY_AFTER], "12");
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten_and_busy_ones_kept() {
+        let style = HeaderStyle::default();
+        let gcra = Some(LimiterConfig::Gcra {
+            rate: 2.0,
+            burst: 1,
+        });
+        let limits = Limits::new(gcra, None, style);
+        let t = Duration::from_secs(1_000);
+        // One key keeps sending and is refused; a crowd of keys sends once.
+        assert!(limits.admit("busy", t).admission.is_allowed());
+        assert!(limits.admit("busy", t).admission.is_allowed(), "burst 1");
+        for i in 0..FIRST_SWEEP {
+            limits.admit(&format!("k{i}"), t);
+        }
+        assert_eq!(limits.keys(), FIRST_SWEEP + 1);
+        // 0.3 s later the busy key is still refused: its state is kept
+        // through the sweep that a new key triggers.
+        let later = t + Duration::from_millis(300);
+        assert!(!limits.admit("busy", later).admission.is_allowed());
+        limits.admit("new", later);
+        assert_eq!(
+            limits.keys(),
+            FIRST_SWEEP + 2,
+            "nothing idle yet (drain 1 s + 1 s)"
+        );
+        // Two more seconds: everyone but the busy key went quiet long
+        // enough to be back in a fresh state; the next new key sweeps them.
+        let quiet = t + Duration::from_millis(2_950);
+        assert!(limits.admit("busy", quiet).admission.is_allowed());
+        assert!(limits.admit("busy", quiet).admission.is_allowed());
+        for i in 0..FIRST_SWEEP {
+            limits.admit(&format!("q{i}"), quiet);
+        }
+        let swept = limits.keys();
+        assert!(swept < FIRST_SWEEP + 10, "{swept} keys kept");
+        assert!(
+            !limits.admit("busy", quiet).admission.is_allowed(),
+            "the busy key kept its state"
+        );
     }
 
     #[test]

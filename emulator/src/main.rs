@@ -9,6 +9,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let faults = cli.faults().banner();
     let proxy_to = cli.proxy_to.clone();
+    if proxy_to.is_some() {
+        if let Some(warning) = pacer_proxy::exposure::warning(cli.host, cli.port) {
+            eprintln!("{warning}");
+        }
+    }
     let running = start(cli).await?;
     // The first stdout line is read by scripts and benchmarks: keep its shape.
     println!("pacer-emulator listening on http://{}", running.http);

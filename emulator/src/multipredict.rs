@@ -5,9 +5,10 @@
 //! Answers follow `pacer_core::api`'s contract, faults aside.
 
 use crate::access_log::{since_epoch, LoggedRequest};
-use crate::app::AppState;
+use crate::error::error;
 use crate::faults::{self, Fault};
 use crate::predict;
+use crate::state::AppState;
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -288,17 +289,6 @@ fn check_image(params: &Params) -> Result<(), String> {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(()),
         _ => Err(format!("Invalid image_url: {url} (must be an http(s) URL)")),
     }
-}
-
-/// The API's error envelope.
-pub(crate) fn error(status: StatusCode, error_id: &str, message: &str) -> Response {
-    let body = json!({
-        "error": "true",
-        "error_id": error_id,
-        "message": message,
-        "correlation_id": uuid::Uuid::new_v4().to_string(),
-    });
-    (status, Json(body)).into_response()
 }
 
 #[cfg(test)]

@@ -2,12 +2,8 @@
 //! made at start (rcgen), rustls on the ring provider (builds without
 //! cmake), ALPN h2 + http/1.1 so browsers multiplex over HTTP/2.
 
-use crate::server::MakeDropAware;
 use anyhow::Context;
-use axum::Router;
-use axum_server::tls_rustls::RustlsConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// A rustls server config with a fresh self-signed certificate for
@@ -32,21 +28,4 @@ pub fn self_signed_config() -> anyhow::Result<rustls::ServerConfig> {
         .context("building the TLS config")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// Binds `addr` (port 0 picks one), starts serving `app` over TLS in the
-/// background (through `server::DropAware`, as plain HTTP), and returns the
-/// bound address.
-pub fn spawn(addr: SocketAddr, app: Router) -> anyhow::Result<SocketAddr> {
-    let config = RustlsConfig::from_config(Arc::new(self_signed_config()?));
-    let listener =
-        std::net::TcpListener::bind(addr).with_context(|| format!("binding https on {addr}"))?;
-    let bound = listener.local_addr()?;
-    let server = axum_server::from_tcp_rustls(listener, config)?;
-    tokio::spawn(async move {
-        if let Err(e) = server.serve(MakeDropAware(app)).await {
-            eprintln!("pacer-emulator: https server stopped: {e}");
-        }
-    });
-    Ok(bound)
 }

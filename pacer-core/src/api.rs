@@ -14,6 +14,7 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+pub mod envelope;
 pub mod error;
 pub mod headers;
 pub mod request;

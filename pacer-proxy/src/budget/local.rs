@@ -1,0 +1,124 @@
+//! The budget's arithmetic on one machine: a GCRA that schedules rather
+//! than refuses. Each request gets the earliest slot the budget allows,
+//! or a refusal when that slot is further away than the longest hold.
+//! The proxy uses it when Redis cannot be reached (at its share of the
+//! team's rate), and to remember where its own schedule stands so that
+//! leaving or rejoining Redis grants no burst. Pure: `now` is an argument
+//! (any monotonic origin).
+
+use std::time::Duration;
+
+/// A scheduling GCRA: `interval` between slots, `tolerance` early.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalGcra {
+    /// The theoretical arrival time of the next request; `None` when the
+    /// budget has no history here.
+    tat: Option<Duration>,
+}
+
+/// What the budget says to one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// Hold the request this long, then forward it.
+    After(Duration),
+    /// Refuse it: its slot would be this far away, beyond the longest hold.
+    Refused {
+        /// How long until its slot.
+        wait: Duration,
+    },
+}
+
+impl LocalGcra {
+    /// Takes the next slot at `now` for a budget of one request per
+    /// `interval` with `tolerance` early, unless it is more than
+    /// `max_wait` away. A budget without history starts as though a
+    /// request had just gone (no burst from a standing start).
+    pub fn take(
+        &mut self,
+        now: Duration,
+        interval: Duration,
+        tolerance: Duration,
+        max_wait: Duration,
+    ) -> Slot {
+        let tat = self.tat.unwrap_or(now + tolerance + interval).max(now);
+        let slot = tat.saturating_sub(tolerance).max(now);
+        let wait = slot - now;
+        if wait > max_wait {
+            return Slot::Refused { wait };
+        }
+        self.tat = Some(tat.max(slot) + interval);
+        Slot::After(wait)
+    }
+
+    /// Records a request sent at `at` by another authority (the shared
+    /// budget), so that a switch to this one continues after it.
+    pub fn note(&mut self, at: Duration, interval: Duration) {
+        let next = at + interval;
+        self.tat = Some(self.tat.map_or(next, |t| t.max(next)));
+    }
+
+    /// How far past `now` this schedule's next slot lies (zero when it is
+    /// free now or has no history).
+    pub fn ahead(&self, now: Duration) -> Duration {
+        self.tat.map_or(Duration::ZERO, |t| t.saturating_sub(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn slots_are_an_interval_apart_and_queue_up_to_the_longest_hold() {
+        let mut g = LocalGcra::default();
+        let t = MS(10_000);
+        // No history: the first slot is one interval away, not now.
+        assert_eq!(g.take(t, MS(100), MS(0), MS(1_000)), Slot::After(MS(100)));
+        assert_eq!(g.take(t, MS(100), MS(0), MS(1_000)), Slot::After(MS(200)));
+        for k in 3..=10 {
+            assert_eq!(
+                g.take(t, MS(100), MS(0), MS(1_000)),
+                Slot::After(MS(100 * k))
+            );
+        }
+        assert_eq!(
+            g.take(t, MS(100), MS(0), MS(1_000)),
+            Slot::Refused { wait: MS(1_100) }
+        );
+        // A refusal takes nothing: later, the queue has moved on.
+        assert_eq!(
+            g.take(t + MS(500), MS(100), MS(0), MS(1_000)),
+            Slot::After(MS(600))
+        );
+    }
+
+    #[test]
+    fn an_idle_budget_allows_its_tolerance_early() {
+        let mut g = LocalGcra::default();
+        g.note(MS(0), MS(100));
+        let t = MS(5_000);
+        let slots: Vec<Slot> = (0..3)
+            .map(|_| g.take(t, MS(100), MS(100), MS(1_000)))
+            .collect();
+        assert_eq!(
+            slots,
+            [Slot::After(MS(0)), Slot::After(MS(0)), Slot::After(MS(100))]
+        );
+    }
+
+    #[test]
+    fn sends_noted_from_elsewhere_push_the_schedule() {
+        let mut g = LocalGcra::default();
+        g.note(MS(1_000), MS(200));
+        assert_eq!(g.ahead(MS(1_050)), MS(150));
+        assert_eq!(
+            g.take(MS(1_050), MS(200), MS(0), MS(1_000)),
+            Slot::After(MS(150))
+        );
+        g.note(MS(900), MS(200));
+        assert_eq!(g.ahead(MS(1_050)), MS(350), "an older send moves nothing");
+        assert_eq!(LocalGcra::default().ahead(MS(5)), MS(0));
+    }
+}

@@ -1,0 +1,103 @@
+//! A budgeted proxy as pages see it, over loopback with a real Redis:
+//! the team's policy and the hold on every answer (exposed to pages), a
+//! form body's key found and forwarded intact, and a 429 with
+//! `Retry-After` and the IETF fields for a request that would wait too long.
+
+mod common;
+
+use axum::body::Bytes;
+use axum::routing::any;
+use axum::Router;
+use common::*;
+use pacer_proxy::{start, ProxyConfig, UpstreamConfig};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// An upstream that records each request's body and answers 200 at once.
+async fn upstream() -> (String, Arc<Mutex<Vec<Bytes>>>) {
+    let seen: Arc<Mutex<Vec<Bytes>>> = Arc::default();
+    let record = seen.clone();
+    let app = Router::new().fallback(any(move |body: Bytes| {
+        let record = record.clone();
+        async move {
+            record.lock().unwrap().push(body);
+            "{\"error\":\"false\"}"
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn answers_carry_the_team_policy_and_a_long_wait_is_a_429() {
+    let redis = redis();
+    let (base, seen) = upstream().await;
+    let config = ProxyConfig {
+        host: "127.0.0.1".parse().unwrap(),
+        port: 0,
+        upstream: UpstreamConfig {
+            base,
+            timeout: Duration::from_secs(5),
+            insecure: false,
+        },
+        access_log: None,
+        dist: None,
+        budget: Some(budget(&redis, &fresh_name("http"), 5.0, 0, 500)),
+    };
+    let via = format!("http://{}", start(config).await.unwrap().http);
+    let client = reqwest::Client::new();
+    let form = "client_key=team-key&model_id=re_logo&image_url=http%3A%2F%2Fx%2Fa.jpg";
+    let post = || {
+        client
+            .post(format!("{via}/vision/v2/multipredict"))
+            .header("Origin", "http://127.0.0.1:9999")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+    };
+    let started = Instant::now();
+    let (a, b, c, d) = tokio::join!(post(), post(), post(), post());
+    let mut answers: Vec<reqwest::Response> =
+        [a, b, c, d].into_iter().map(Result::unwrap).collect();
+    answers.sort_by_key(|r| r.status());
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    // 5/s from a standing start: slots at 200, 400 ms; 600 ms > 500 refused.
+    assert_eq!(statuses, [200, 200, 429, 429], "{:?}", started.elapsed());
+    let h = |r: &reqwest::Response, n: &str| {
+        r.headers()
+            .get(n)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    for ok in &answers[..2] {
+        assert_eq!(h(ok, "ratelimit-policy"), "\"team\";q=5;w=1");
+        assert_eq!(h(ok, "pacer-budget-rate"), "5");
+        assert_eq!(h(ok, "pacer-budget-mode"), "shared");
+        let hold: u64 = h(ok, "pacer-budget-hold-ms").parse().unwrap();
+        assert!((150..=450).contains(&hold), "{hold}");
+        assert!(h(ok, "pacer-budget-held").parse::<usize>().is_ok());
+        let exposed = h(ok, "access-control-expose-headers").to_ascii_lowercase();
+        for name in [
+            "ratelimit-policy",
+            "pacer-budget-held",
+            "pacer-budget-mode",
+            "pacer-budget-hold-ms",
+        ] {
+            assert!(exposed.contains(name), "{name} not in {exposed}");
+        }
+    }
+    let refused = &answers[2];
+    assert_eq!(h(refused, "retry-after"), "1");
+    assert_eq!(h(refused, "ratelimit"), "\"team\";r=0;t=1");
+    assert_eq!(h(refused, "ratelimit-policy"), "\"team\";q=5;w=1");
+    assert_eq!(h(refused, "access-control-allow-origin"), "*");
+    let body = answers.pop().unwrap().text().await.unwrap();
+    assert!(body.contains("team_budget_exceeded"), "{body}");
+    assert!(!body.contains("team-key"), "{body}");
+    // The API got the two forms whole, as sent.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|b| &b[..] == form.as_bytes()));
+}
