@@ -18,6 +18,7 @@ source "$ROOT/scripts/redis.sh" && redis_start && PIDS+=("$REDIS_PID")
 
 step "format and lints (native and wasm32)"
 cargo fmt --all -- --check
+scripts/check-layers.sh
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p pacer --target wasm32-unknown-unknown --all-targets -- -D warnings
 # pacer-core's dev-dependencies (proptest) are native-only; its library must build for wasm.
