@@ -1,5 +1,5 @@
 //! DOM tests: the page mounts and carries the whole `data-testid` interface
-//! of DESIGN.md §5, which outside checks drive. Run by `wasm-pack test`.
+//! (docs/ARCHITECTURE.md), which outside checks drive. Run by `wasm-pack test`.
 #![cfg(target_arch = "wasm32")]
 
 use leptos::prelude::*;

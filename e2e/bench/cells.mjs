@@ -25,7 +25,7 @@ export function concurrencyFor(rate, latencyMs) {
 }
 
 /**
- * Cells beyond the matrix (issue 2/5): the page's own rate differs from the
+ * Cells beyond the matrix: the page's own rate differs from the
  * server's limit (`pageRate`), or the page probes for it (`query.auto`).
  * Figures are always against `rate`, the server's limit. A cell's `kind`
  * picks its own criteria and verdict (figures.mjs): `aimd` (convergence,
@@ -63,7 +63,7 @@ const EXTRA = [
     rate: 4, latencyMs: 1000, images: 1600, hideAfterMs: 5_000, hiddenMs: 375_000,
   },
   {
-    // Issue 3/5 item 7, the fault journey's mix (e2e/tests/faults.spec.ts):
+    // The fault journey's mix (e2e/tests/faults.spec.ts):
     // of the answers the limiter lets through, 10 % are a 5xx, 5 % get no
     // answer, 5 % come after 6 s (past the page's 3 s timeout: abandoned)
     // and 2 % are a 200 with broken JSON; seeded. Retries spend the same
@@ -79,7 +79,7 @@ const EXTRA = [
 ];
 
 /**
- * Issue 6, items 1 and 5: tabs of one origin sharing one budget (same
+ * Tabs of one origin sharing one budget (same
  * endpoint, same key) against a strict limit, 10/s with 1 s latency; and
  * the leading tab closed mid-run (the handover gap). `images` is the total
  * over all tabs (`tabs` × each tab's); own figures and verdict (figures.mjs).

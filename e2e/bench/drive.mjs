@@ -1,5 +1,5 @@
 // Drives one run of the page in a fresh headless Chromium through the
-// data-testid interface (DESIGN.md §5): open, load samples, start, wait for
+// data-testid interface (docs/ARCHITECTURE.md, "The page's test interface"): open, load samples, start, wait for
 // `done`, read the stats, export the JSON. `drivePage` uses Playwright;
 // `driveHiddenPage` hides the tab for part of the run, so it launches
 // Chromium itself and drives it over raw CDP (support/hidden-tab.mjs).

@@ -61,7 +61,7 @@ export function convergence(okArrivals, firstSendMs, rate, windowMs = 3000, tol 
   return null;
 }
 
-/** The AIMD cell's own figures (issue 5's criteria), from the sorted successful arrivals. */
+/** The AIMD cell's own figures (convergence, the share held after it, 429s), from the sorted successful arrivals. */
 function aimdFigures(f, okArrivals, firstSendMs, rate) {
   const c = convergence(okArrivals, firstSendMs, rate);
   f.convergeS = c ? (c.atMs - firstSendMs) / 1000 : NaN;
@@ -98,7 +98,7 @@ function hiddenFigures(f, api, okArrivals, rate, h) {
 }
 
 /**
- * The fault cell's own figures (issue 3/5 item 7): is every item accounted
+ * The fault cell's own figures: is every item accounted
  * for, once? From the log (`good` = its good successes), the page's stats
  * and, per image, the export (`items`, or null without one).
  */
@@ -247,7 +247,7 @@ const jitterBound = (jMs, rate) => 1 / (1 + (jMs / 1000) * rate);
 const tabOf = (l) => Number(/[?&]tab=(\d+)/.exec(l.image)?.[1] ?? -1);
 
 /**
- * The multi-tab cells' targets (issue 6, item 1): while all tabs run, their
+ * The multi-tab cells' targets: while all tabs run, their
  * combined successes ≥ 0.97 of the shared limit, never over it (at most
  * limit + 1 successes in any 1 s), 429s ≤ 1 % of sends, every tab finishes;
  * closing the leader leaves no gap between arrivals longer than the usual

@@ -1,4 +1,4 @@
-// Drives the multi-tab cells (issue 6, items 1 and 5): two or three pages
+// Drives the multi-tab cells (tabs sharing one budget, and the handover): two or three pages
 // of one headless Chromium (one context, so one origin's BroadcastChannel
 // and Web Locks) run against one emulator; each tab's image URLs carry
 // `?tab=T&n=I`, so the access log tells the tabs apart. A handover cell

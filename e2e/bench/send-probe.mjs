@@ -1,4 +1,4 @@
-// Why the tabs' sends go from the timer worker (issue 6): how late, and
+// Why the tabs' sends go from the timer worker: how late, and
 // how unevenly, a request planned for an instant reaches the server when
 // the page's main thread sends it or a worker does, with the page busy or
 // not. N tabs of one context send 200 requests at exactly 10/s between them

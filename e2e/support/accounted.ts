@@ -1,4 +1,4 @@
-// Issue 3's promise, checked against the access log: every item of a run
+// Pacer's promise, checked against the access log: every item of a run
 // ends done (once) or failed with its reason, and the page's own account of
 // its requests is the log's.
 import { expect } from '@playwright/test';

@@ -45,7 +45,7 @@ export interface LogLine {
 export const isGood = (l: LogLine): boolean => l.status === 200 && l.fault !== 'bad-json';
 
 /**
- * Issue 3's fault mix (seeded by the caller's `--fault-seed`): of the
+ * The fault mix of the fault journeys (seeded by the caller's `--fault-seed`): of the
  * answers the limiter lets through, 10 % are a 5xx, 5 % are dropped, 5 %
  * come after 6 s (past a 3 s page timeout) and 2 % are broken JSON.
  */

@@ -9,7 +9,7 @@
 // 'hidden'` and its main-thread timers run once a second (once a minute
 // after 5 minutes). So the page is driven here over RAW CDP only
 // (Runtime.evaluate on the target's own websocket), through the data-testid
-// interface of DESIGN.md §5, and `plainTimerRate` proves the throttling with
+// interface (docs/ARCHITECTURE.md), and `plainTimerRate` proves the throttling with
 // a plain setTimeout chain before anything is concluded from it.
 //
 // Plain ESM JavaScript, so that both the Playwright spec (TypeScript) and the
@@ -144,7 +144,7 @@ export async function launchChromium(url, { extraArgs = [] } = {}) {
   }
 }
 
-/** The page testids whose text is a number (DESIGN.md §5). */
+/** The page testids whose text is a number. */
 export const STAT_IDS = ['stat-done', 'stat-failed', 'stat-queued', 'stat-429',
   'stat-throughput', 'stat-latency-avg', 'stat-latency-p95'];
 

@@ -1,4 +1,4 @@
-// A page object over the data-testid interface of DESIGN.md §5.
+// A page object over the page's data-testid interface (docs/ARCHITECTURE.md).
 import { Page, Locator, expect } from '@playwright/test';
 
 export class PacerPage {

@@ -1,4 +1,4 @@
-// Issue 4/5 item 7: every control labelled and keyboard-operable, a live
+// Accessibility: every control labelled and keyboard-operable, a live
 // region announcing progress, no serious or critical axe-core violation
 // (WCAG 2 A/AA) idle, mid-run with a result's details open, paused, after a
 // run, with failures, in dark mode and at 360 px wide; the page fits a

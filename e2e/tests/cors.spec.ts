@@ -1,4 +1,4 @@
-// Issue 3/5 item 5, the network side of bad input: an endpoint whose CORS
+// The network side of bad input: an endpoint whose CORS
 // policy refuses the page, one that does not answer at all, and 429s that
 // come without CORS headers (the page sees a bare network error). Each
 // gets a message that says what it is and what to do, and every image still

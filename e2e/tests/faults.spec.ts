@@ -1,4 +1,4 @@
-// Issue 3/5 items 1-2: every item accounted for under faults. 300 sample
+// Every item accounted for under faults. 300 sample
 // images at 20/s (HTTPS, HTTP/2) against an emulator that answers 10 % with
 // a 5xx, drops 5 %, answers 5 % too late for the page's 3 s timeout and
 // sends 2 % broken JSON, all at once and seeded. The run ends with each

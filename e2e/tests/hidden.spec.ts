@@ -1,4 +1,4 @@
-// A hidden tab keeps its pace (DESIGN.md §3): 300 sample images at 8 req/s
+// A hidden tab keeps its pace (Chrome throttles a hidden tab's own timers): 300 sample images at 8 req/s
 // against a fixed-window limiter of 8/s with 300 ms latency; after 3 s the
 // page is hidden behind a second tab for ~25 s. First proof that the tab is
 // really throttled (a plain 100 ms setTimeout chain in it runs ≤ 2/s), then,

@@ -1,4 +1,4 @@
-// Issue 1's journey: 40 sample images at 8 req/s with 8 tasks against a
+// The first journey: 40 sample images at 8 req/s with 8 tasks against a
 // fixed-window limiter of 8/s with 300 ms latency. Every image done, no 429
 // in the emulator's log, and the page's throughput equal to the log's.
 import { test, expect } from '@playwright/test';

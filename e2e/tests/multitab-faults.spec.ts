@@ -1,4 +1,4 @@
-// Issue 6 with issue 3's faults: two tabs sharing one budget send their
+// Tabs sharing a budget, under the fault journey's faults: two tabs sharing one budget send their
 // requests from their timer workers (a grant's send is handed over ahead of
 // its instant), so the worker's path must account for every item as the
 // page's own fetch does. Two pages of one context share 20/s (HTTPS,

@@ -1,4 +1,4 @@
-// Issue 6, item 1: tabs of one origin with the same endpoint and key share
+// Tabs of one origin with the same endpoint and key share
 // one rate budget. Two and three pages of one browser context run against
 // one emulator with a strict nginx-like limiter (10/s, burst 0, 1 s
 // latency) over HTTPS/HTTP2 (over plain http the browser's 6 connections

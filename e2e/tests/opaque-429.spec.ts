@@ -1,4 +1,4 @@
-// Issue 3/5 item 5, last bullet: 429s without CORS headers. The page sees
+// 429s without CORS headers. The page sees
 // each as a bare network error (fetch rejects: no status, no headers). Once
 // other requests have been answered, Pacer takes frequent fast ones for
 // rate limiting and slows the whole pool down, as it would for 429s it

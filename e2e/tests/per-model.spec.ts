@@ -1,4 +1,4 @@
-// Issue 4/5 item 2: one call per model instead of one multipredict call.
+// One call per model instead of one multipredict call.
 // With the box ticked, every image × model pair is a work item of its own
 // (as the original client queued them), paced like any other call; the
 // access log shows one request per pair, each asking for one model. The

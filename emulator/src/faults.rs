@@ -1,5 +1,5 @@
 //! Fault injection (`--fail-5xx`, `--drop`, `--slow`, `--bad-json`) and the
-//! security mode `--xss-labels` (DESIGN.md §6): what can go wrong with an
+//! security mode `--xss-labels`: what can go wrong with an
 //! answer the limiter let through, from a seeded sequence so that a run can
 //! be replayed.
 //!

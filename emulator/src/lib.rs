@@ -1,4 +1,4 @@
-//! A local stand-in for the vision v2 multipredict API (DESIGN.md §6):
+//! A local stand-in for the vision v2 multipredict API:
 //! the contract of `pacer_core::api`, a real limiter per client key from
 //! `pacer_core::limiter`, latency, injected faults, CORS, sample images, an
 //! access log, and the built page, over HTTP and optionally HTTPS with HTTP/2;

@@ -1,4 +1,4 @@
-//! The vision v2 multipredict contract (DESIGN.md §1): request building,
+//! The vision v2 multipredict contract: request building,
 //! response and header parsing, error classification. Shared by the app
 //! (which sends and parses) and the emulator (which answers).
 //!

@@ -1,4 +1,4 @@
-//! Server-side limiter models (DESIGN.md §2): the limiters Pacer must live
+//! Server-side limiter models: the limiters Pacer must live
 //! with, as pure state machines whose decision takes `now` as an argument.
 //! The emulator enforces them on real time (since the Unix epoch); the
 //! fake-clock simulator runs the very same models on fake time.

@@ -1,4 +1,4 @@
-//! The pacing invariants of issue 1, on fake time against model servers:
+//! The pacing invariants, on fake time against model servers:
 //! never more than `rate × window + burst` sends in any window, at least
 //! 99.5 % of the rate, no burst from late timers, one pool pause per 429.
 

@@ -302,7 +302,7 @@ fn case() -> impl Strategy<Value = Case> {
                     // (min(3 ms, 10 % of the spacing)) restarts the schedule
                     // and costs its lateness, so above 50/s (2 ms) a burst
                     // of 1 loses rate to browser timers whatever the server
-                    // (issue 2 sizes the burst for high rates;
+                    // (the pacer sizes its burst for high rates;
                     // tests/pacing_props.rs has the same restriction).
                     timers: if rate <= 50.0 {
                         timers
@@ -419,7 +419,7 @@ proptest! {
     }
 }
 
-/// The known failure of issue 2/5: a headerless leaky bucket at 1/s under a
+/// A known hard case: a headerless leaky bucket at 1/s under a
 /// user's rate of 1.25/s, fixed rate. Pacer kept the rate and only widened
 /// the spacing by the margin's 10 % cap: 429s kept coming (10 in 70 sends,
 /// and on). Now, once the margin is at its cap, the rate comes down, and

@@ -42,7 +42,7 @@ proptest! {
         config.server.latency = latency;
         // Late timers are only applied where one timer per send can keep up
         // (≥ 20 ms apart); above that a burst of 1 cannot absorb browser
-        // timer lateness (issue 2 sizes the burst for high rates).
+        // timer lateness (the pacer sizes its burst for high rates).
         if rate <= 50.0 {
             config.timers = timers;
         }

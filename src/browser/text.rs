@@ -5,7 +5,7 @@
 //! Rust; anything else goes to the browser's `String.prototype.toLowerCase`,
 //! which applies the same Unicode default case mapping (final sigma
 //! included). Leaving the tables out of the wasm saves about 8 KB gzipped
-//! (issue 5 item 8, the size budget). Native builds (the unit tests) use
+//! (the page's first load). Native builds (the unit tests) use
 //! `str::to_lowercase`.
 
 /// `text` in lower case, as `str::to_lowercase` gives it.

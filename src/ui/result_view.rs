@@ -220,7 +220,7 @@ pub fn shown(rows: &[ItemRow], filter: StateFilter, text: &str, sort: SortKey) -
     let by = |id: &usize| &rows[*id];
     // One comparator behind `dyn` and one unstable sort with the id as the
     // last key (ids ascend in input order, so ties keep it): a single sort
-    // in the wasm instead of one stable sort per key (issue 5 item 8).
+    // in the wasm instead of one stable sort per key.
     let latency = |a: &usize, b: &usize| {
         let key = |id| by(id).latency_ms.unwrap_or(f64::NEG_INFINITY);
         key(b).total_cmp(&key(a))
