@@ -153,3 +153,29 @@ test('a saved run with 1e300 timestamps comes back on reload without a crash', a
   await expect(pacer.byId('panic-notice')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('a small PNG declaring 30000×30000 pixels is refused before it is decoded', async ({ page }) => {
+  const errors = errorsOf(page);
+  const pacer = new PacerPage(page);
+  await pacer.open(emu.url);
+  // A PNG signature and an IHDR chunk declaring 30000×30000 RGBA (3.6 GB
+  // decoded), then nothing worth decoding: a few dozen bytes on disk.
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(30_000, 0);
+  ihdr.writeUInt32BE(30_000, 4);
+  ihdr.set([8, 6, 0, 0, 0], 8);
+  const bomb = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+    Buffer.from('IHDR'),
+    ihdr,
+    Buffer.alloc(4),
+    Buffer.alloc(64, 0x41),
+  ]);
+  await pacer.byId('files').setInputFiles([{ name: 'bomb.png', mimeType: 'image/png', buffer: bomb }]);
+  await expect(pacer.byId('files-refused')).toContainText(
+    'bomb.png: it declares 30000×30000 pixels (900 megapixels); Pacer decodes images up to 64 megapixels',
+  );
+  await stillWorks(pacer, 2);
+  await expect(pacer.byId('panic-notice')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
