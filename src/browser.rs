@@ -46,4 +46,4 @@ pub use tabs::{
 };
 pub use text::lowercase;
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};
-pub use url_parse::{page_origin, parse_url, ParsedUrl};
+pub use url_parse::{page_origin, page_query_param, parse_url, query_string, ParsedUrl};

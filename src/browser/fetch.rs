@@ -163,7 +163,7 @@ impl PendingFetch {
             Kind::Page { .. } => None,
             Kind::Worker(send) => {
                 let ms = (&mut send.sent).await.ok()?;
-                Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0))
+                Some(pacer_core::bounds::duration_from_ms(ms))
             }
         }
     }

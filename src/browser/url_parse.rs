@@ -35,3 +35,24 @@ pub fn page_origin() -> String {
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()
 }
+
+/// The page's query string parameter `name`, decoded (its first value),
+/// if there is one.
+pub fn page_query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// `pairs` as a query string, encoded as the browser's `URLSearchParams`
+/// writes it (empty for none).
+pub fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> String {
+    let Ok(params) = web_sys::UrlSearchParams::new() else {
+        return String::new();
+    };
+    for (name, value) in pairs {
+        params.append(name, &value);
+    }
+    params.to_string().into()
+}

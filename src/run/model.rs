@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use pacer_core::api::Prediction;
 
-/// What the user chose for a run. The key lives only here, in memory.
-#[derive(Clone, Debug, PartialEq)]
+/// What the user chose for a run. The key lives only here, in memory
+/// (its `Debug` hides it, so no log line can carry it).
+#[derive(Clone, PartialEq)]
 pub struct Settings {
     /// API base URL, e.g. `http://127.0.0.1:8080` or `https://api-us.restb.ai`.
     pub endpoint: String,
@@ -29,6 +30,22 @@ pub struct Settings {
     /// Sends per item before a retryable failure (5xx, network, timeout,
     /// bad answer) becomes final.
     pub max_attempts: u32,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("endpoint", &self.endpoint)
+            .field("key", &"[hidden]")
+            .field("models", &self.models)
+            .field("per_model", &self.per_model)
+            .field("rate", &self.rate)
+            .field("concurrency", &self.concurrency)
+            .field("auto_rate", &self.auto_rate)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
 }
 
 /// Where a run is, as shown by `data-testid="run-state"`.

@@ -96,17 +96,22 @@ pub fn JobFiles() -> impl IntoView {
                         .unwrap_or_default();
                     if let Err(why) = result {
                         run.say(NoticeLevel::Error, &why);
-                    } else if run.state.get_untracked() == RunState::Interrupted {
+                    } else {
                         let level = if mended.is_empty() && cleared.is_empty() {
                             NoticeLevel::Info
                         } else {
                             NoticeLevel::Warning
                         };
+                        let next = if run.state.get_untracked() == RunState::Interrupted {
+                            "Enter the key and press Resume to send what it has left."
+                        } else {
+                            "Every image in it had ended; nothing is left to send."
+                        };
                         run.say(
                             level,
                             &format!(
-                                "Job {name}{part} imported; it sends to {endpoint}.{cleared} Enter \
-                                 the key and press Resume to send what it has left.{mended}"
+                                "Job {name}{part} imported; it sends to {endpoint}.{cleared} \
+                                 {next}{mended}"
                             ),
                         );
                     }

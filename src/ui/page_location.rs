@@ -3,9 +3,12 @@
 //! origin), the settings in its query string, and a share link to it.
 //!
 //! The only browser access in `ui/`; it goes through `leptos::prelude::window`
-//! and never reads or writes the key.
+//! and `crate::browser` (the query string's parsing and writing), and never
+//! reads or writes the key.
 
 use leptos::prelude::window;
+
+use crate::browser::{page_query_param, query_string};
 
 use super::shared_settings::SharedSettings;
 
@@ -38,11 +41,7 @@ pub fn local_emulator() -> (String, bool) {
 /// The settings in the page's query string (never the key, which is not
 /// read from the URL).
 pub fn query_settings() -> SharedSettings {
-    let search = window().location().search().unwrap_or_default();
-    let Ok(params) = web_sys::UrlSearchParams::new_with_str(&search) else {
-        return SharedSettings::default();
-    };
-    let get = |name: &str| params.get(name).filter(|v| !v.trim().is_empty());
+    let get = |name: &str| page_query_param(name).filter(|v| !v.trim().is_empty());
     SharedSettings {
         endpoint: get("endpoint"),
         rate: get("rate"),
@@ -69,13 +68,7 @@ pub fn share_link(settings: &SharedSettings) -> String {
         location.origin().unwrap_or_default(),
         location.pathname().unwrap_or_default()
     );
-    let Ok(params) = web_sys::UrlSearchParams::new() else {
-        return base;
-    };
-    for (name, value) in settings.query_pairs() {
-        params.append(name, &value);
-    }
-    let query: String = params.to_string().into();
+    let query = query_string(settings.query_pairs());
     if query.is_empty() {
         base
     } else {

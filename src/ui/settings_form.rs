@@ -39,7 +39,7 @@ pub fn SettingsForm() -> impl IntoView {
                     />
                     <p class="hint">
                         {move || if form.remember_key.get() {
-                            "Kept in this browser's storage until you untick the box; never in the URL, exports or saved runs."
+                            "Kept in this browser's storage for this endpoint only, until you untick the box; never in the URL, exports or saved runs."
                         } else {
                             "Kept in memory only: never in the URL, exports, logs or storage."
                         }}
