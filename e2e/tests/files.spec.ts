@@ -1,4 +1,4 @@
-// Local images (issue 5 item 1, issue 4 item 5): chosen or dropped on the
+// Local images: chosen or dropped on the
 // `files` input, each downscaled in the browser to 600 px on its short side,
 // re-encoded as JPEG and POSTed as image_base64; files that are not images,
 // or too large, are named with the reason and nothing else is disturbed.

@@ -1,4 +1,4 @@
-// Issue 3/5 item 5: bad input gets a clear message and disturbs nothing
+// Bad input gets a clear message and disturbs nothing
 // else. Each case is checked through the data-testid interface: what the
 // page says (the URL summary, the `notice`, the start hint) and that a run
 // with the bad field fixed or clamped still goes.

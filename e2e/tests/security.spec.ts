@@ -1,4 +1,4 @@
-// Issue 3/5 item 6: security. The release page runs under its own
+// Security. The release page runs under its own
 // Content-Security-Policy (index.html's meta, with the sha256 of Trunk's
 // inline loader added by scripts/csp-hashes.mjs) and works under it; labels
 // from the network are text, never markup or script; the key stays in memory.

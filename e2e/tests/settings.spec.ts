@@ -1,4 +1,4 @@
-// Issue 4/5 item 6: the form's settings are remembered across visits (the
+// The form's settings are remembered across visits (the
 // key only when "remember on this device" is ticked); the query string wins
 // over what was remembered, a restored run's settings win over both, and
 // "Share settings" gives a link with the settings, never the key.
