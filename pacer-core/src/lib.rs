@@ -3,7 +3,10 @@
 //!
 //! Time enters only through [`time::Clock`] and [`time::Sleep`], so the same
 //! code runs in the browser (on `performance.now()` and `setTimeout`) and in
-//! native tests on a fake clock ([`sim`]), thousands of runs a second.
+//! native tests on a fake clock (`sim`), thousands of runs a second.
+//!
+//! The simulator and the limiter models are behind the `sim` feature: the
+//! emulator and the tests turn it on, the page does not ship them.
 
 pub mod api;
 pub mod bounds;
@@ -11,9 +14,11 @@ pub mod driver;
 pub mod gcra;
 pub mod image_header;
 pub mod input;
+#[cfg(any(test, feature = "sim"))]
 pub mod limiter;
 pub mod schedule;
 pub mod shared;
+#[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod stats;
 pub mod time;

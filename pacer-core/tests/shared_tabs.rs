@@ -1,4 +1,4 @@
-//! Several tabs on one rate budget (issue "5/5", item 1), on fake time:
+//! Several tabs on one rate budget, on fake time:
 //! two or three simulated tabs, each with its own scheduler and pool of
 //! workers, elect a leader (a FIFO lock, as Web Locks grant), exchange
 //! messages over a simulated `BroadcastChannel` with a delay, and send to
