@@ -8,11 +8,15 @@
 mod clock;
 mod download;
 mod fetch;
+mod ids;
 mod image;
+mod later;
 mod layout;
 mod lifecycle;
 mod local;
+mod page;
 mod paste;
+mod quota;
 mod read;
 mod store;
 mod tabs;
@@ -22,19 +26,23 @@ mod timer;
 pub use clock::{unix_now, PerformanceClock};
 pub use download::download;
 pub use fetch::{answers_at_all, AbortHandle, FetchError, HttpAnswer, PendingFetch};
+pub use ids::random_run_id;
 pub use image::{
     human_bytes, jpeg_object_url, prepare, release, take_chosen_files, ImageRefused, PreparedImage,
 };
+pub use later::{after, Every};
 pub use layout::{image_aspect, measure, scroll_state, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{copy_text, remember_key, remember_settings, remembered_key, remembered_settings};
+pub use page::{page_origin, set_tab_run, tab_run};
 pub use paste::pasted_into_textarea;
+pub use quota::{persist_storage, storage_estimate, StorageUse};
 pub use read::read_text;
-pub use store::{RunStore, SavedRecords, StoreError};
+pub use store::{LegacyRun, RunStore, SavedRecords, StoreError};
 pub use tabs::{
-    budget_name, clear_leading, leading_lately, locks_available, mark_leading, on_page_event,
-    random_tab_id, request_lock, trace_to_page, BudgetChannel, HeldLock, LateBus, PageEvent,
-    SharedClock,
+    budget_name, clear_leading, held_locks, leading_lately, locks_available, mark_leading,
+    on_page_event, random_tab_id, request_lock, trace_to_page, BudgetChannel, HeldLock, LateBus,
+    PageEvent, SharedClock,
 };
 pub use text::lowercase;
 pub use timer::{take_timer_lateness, worker_timers, TimerSleep};

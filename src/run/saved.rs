@@ -13,6 +13,7 @@ use pacer_core::stats::RunStats;
 use pacer_core::timeline::Mark;
 use serde::{Deserialize, Serialize};
 
+use super::id::RunId;
 use super::model::{ItemResult, ItemState, Settings};
 use super::record::{AttemptRecord, RunRecord};
 
@@ -24,6 +25,10 @@ pub const SAVE_VERSION: u32 = 1;
 pub struct SavedRun {
     /// [`SAVE_VERSION`] when written.
     pub version: u32,
+    /// The run's id; absent in runs saved (or jobs written) before runs
+    /// had one (see [`RunId::legacy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RunId>,
     /// When the run started, ms since the Unix epoch.
     pub started_unix_ms: f64,
     /// The settings, without the key.
@@ -36,6 +41,13 @@ pub struct SavedRun {
 }
 
 impl SavedRun {
+    /// The run's id, or the stable one of a run from before ids.
+    pub fn id_or_legacy(&self) -> RunId {
+        self.id
+            .clone()
+            .unwrap_or_else(|| RunId::legacy(&self.sources))
+    }
+
     /// The models of per-model calls (empty for multipredict calls): how
     /// the run's items are cut from its images (see [`super::work::Work`]).
     pub fn per_model(&self) -> Vec<String> {
@@ -100,6 +112,7 @@ impl SavedSettings {
     pub(super) fn run_over(self, sources: Vec<String>, files: Vec<usize>) -> SavedRun {
         SavedRun {
             version: SAVE_VERSION,
+            id: None,
             started_unix_ms: 0.0,
             settings: self,
             sources,
@@ -141,6 +154,10 @@ impl From<&Settings> for SavedSettings {
 /// One item's changing part, saved whenever it changes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedItem {
+    /// The run it belongs to (absent in saves from before runs had ids):
+    /// an item of another run is never taken for one of this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunId>,
     /// Its state when saved.
     pub state: ItemState,
     /// Every request sent for it.
@@ -164,12 +181,64 @@ impl SavedItem {
             None => (None, None),
         };
         Self {
+            run: None,
             state,
             attempts: attempts.to_vec(),
             prediction,
             reason,
         }
     }
+
+    /// This item, marked as one of run `id`.
+    pub fn of_run(mut self, id: &RunId) -> Self {
+        self.run = Some(id.clone());
+        self
+    }
+
+    /// Whether it may be one of run `id` (items from before ids may).
+    pub fn belongs_to(&self, id: Option<&RunId>) -> bool {
+        match (&self.run, id) {
+            (Some(mine), Some(id)) => mine == id,
+            _ => true,
+        }
+    }
+
+    /// Whether it had ended (done with its predictions, failed or
+    /// cancelled): an ended item is never sent again on resume.
+    pub fn has_ended(&self) -> bool {
+        match self.state {
+            ItemState::Done => self.prediction.is_some(),
+            ItemState::Failed | ItemState::Cancelled => true,
+            _ => false,
+        }
+    }
+}
+
+/// The items of one run known from two places (this browser's storage and
+/// an imported job file), merged: per item, a done answer wins over
+/// anything else, then an ended one over one still pending, and attempts
+/// are those of the kept side. So importing a job again never sends what
+/// either side already has as done.
+pub fn merge_items(
+    stored: impl IntoIterator<Item = (usize, SavedItem)>,
+    imported: impl IntoIterator<Item = (usize, SavedItem)>,
+) -> Vec<(usize, SavedItem)> {
+    use std::collections::BTreeMap;
+    let rank = |item: &SavedItem| match item.state {
+        ItemState::Done if item.prediction.is_some() => 3,
+        _ if item.has_ended() => 2,
+        _ => 1,
+    };
+    let mut merged: BTreeMap<usize, SavedItem> = stored.into_iter().collect();
+    for (id, item) in imported {
+        match merged.get(&id) {
+            Some(kept) if rank(kept) >= rank(&item) => {}
+            _ => {
+                merged.insert(id, item);
+            }
+        }
+    }
+    merged.into_iter().collect()
 }
 
 /// A saved run put back together: rows' states and results, the record
@@ -241,14 +310,19 @@ pub fn stats_of(record: &RunRecord, rate: f64) -> RunStats {
 
 /// Rebuilds a run of `len` items from its saved items (any order; unknown
 /// ids ignored; items never saved were still queued).
-pub fn restore(len: usize, items: impl IntoIterator<Item = (usize, SavedItem)>) -> Restored {
+/// Items marked as another run's than `run` are ignored.
+pub fn restore(
+    run: Option<&RunId>,
+    len: usize,
+    items: impl IntoIterator<Item = (usize, SavedItem)>,
+) -> Restored {
     let mut out = Restored {
         rows: vec![(ItemState::Queued, None); len],
         record: RunRecord::new(len),
         ended: Vec::new(),
     };
     for (id, item) in items {
-        if id >= len {
+        if id >= len || !item.belongs_to(run) {
             continue;
         }
         let tries = u32::try_from(item.attempts.len()).unwrap_or(u32::MAX);
@@ -298,6 +372,7 @@ mod tests {
             latency_ms: 300.0,
             status,
             error: None,
+            possibly_charged: false,
         }
     }
 
@@ -379,7 +454,7 @@ mod tests {
             let json = serde_json::to_string(&item).unwrap();
             (id, serde_json::from_str::<SavedItem>(&json).unwrap())
         });
-        let r = restore(4, items);
+        let r = restore(None, 4, items);
         assert_eq!(r.rows[0].0, ItemState::Done);
         assert_eq!(r.rows[1].0, ItemState::Queued);
         assert_eq!(r.rows[2].0, ItemState::Queued);
@@ -425,6 +500,7 @@ mod tests {
             latency_ms: latency,
             status,
             error: None,
+            possibly_charged: false,
         };
         record.attempts[0] = vec![at(1000.0, 300.0, Some(200))];
         record.attempts[1] = vec![at(1250.0, 100.0, Some(503)), at(1500.0, 500.0, Some(200))];
@@ -450,8 +526,70 @@ mod tests {
 
     #[test]
     fn done_without_predictions_is_sent_again() {
-        let r = restore(1, [(0, SavedItem::capture(ItemState::Done, None, &[]))]);
+        let r = restore(
+            None,
+            1,
+            [(0, SavedItem::capture(ItemState::Done, None, &[]))],
+        );
         assert_eq!(r.rows[0].0, ItemState::Queued);
         assert_eq!(r.pending(), 1);
+    }
+
+    #[test]
+    fn items_of_another_run_are_never_restored_into_this_one() {
+        let a = RunId::parse("run-a").unwrap();
+        let b = RunId::parse("run-b").unwrap();
+        let done = |id: &RunId| {
+            SavedItem::capture(
+                ItemState::Done,
+                Some(&ItemResult::Ok(Arc::new(prediction()))),
+                &[attempt(1, Some(200))],
+            )
+            .of_run(id)
+        };
+        let r = restore(Some(&a), 2, [(0, done(&a)), (1, done(&b))]);
+        assert_eq!(r.rows[0].0, ItemState::Done);
+        assert_eq!(
+            r.rows[1].0,
+            ItemState::Queued,
+            "run b's answer is not run a's"
+        );
+        // Items saved before ids belong to whichever run holds them.
+        let old = SavedItem::capture(ItemState::Failed, None, &[]);
+        assert!(old.belongs_to(Some(&a)));
+    }
+
+    #[test]
+    fn a_job_imported_again_keeps_every_done_item_of_either_side() {
+        let done = SavedItem::capture(
+            ItemState::Done,
+            Some(&ItemResult::Ok(Arc::new(prediction()))),
+            &[attempt(1, Some(200))],
+        );
+        let failed = SavedItem::capture(
+            ItemState::Failed,
+            Some(&ItemResult::Err("HTTP 400".into())),
+            &[attempt(1, Some(400))],
+        );
+        let queued = SavedItem::capture(ItemState::Queued, None, &[attempt(1, None)]);
+        let stored = vec![(0, done.clone()), (1, queued.clone()), (2, failed.clone())];
+        let imported = vec![
+            (0, queued.clone()),
+            (1, done.clone()),
+            (2, done.clone()),
+            (3, queued),
+        ];
+        let merged = merge_items(stored, imported);
+        let states: Vec<(usize, ItemState)> = merged.iter().map(|(i, it)| (*i, it.state)).collect();
+        assert_eq!(
+            states,
+            [
+                (0, ItemState::Done),
+                (1, ItemState::Done),
+                (2, ItemState::Done),
+                (3, ItemState::Queued)
+            ]
+        );
+        assert!(merged[..3].iter().all(|(_, it)| it.has_ended()));
     }
 }

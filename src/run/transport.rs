@@ -24,8 +24,17 @@ use super::model::Settings;
 use super::record::{AttemptRecord, RunRecord};
 use super::work::Work;
 use crate::browser::{
-    answers_at_all, unix_now, AbortHandle, FetchError, PendingFetch, PerformanceClock,
+    answers_at_all, page_origin, unix_now, AbortHandle, FetchError, PendingFetch, PerformanceClock,
 };
+
+/// A request on the wire: how to abort it, and what to record if the page
+/// is left before it is answered.
+struct OnWire {
+    abort: AbortHandle,
+    attempt: u32,
+    /// When it went (or is due to go), ms since the Unix epoch.
+    sent_unix_ms: f64,
+}
 
 /// Sends requests for one run and remembers what came back.
 pub struct FetchTransport {
@@ -33,7 +42,7 @@ pub struct FetchTransport {
     /// The images and the items cut from them: local images are POSTed as
     /// `image_base64`, URLs sent with GET.
     work: Rc<Work>,
-    in_flight: RefCell<HashMap<ItemId, AbortHandle>>,
+    in_flight: RefCell<HashMap<ItemId, OnWire>>,
     /// Set when the page is being left: aborts then mean "send again
     /// later", not "cancelled".
     leaving: Cell<bool>,
@@ -70,9 +79,35 @@ impl FetchTransport {
     /// Aborts every request on the wire because the page is being left;
     /// each is answered as retryable, so it is sent again on resume (or
     /// after [`FetchTransport::stay`] if the page was not left after all).
-    pub fn abort_for_leaving(&self) {
+    /// The server may well have counted them already: each is recorded at
+    /// once (the page may not live to hear the abort) as possibly charged.
+    /// Returns the items cut off, to be saved.
+    pub fn abort_for_leaving(&self) -> Vec<ItemId> {
         self.leaving.set(true);
-        self.abort_all();
+        let now = unix_now().as_secs_f64() * 1000.0;
+        let cut: Vec<(ItemId, OnWire)> = self.in_flight.borrow_mut().drain().collect();
+        let mut record = self.record.borrow_mut();
+        let mut items = Vec::with_capacity(cut.len());
+        for (item, wire) in cut {
+            // A worker send not yet due never left this page.
+            if wire.sent_unix_ms <= now {
+                record.add(
+                    item,
+                    AttemptRecord {
+                        attempt: wire.attempt,
+                        sent_unix_ms: wire.sent_unix_ms,
+                        latency_ms: now - wire.sent_unix_ms,
+                        status: None,
+                        error: Some(LEFT_ON_THE_WIRE.to_owned()),
+                        possibly_charged: true,
+                    },
+                    None,
+                );
+                items.push(item);
+            }
+            wire.abort.abort();
+        }
+        items
     }
 
     /// What the user should know about this run's network errors, once.
@@ -107,9 +142,7 @@ impl FetchTransport {
             return;
         }
         let this = Rc::clone(self);
-        let origin = web_sys::window()
-            .and_then(|w| w.location().origin().ok())
-            .unwrap_or_default();
+        let origin = page_origin();
         wasm_bindgen_futures::spawn_local(async move {
             let reachable = answers_at_all(&format!("{endpoint}/"), Duration::from_secs(5)).await;
             if this.answered.get() {
@@ -145,8 +178,8 @@ impl FetchTransport {
 
     /// Aborts every request on the wire (cancel).
     pub fn abort_all(&self) {
-        for (_, c) in self.in_flight.borrow_mut().drain() {
-            c.abort();
+        for (_, wire) in self.in_flight.borrow_mut().drain() {
+            wire.abort.abort();
         }
     }
 
@@ -207,6 +240,7 @@ impl FetchTransport {
         self.in_flight.borrow_mut().remove(&item);
         let now = PerformanceClock.now();
         let latency = now.saturating_sub(sent);
+        let mut recorded = false;
         let (result, status, outcome, hint) = match answer {
             Ok(a) => {
                 self.answered.set(true);
@@ -217,6 +251,8 @@ impl FetchTransport {
                 (result, Some(a.status), Some(parsed), hint)
             }
             Err(FetchError::Aborted) if self.leaving.get() => {
+                // Recorded when it was cut off (see `abort_for_leaving`).
+                recorded = true;
                 let reason = "aborted while the page was being left".to_owned();
                 (AttemptResult::Retryable { reason }, None, None, None)
             }
@@ -255,6 +291,9 @@ impl FetchTransport {
             | AttemptResult::Fatal { reason } => Some(reason.clone()),
         };
         let prediction = outcome.and_then(Result::ok);
+        if recorded {
+            return Answer { result, hint };
+        }
         self.record.borrow_mut().add(
             item,
             AttemptRecord {
@@ -263,6 +302,7 @@ impl FetchTransport {
                 latency_ms: latency.as_secs_f64() * 1000.0,
                 status,
                 error,
+                possibly_charged: false,
             },
             prediction,
         );
@@ -285,7 +325,13 @@ impl pacer_core::driver::Transport for SharedTransport {
         let pending = this.start(item);
         let sent = PerformanceClock.now();
         if let Ok(p) = &pending {
-            this.in_flight.borrow_mut().insert(item, p.abort_handle());
+            let sent_unix_ms = (PerformanceClock.wall_offset() + sent).as_secs_f64() * 1000.0;
+            let wire = OnWire {
+                abort: p.abort_handle(),
+                attempt,
+                sent_unix_ms,
+            };
+            this.in_flight.borrow_mut().insert(item, wire);
         }
         this.conclude(item, attempt, pending, sent).boxed_local()
     }
@@ -306,9 +352,12 @@ impl pacer_core::driver::Transport for SharedTransport {
         }
         let (url, form) = this.request(item);
         let mut pending = PendingFetch::start_at(&url, form.as_deref(), this.timeout(), due)?;
-        this.in_flight
-            .borrow_mut()
-            .insert(item, pending.abort_handle());
+        let wire = OnWire {
+            abort: pending.abort_handle(),
+            attempt,
+            sent_unix_ms: due.as_secs_f64() * 1000.0,
+        };
+        this.in_flight.borrow_mut().insert(item, wire);
         Some(
             async move {
                 let sent = match pending.sent().await {
@@ -325,6 +374,10 @@ impl pacer_core::driver::Transport for SharedTransport {
         )
     }
 }
+
+/// Why an attempt cut off by leaving the page has no answer.
+const LEFT_ON_THE_WIRE: &str =
+    "cut off: the page was left while this request was on the wire (the server may have counted it)";
 
 /// A send that a tab being left does not make (a shared budget's grant
 /// can still come between `beforeunload` and `pagehide`): sent again on

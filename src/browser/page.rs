@@ -1,0 +1,30 @@
+//! Small facts about this page and this tab: its origin, and which run
+//! this very tab had open (`sessionStorage` is per tab and survives a
+//! reload, so a reloaded tab takes up its own run, not another tab's).
+
+const TAB_RUN_ITEM: &str = "pacer.tab.run";
+
+/// The page's origin (`http://127.0.0.1:8080`), or empty.
+pub fn page_origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+fn session() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// The run this tab had open before a reload, if any.
+pub fn tab_run() -> Option<String> {
+    session()?.get_item(TAB_RUN_ITEM).ok().flatten()
+}
+
+/// Notes the run this tab has open (`None`: none).
+pub fn set_tab_run(id: Option<&str>) {
+    let Some(s) = session() else { return };
+    let _ = match id {
+        Some(id) => s.set_item(TAB_RUN_ITEM, id),
+        None => s.remove_item(TAB_RUN_ITEM),
+    };
+}
