@@ -18,6 +18,7 @@ mod page;
 mod paste;
 mod quota;
 mod read;
+mod runs_channel;
 mod store;
 mod tabs;
 mod text;
@@ -34,10 +35,11 @@ pub use later::{after, Every};
 pub use layout::{image_aspect, measure, scroll_state, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{copy_text, remember_key, remember_settings, remembered_key, remembered_settings};
-pub use page::{page_origin, set_tab_run, tab_run};
+pub use page::{page_origin, reload_page, set_tab_run, tab_run};
 pub use paste::pasted_into_textarea;
 pub use quota::{persist_storage, storage_estimate, StorageUse};
 pub use read::read_text;
+pub use runs_channel::RunsChannel;
 pub use store::{LegacyRun, RunStore, SavedRecords, StoreError};
 pub use tabs::{
     budget_name, clear_leading, held_locks, leading_lately, locks_available, mark_leading,

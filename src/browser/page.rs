@@ -28,3 +28,10 @@ pub fn set_tab_run(id: Option<&str>) {
         None => s.remove_item(TAB_RUN_ITEM),
     };
 }
+
+/// Loads the page again.
+pub fn reload_page() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}

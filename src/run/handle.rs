@@ -30,8 +30,8 @@ use super::tab::{frozen_text, HIDDEN_TEXT, LATE};
 use super::view::RunView;
 use super::work::Work;
 use crate::browser::{
-    persist_storage, random_run_id, request_lock, set_tab_run, unix_now, watch_lifecycle,
-    worker_timers, Lifecycle, PreparedImage, RunStore,
+    persist_storage, random_run_id, reload_page, request_lock, set_tab_run, unix_now,
+    watch_lifecycle, worker_timers, Lifecycle, PreparedImage, RunStore, RunsChannel,
 };
 
 /// Puts a saved run's settings and URLs into the form.
@@ -58,6 +58,8 @@ pub struct RunHandle {
     on_settings: StoredValue<Option<OnSettings>, LocalStorage>,
     /// Storage persistence was asked for already (once per page).
     asked_persist: StoredValue<bool>,
+    /// The word to the other tabs about runs (see `browser::RunsChannel`).
+    channel: StoredValue<Option<Rc<RunsChannel>>, LocalStorage>,
 }
 
 impl Deref for RunHandle {
@@ -92,6 +94,7 @@ impl RunHandle {
             store: StoredValue::new_local(StoreState::Opening),
             on_settings: StoredValue::new_local(None),
             asked_persist: StoredValue::new(false),
+            channel: StoredValue::new_local(None),
         }
     }
 
@@ -198,7 +201,13 @@ impl RunHandle {
         self.view.save_warning.set(None);
         match self.store.get_value() {
             StoreState::Open(store) => {
-                RunSaver::attach(&session, store, self.view, line, start);
+                let channel = self.channel.get_value();
+                let announce: Rc<dyn Fn(&str)> = Rc::new(move |id: &str| {
+                    if let Some(channel) = &channel {
+                        channel.post(id);
+                    }
+                });
+                RunSaver::attach(&session, store, self.view, line, start, announce);
             }
             StoreState::Failed(why) => self.view.save_warning.set(Some(format!(
                 "Runs cannot be saved in this browser ({why}): this run goes on unsaved, and a \
@@ -415,6 +424,15 @@ impl RunHandle {
                 if let Some(s) = handle.active_session() {
                     s.leave();
                 }
+                return;
+            }
+            if event == Lifecycle::Restored && handle.active_session().is_some() {
+                // Back from the back/forward cache: the run left its shared
+                // budget and cut its requests off when the page was hidden,
+                // and would now send unpaced by the other tabs. Loading the
+                // page again shows it from storage, interrupted, to be
+                // resumed through its lock like any other.
+                reload_page();
                 return;
             }
             if handle.view.state.get_untracked() != RunState::Running {

@@ -75,6 +75,8 @@ pub(super) struct RunSaver {
     failures: Cell<u32>,
     /// Items whose last save failed.
     failing: RefCell<BTreeSet<ItemId>>,
+    /// Tells the other tabs that the run changed.
+    announce: Rc<dyn Fn(&str)>,
 }
 
 impl RunSaver {
@@ -86,6 +88,7 @@ impl RunSaver {
         view: RunView,
         line: RunSummary,
         start: Start,
+        announce: Rc<dyn Fn(&str)>,
     ) -> Rc<Self> {
         let saver = Rc::new(Self {
             store,
@@ -97,13 +100,12 @@ impl RunSaver {
             scheduled: Cell::new(false),
             failures: Cell::new(0),
             failing: RefCell::default(),
+            announce,
         });
-        let me = Rc::downgrade(&saver);
-        session.on_change(move |item| {
-            if let Some(me) = me.upgrade() {
-                me.mark(item);
-            }
-        });
+        // The session keeps its saver alive (the saver only has a weak
+        // reference back).
+        let me = Rc::clone(&saver);
+        session.on_change(move |item| me.mark(item));
         let me = Rc::downgrade(&saver);
         session.on_leave(move || {
             if let Some(me) = me.upgrade() {
@@ -144,6 +146,7 @@ impl RunSaver {
             .await
         {
             Ok(()) => {
+                (self.announce)(self.line.id.as_str());
                 self.saving.set(Saving::On);
                 for item in items {
                     self.unsaved.borrow_mut().mark(item);
@@ -211,6 +214,9 @@ impl RunSaver {
             .await
         {
             Ok(()) => {
+                if end.is_some() {
+                    (self.announce)(self.line.id.as_str());
+                }
                 let mut failing = self.failing.borrow_mut();
                 for id in &ids {
                     failing.remove(id);

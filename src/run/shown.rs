@@ -160,7 +160,7 @@ pub(super) fn show_saved(
         view.say(
             NoticeLevel::Info,
             &format!(
-                "The results of the run started {when} are shown; Clear forgets them.{charged_text}"
+                "The results of the last run (started {when}) are shown; Clear forgets them.{charged_text}"
             ),
         );
         None

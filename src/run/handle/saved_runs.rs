@@ -14,7 +14,8 @@ use wasm_bindgen_futures::spawn_local;
 use super::{ExportFormat, OnSettings, RunHandle, StoreState};
 use crate::browser::unix_now;
 use crate::browser::{
-    held_locks, request_lock, storage_estimate, tab_run, Every, HeldLock, RunStore, TimerSleep,
+    held_locks, request_lock, storage_estimate, tab_run, Every, HeldLock, RunStore, RunsChannel,
+    TimerSleep,
 };
 use crate::run::history::{entries, run_to_open, HistoryEntry};
 use crate::run::id::RunId;
@@ -49,6 +50,12 @@ impl RunHandle {
         let on_settings: OnSettings = Rc::new(on_settings);
         self.on_settings.set_value(Some(on_settings));
         let handle = *self;
+        let channel = RunsChannel::open(move |id| {
+            if RunId::parse(&id).is_ok() {
+                handle.refresh_history();
+            }
+        });
+        self.channel.set_value(channel.map(Rc::new));
         spawn_local(async move {
             let store = match library::open_store().await {
                 Ok(store) => store,
@@ -311,6 +318,9 @@ impl RunHandle {
                     );
                 }
                 lock.release();
+                if let Some(channel) = handle.channel.get_value() {
+                    channel.post(id.as_str());
+                }
                 let shown = handle.shown.with_value(|s| s.id.clone());
                 if shown.as_ref() == Some(&id) && !handle.view.state.get_untracked().is_active() {
                     handle.show_nothing();
