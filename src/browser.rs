@@ -35,7 +35,7 @@ pub use later::{after, Every};
 pub use layout::{image_aspect, measure, scroll_state, scroll_to, ScrollBox};
 pub use lifecycle::{watch_lifecycle, Lifecycle};
 pub use local::{copy_text, remember_key, remember_settings, remembered_key, remembered_settings};
-pub use page::{page_origin, reload_page, set_tab_run, tab_run};
+pub use page::{cut_marks, page_origin, reload_page, set_cut_marks, set_tab_run, tab_run};
 pub use paste::pasted_into_textarea;
 pub use quota::{persist_storage, storage_estimate, StorageUse};
 pub use read::read_text;

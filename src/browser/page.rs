@@ -3,6 +3,9 @@
 //! reload, so a reloaded tab takes up its own run, not another tab's).
 
 const TAB_RUN_ITEM: &str = "pacer.tab.run";
+/// Prefix of the `localStorage` items that list a run's requests cut off
+/// by leaving the page.
+const CUT_ITEM: &str = "pacer.cut.";
 
 /// The page's origin (`http://127.0.0.1:8080`), or empty.
 pub fn page_origin() -> String {
@@ -34,4 +37,26 @@ pub fn reload_page() {
     if let Some(w) = web_sys::window() {
         let _ = w.location().reload();
     }
+}
+
+/// The requests of run `id` cut off by leaving the page, as noted (JSON).
+pub fn cut_marks(id: &str) -> Option<String> {
+    super::local::storage()?
+        .get_item(&format!("{CUT_ITEM}{id}"))
+        .ok()
+        .flatten()
+}
+
+/// Notes (or, with `None`, forgets) the requests of run `id` cut off by
+/// leaving the page. `localStorage` because it is written at once: an
+/// IndexedDB transaction begun while the page unloads may never commit.
+pub fn set_cut_marks(id: &str, json: Option<&str>) {
+    let Some(s) = super::local::storage() else {
+        return;
+    };
+    let key = format!("{CUT_ITEM}{id}");
+    let _ = match json {
+        Some(json) => s.set_item(&key, json),
+        None => s.remove_item(&key),
+    };
 }

@@ -13,7 +13,7 @@
 use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
-use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode, TransactionResult};
 use wasm_bindgen::{JsCast, JsValue};
 
 const DB: &str = "pacer";
@@ -54,6 +54,17 @@ pub type StoreError = String;
 
 fn err(e: impl std::fmt::Display) -> StoreError {
     format!("browser storage: {e}")
+}
+
+/// Waits for `tx` to end: an aborted transaction (a quota exceeded at
+/// commit, say) is an error, not a success that kept nothing.
+async fn commit(tx: rexie::Transaction) -> Result<(), StoreError> {
+    match tx.done().await.map_err(err)? {
+        TransactionResult::Committed => Ok(()),
+        TransactionResult::Aborted => Err(err(
+            "the browser refused to keep it (storage full, or the quota exceeded)",
+        )),
+    }
 }
 
 /// `[run, index]`, the key of an item or a file.
@@ -123,7 +134,7 @@ impl RunStore {
             .put(&JsValue::from_str(summary), Some(&key))
             .await
             .map_err(err)?;
-        tx.done().await.map_err(err)?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -151,7 +162,7 @@ impl RunStore {
             .put(&JsValue::from_str(summary), Some(&JsValue::from_str(id)))
             .await
             .map_err(err)?;
-        tx.done().await.map_err(err)?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -167,7 +178,7 @@ impl RunStore {
             .get_all(None, None)
             .await
             .map_err(err)?;
-        tx.done().await.map_err(err)?;
+        commit(tx).await?;
         Ok(values.iter().filter_map(JsValue::as_string).collect())
     }
 
@@ -219,7 +230,7 @@ impl RunStore {
                 Some((index_of(k)?, bytes.to_vec().into()))
             })
             .collect();
-        tx.done().await.map_err(err)?;
+        commit(tx).await?;
         Ok(Some(SavedRecords { run, items, files }))
     }
 
@@ -249,7 +260,7 @@ impl RunStore {
                 .await
                 .map_err(err)?;
         }
-        tx.done().await.map_err(err)?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -297,7 +308,7 @@ impl RunStore {
                 Some((by_index(k)?, bytes.to_vec().into()))
             })
             .collect();
-        tx.done().await.map_err(err)?;
+        commit(tx).await?;
         Ok(Some(LegacyRun {
             records: SavedRecords { run, items, files },
         }))
@@ -357,7 +368,7 @@ impl RunStore {
         for old in [LEGACY_RUN, LEGACY_ITEMS, LEGACY_FILES] {
             tx.store(old).map_err(err)?.clear().await.map_err(err)?;
         }
-        tx.done().await.map_err(err)?;
+        commit(tx).await?;
         Ok(())
     }
 }

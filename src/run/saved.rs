@@ -214,6 +214,51 @@ impl SavedItem {
     }
 }
 
+/// The most requests of one run noted as cut off (a bound on what is read
+/// back from storage).
+pub const MAX_CUT: usize = 4096;
+
+/// Puts the requests cut off by leaving the page (`cut`: item and its
+/// attempt, noted at once when the page went) into `items`, as possibly
+/// charged attempts: an attempt of the same number already saved without
+/// an answer is replaced, one with an answer kept, and an item never
+/// saved is added as queued. Returns the items changed.
+pub fn add_cut(
+    items: &mut Vec<(usize, SavedItem)>,
+    cut: &[(usize, AttemptRecord)],
+    id: &RunId,
+) -> Vec<usize> {
+    let mut changed = Vec::new();
+    for (index, attempt) in cut.iter().take(MAX_CUT) {
+        let at = match items.iter().position(|(i, _)| i == index) {
+            Some(at) => at,
+            None => {
+                let item = SavedItem::capture(ItemState::Queued, None, &[]).of_run(id);
+                items.push((*index, item));
+                items.len() - 1
+            }
+        };
+        let slot = &mut items[at].1;
+        if slot.has_ended() && slot.state == ItemState::Done {
+            continue;
+        }
+        match slot
+            .attempts
+            .iter_mut()
+            .find(|a| a.attempt == attempt.attempt)
+        {
+            Some(same) if same.status.is_some() || same.possibly_charged => continue,
+            Some(same) => *same = attempt.clone(),
+            None => {
+                slot.attempts.push(attempt.clone());
+                slot.attempts.sort_by_key(|a| a.attempt);
+            }
+        }
+        changed.push(*index);
+    }
+    changed
+}
+
 /// The items of one run known from two places (this browser's storage and
 /// an imported job file), merged: per item, a done answer wins over
 /// anything else, then an ended one over one still pending, and attempts
@@ -591,5 +636,29 @@ mod tests {
             ]
         );
         assert!(merged[..3].iter().all(|(_, it)| it.has_ended()));
+    }
+
+    #[test]
+    fn requests_cut_off_by_leaving_come_back_as_possibly_charged_once() {
+        let id = RunId::parse("r").unwrap();
+        let cut = |n: u32| AttemptRecord {
+            possibly_charged: true,
+            ..attempt(n, None)
+        };
+        let mut items = vec![(
+            0,
+            SavedItem::capture(ItemState::InFlight, None, &[attempt(1, Some(503))]),
+        )];
+        let changed = add_cut(&mut items, &[(0, cut(2)), (3, cut(1))], &id);
+        assert_eq!(changed, [0, 3]);
+        assert_eq!(items[0].1.attempts.len(), 2);
+        assert!(items[0].1.attempts[1].possibly_charged);
+        assert_eq!(items[1].0, 3);
+        assert_eq!(items[1].1.run, Some(id.clone()));
+        // Applied again (the page reloaded twice): nothing doubles.
+        assert!(add_cut(&mut items, &[(0, cut(2)), (3, cut(1))], &id).is_empty());
+        let r = restore(Some(&id), 4, items);
+        assert_eq!(r.record.possibly_charged(), 2);
+        assert_eq!(r.rows[3].0, ItemState::Queued, "sent again on resume");
     }
 }

@@ -21,16 +21,19 @@ use wasm_bindgen_futures::spawn_local;
 use super::figures::live_figures;
 use super::id::RunId;
 use super::model::{ItemRow, ItemState, NoticeLevel, RunState, Settings};
-use super::record::RunRecord;
+use super::record::{AttemptRecord, RunRecord};
 use super::rows::{self, DirtyRows, SharedDirty};
-use super::saved::SavedItem;
+use super::saved::{SavedItem, MAX_CUT};
 use super::summary::SavedPhase;
 use super::tab::{late_text, LATE};
 use super::tabs::TabShare;
 use super::transport::{FetchTransport, SharedTransport};
 use super::view::RunView;
 use super::work::Work;
-use crate::browser::{after, take_timer_lateness, Every, HeldLock, PerformanceClock, TimerSleep};
+use crate::browser::{
+    after, cut_marks, set_cut_marks, take_timer_lateness, Every, HeldLock, PerformanceClock,
+    TimerSleep,
+};
 
 /// How often rows and figures are redrawn.
 const TICK: Duration = Duration::from_millis(250);
@@ -315,7 +318,9 @@ impl Session {
             return;
         }
         self.control.update(Scheduler::hold);
-        for item in self.transport.abort_for_leaving() {
+        let cut = self.transport.abort_for_leaving();
+        self.note_cut(&cut);
+        for item in cut {
             self.mark(item);
         }
         for f in self.leaving.borrow().clone() {
@@ -329,6 +334,28 @@ impl Session {
                 me.control.update(Scheduler::resume);
             }
         });
+    }
+
+    /// Notes the requests just cut off at once, where the page can still
+    /// write as it goes (the saver's transaction may never commit): the
+    /// run taken up later counts them as possibly charged.
+    fn note_cut(&self, items: &[ItemId]) {
+        if items.is_empty() {
+            return;
+        }
+        let record = self.record.borrow();
+        let mut noted: Vec<(usize, AttemptRecord)> = cut_marks(self.id.as_str())
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        for &item in items {
+            if let Some(last) = record.attempts.get(item).and_then(|a| a.last()) {
+                noted.push((item, last.clone()));
+            }
+        }
+        noted.truncate(MAX_CUT);
+        if let Ok(json) = serde_json::to_string(&noted) {
+            set_cut_marks(self.id.as_str(), Some(&json));
+        }
     }
 
     /// Stops for good (another run replaces this one on show).

@@ -12,9 +12,9 @@ use pacer_core::schedule::{ItemId, ItemStatus};
 use super::figures::saved_figures;
 use super::id::RunId;
 use super::model::{ItemRow, ItemState, NoticeLevel, RunState, Upload};
-use super::record::RunRecord;
+use super::record::{AttemptRecord, RunRecord};
 use super::rows_of::rows_of;
-use super::saved::{restore, SavedItem, SavedRun};
+use super::saved::{add_cut, restore, SavedItem, SavedRun};
 use super::view::RunView;
 use super::work::Work;
 use crate::browser::{jpeg_object_url, unix_now};
@@ -41,23 +41,29 @@ pub(super) struct Resumable {
     /// Whether this browser's storage holds the run (else it came from a
     /// job file and is saved whole on resume).
     pub in_store: bool,
-    /// Items to save at once on resume (those a job file brought).
+    /// Items to save at once on resume (those a job file brought, and
+    /// requests noted as cut off when a page was left).
     pub extra: Vec<ItemId>,
+    /// Its items came (in part) from a job file, not only from storage.
+    pub from_job: bool,
 }
 
 /// Shows saved run `run` (its `items` and local `files`) in `view`:
 /// interrupted when items are left, else done or cancelled. `in_store`:
 /// this browser's storage holds it; `from_job`: its items came (in part)
-/// from a job file and are saved on resume. Returns what is on show and
-/// the URLs for the form (local files are not URLs).
+/// from a job file and are saved on resume. Requests noted as cut off when
+/// a page was left (`cut`) are added as possibly charged. Returns what is
+/// on show and the URLs for the form (local files are not URLs).
 pub(super) fn show_saved(
     view: RunView,
     run: SavedRun,
-    items: Vec<(usize, SavedItem)>,
+    mut items: Vec<(usize, SavedItem)>,
     files: Vec<(usize, Rc<[u8]>)>,
     (in_store, from_job): (bool, bool),
+    cut: &[(usize, AttemptRecord)],
 ) -> (Shown, Vec<String>) {
     let id = run.id_or_legacy();
+    let cut_items = add_cut(&mut items, cut, &id);
     let images = run.sources.len();
     let mut uploads: Vec<Option<Upload>> = vec![None; images];
     for (index, jpeg) in files.into_iter().filter(|(i, _)| *i < images) {
@@ -75,7 +81,7 @@ pub(super) fn show_saved(
             .filter(|&i| i < total)
             .collect()
     } else {
-        Vec::new()
+        cut_items.into_iter().filter(|&i| i < total).collect()
     };
     let mut restored = restore(Some(&id), total, items);
     let lost = run
@@ -150,6 +156,7 @@ pub(super) fn show_saved(
             ended: restored.ended,
             in_store,
             extra,
+            from_job,
         }))
     } else {
         view.state.set(if cancelled > 0 {

@@ -14,14 +14,15 @@ use wasm_bindgen_futures::spawn_local;
 use super::{ExportFormat, OnSettings, RunHandle, StoreState};
 use crate::browser::unix_now;
 use crate::browser::{
-    held_locks, request_lock, storage_estimate, tab_run, Every, HeldLock, RunStore, RunsChannel,
-    TimerSleep,
+    cut_marks, held_locks, request_lock, set_cut_marks, storage_estimate, tab_run, Every, HeldLock,
+    RunStore, RunsChannel, TimerSleep,
 };
 use crate::run::history::{entries, run_to_open, HistoryEntry};
 use crate::run::id::RunId;
 use crate::run::job::{split_job, JobFile};
 use crate::run::library::{self, LoadedRun};
 use crate::run::model::{ItemRow, NoticeLevel, RunState, Settings};
+use crate::run::record::AttemptRecord;
 use crate::run::rows_of::rows_of;
 use crate::run::saved::{merge_items, restore, SavedItem, SavedRun, SavedSettings, SAVE_VERSION};
 use crate::run::saver::Start;
@@ -180,7 +181,10 @@ impl RunHandle {
         self.drop_session();
         self.input_note.set(None);
         let settings = run.settings.clone();
-        let (shown, urls) = show_saved(self.view, run, items, files, origin);
+        let cut: Vec<(usize, AttemptRecord)> = cut_marks(run.id_or_legacy().as_str())
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        let (shown, urls) = show_saved(self.view, run, items, files, origin, &cut);
         crate::browser::set_tab_run(shown.id.as_ref().map(RunId::as_str));
         self.shown.set_value(shown);
         if let Some(on_settings) = self.on_settings.get_value() {
@@ -215,7 +219,7 @@ impl RunHandle {
         let fresh_from_store = self.shown.with_value(|s| {
             s.resumable
                 .as_ref()
-                .is_some_and(|r| r.in_store && r.extra.is_empty())
+                .is_some_and(|r| r.in_store && !r.from_job)
         });
         if fresh_from_store {
             if let Some(store) = self.open_store() {
@@ -255,6 +259,8 @@ impl RunHandle {
         let record = shown.record.borrow().clone();
         self.notice.set(None);
         let line = RunSummary::of(&run, id.clone());
+        // The cut-off requests are in the record now, saved with the run.
+        set_cut_marks(id.as_str(), None);
         self.launch(
             Launch {
                 id,
@@ -317,6 +323,7 @@ impl RunHandle {
                         &format!("The run could not be deleted ({e})."),
                     );
                 }
+                set_cut_marks(id.as_str(), None);
                 lock.release();
                 if let Some(channel) = handle.channel.get_value() {
                     channel.post(id.as_str());
