@@ -47,6 +47,6 @@ pub use record::{AttemptRecord, RunRecord};
 pub use rows::ItemRows;
 pub use saved::SavedSettings;
 pub use shown::when_text;
-pub use states::{old_runs, storage_short, Actions, HistoryState};
+pub use states::{next_state, old_runs, storage_short, Actions, Command, HistoryState};
 pub use summary::RunSummary;
 pub use view::RunView;

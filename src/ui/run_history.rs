@@ -18,6 +18,16 @@ fn started_text(started_ms: f64) -> String {
     crate::run::when_text(started_ms, unix_now().as_secs_f64() * 1000.0)
 }
 
+/// "72 KB", "3.4 MB", "10.0 GB".
+fn bytes_text(bytes: f64) -> String {
+    const GB: f64 = 1024.0 * 1024.0 * 1024.0;
+    if bytes >= GB {
+        format!("{:.1} GB", bytes / GB)
+    } else {
+        human_bytes(bytes)
+    }
+}
+
 /// How the state reads in the list.
 fn state_label(state: HistoryState) -> &'static str {
     match state {
@@ -56,8 +66,8 @@ pub fn RunHistory() -> impl IntoView {
     let storage_text = move || match storage.get() {
         Some(s) if s.quota > 0.0 => format!(
             "Storage: {} of {} used ({:.1} %)",
-            human_bytes(s.used),
-            human_bytes(s.quota),
+            bytes_text(s.used),
+            bytes_text(s.quota),
             s.used / s.quota * 100.0
         ),
         _ => String::new(),
@@ -165,8 +175,7 @@ fn HistoryItem(
             <div class="history-main">
                 <span class=format!("badge badge-{}", state.as_str())>{state_label(state)}</span>
                 <span class="history-host">{s.host().to_owned()}</span>
-                <span class="history-models" title="Models">{models}</span>
-                <span class="history-when" title="Started">{started_text(s.started_unix_ms)}</span>
+                <span class="history-models" title=models.clone()>{models.clone()}</span>
             </div>
             <div class="history-counts">
                 <span class="history-count history-done" data-testid="history-done">
@@ -183,6 +192,9 @@ fn HistoryItem(
                 </span>
                 <span class="history-count">{format!("of {}", s.total)}</span>
                 {charged}
+                <span class="history-when">
+                    {format!("started {}", started_text(s.started_unix_ms))}
+                </span>
                 <span class="history-owner" title="Which tab carries it out">
                     {format!("owner: {}", state.owner())}
                 </span>
@@ -230,5 +242,16 @@ fn HistoryItem(
                 </button>
             </div>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytes_text;
+
+    #[test]
+    fn quotas_read_in_gigabytes() {
+        assert_eq!(bytes_text(10.0 * 1024.0 * 1024.0 * 1024.0), "10.0 GB");
+        assert!(bytes_text(2048.0).ends_with("KB"));
     }
 }
