@@ -7,6 +7,9 @@
 //! what is on show otherwise. Persistence ([`RunSaver`]) and tab sharing
 //! attach to the session; nothing here holds the other way round.
 
+mod exports;
+mod jobs;
+mod page_life;
 mod saved_runs;
 
 use std::ops::Deref;
@@ -15,9 +18,8 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use pacer_core::Quota;
 
-use super::export::{to_csv, to_json, ExportItem};
 use super::id::RunId;
-use super::model::{ItemRow, NoticeLevel, RunState, Settings, Upload};
+use super::model::{NoticeLevel, RunState, Settings, Upload};
 use super::record::{AttemptRecord, RunRecord};
 use super::rows_of::rows_of;
 use super::saved::{SavedRun, SavedSettings, SAVE_VERSION};
@@ -26,12 +28,11 @@ use super::session::{Launch, Session};
 use super::shown::Shown;
 use super::states::{next_state, Command};
 use super::summary::RunSummary;
-use super::tab::{frozen_text, HIDDEN_TEXT, LATE};
 use super::view::RunView;
 use super::work::Work;
 use crate::browser::{
-    persist_storage, random_run_id, reload_page, request_lock, set_tab_run, unix_now,
-    watch_lifecycle, worker_timers, Lifecycle, PreparedImage, RunStore, RunsChannel,
+    persist_storage, random_run_id, request_lock, set_tab_run, unix_now, PreparedImage, RunStore,
+    RunsChannel,
 };
 
 /// Puts a saved run's settings and URLs into the form.
@@ -338,47 +339,6 @@ impl RunHandle {
         record.attempts.get(id).cloned().unwrap_or_default()
     }
 
-    /// Downloads the results of the run on show as CSV or JSON; never the key.
-    pub fn export(&self, format: ExportFormat) {
-        let (id, record) = self
-            .shown
-            .with_value(|s| (s.id.clone(), Rc::clone(&s.record)));
-        let record = record.borrow();
-        let rows = self.items.with_untracked(<[ItemRow]>::to_vec);
-        self.download(format, id.as_ref(), &rows, &record);
-    }
-
-    fn download(
-        &self,
-        format: ExportFormat,
-        id: Option<&RunId>,
-        rows: &[ItemRow],
-        record: &RunRecord,
-    ) {
-        let items: Vec<ExportItem> = rows
-            .iter()
-            .map(|r| ExportItem {
-                image: &r.source,
-                model: r.model.as_deref(),
-                state: r.state,
-            })
-            .collect();
-        let (name, mime, text) = match format {
-            ExportFormat::Csv => ("pacer-results.csv", "text/csv", to_csv(&items, record)),
-            ExportFormat::Json => (
-                "pacer-results.json",
-                "application/json",
-                to_json(id.map(RunId::as_str), &items, record),
-            ),
-        };
-        if let Err(e) = crate::browser::download(name, mime, &text) {
-            self.say(
-                NoticeLevel::Error,
-                &format!("The export could not be saved: {e}"),
-            );
-        }
-    }
-
     /// Stops showing the run on show and forgets its save (a run this tab
     /// does not hold is never touched: another tab may run it).
     pub fn clear(&self) {
@@ -413,40 +373,5 @@ impl RunHandle {
             s.drop_run();
         }
         self.sharing.set(0);
-    }
-
-    /// Watches the tab for the page's life: leaving saves and cuts the run
-    /// off cleanly; the browser's handling of hidden tabs is explained.
-    pub fn watch_tab(&self) {
-        let handle = *self;
-        watch_lifecycle(move |event| {
-            if event == Lifecycle::Leaving {
-                if let Some(s) = handle.active_session() {
-                    s.leave();
-                }
-                return;
-            }
-            if event == Lifecycle::Restored && handle.active_session().is_some() {
-                // Back from the back/forward cache: the run left its shared
-                // budget and cut its requests off when the page was hidden,
-                // and would now send unpaced by the other tabs. Loading the
-                // page again shows it from storage, interrupted, to be
-                // resumed through its lock like any other.
-                reload_page();
-                return;
-            }
-            if handle.view.state.get_untracked() != RunState::Running {
-                return;
-            }
-            match event {
-                Lifecycle::Hidden if !worker_timers() => {
-                    handle.say(NoticeLevel::Warning, HIDDEN_TEXT)
-                }
-                Lifecycle::Resumed { frozen_for } if frozen_for >= LATE => {
-                    handle.say(NoticeLevel::Warning, &frozen_text(frozen_for))
-                }
-                _ => {}
-            }
-        });
     }
 }

@@ -5,35 +5,34 @@
 //! through [`Session::on_change`], [`Session::on_leave`] and
 //! [`Session::on_end`].
 
+mod leaving;
+mod observer;
+
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
-use pacer_core::driver::{Observer, Pool, RunControl};
-use pacer_core::schedule::{
-    AnnouncedLimit, ItemId, ItemStatus, MarginPolicy, ProbePolicy, RetryPolicy, Scheduler,
-};
+use pacer_core::driver::{Pool, RunControl};
+use pacer_core::schedule::{ItemId, ItemStatus, MarginPolicy, ProbePolicy, RetryPolicy, Scheduler};
 use pacer_core::Quota;
 use wasm_bindgen_futures::spawn_local;
 
 use super::figures::live_figures;
 use super::id::RunId;
 use super::model::{ItemRow, ItemState, NoticeLevel, RunState, Settings};
-use super::record::{AttemptRecord, RunRecord};
+use super::record::RunRecord;
 use super::rows::{self, DirtyRows, SharedDirty};
-use super::saved::{SavedItem, MAX_CUT};
+use super::saved::SavedItem;
 use super::summary::SavedPhase;
 use super::tab::{late_text, LATE};
 use super::tabs::TabShare;
 use super::transport::{FetchTransport, SharedTransport};
 use super::view::RunView;
 use super::work::Work;
-use crate::browser::{
-    after, cut_marks, set_cut_marks, take_timer_lateness, Every, HeldLock, PerformanceClock,
-    TimerSleep,
-};
+use crate::browser::{take_timer_lateness, Every, HeldLock, PerformanceClock, TimerSleep};
+use observer::RowObserver;
 
 /// How often rows and figures are redrawn.
 const TICK: Duration = Duration::from_millis(250);
@@ -308,56 +307,6 @@ impl Session {
         self.end(SavedPhase::Cancelled);
     }
 
-    /// The page is going away mid-run (`beforeunload`, `pagehide`): cuts
-    /// off the requests on the wire (recorded as possibly charged: the
-    /// server may have counted them), lets the savers save at once, and if
-    /// the page is still here a moment later (the leaving was called off),
-    /// goes on.
-    pub(super) fn leave(self: &Rc<Self>) {
-        if !self.view.state.get_untracked().is_active() {
-            return;
-        }
-        self.control.update(Scheduler::hold);
-        let cut = self.transport.abort_for_leaving();
-        self.note_cut(&cut);
-        for item in cut {
-            self.mark(item);
-        }
-        for f in self.leaving.borrow().clone() {
-            f();
-        }
-        let me = Rc::downgrade(self);
-        after(STAY_AFTER, move || {
-            let Some(me) = me.upgrade() else { return };
-            me.transport.stay();
-            if me.view.state.get_untracked() == RunState::Running {
-                me.control.update(Scheduler::resume);
-            }
-        });
-    }
-
-    /// Notes the requests just cut off at once, where the page can still
-    /// write as it goes (the saver's transaction may never commit): the
-    /// run taken up later counts them as possibly charged.
-    fn note_cut(&self, items: &[ItemId]) {
-        if items.is_empty() {
-            return;
-        }
-        let record = self.record.borrow();
-        let mut noted: Vec<(usize, AttemptRecord)> = cut_marks(self.id.as_str())
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default();
-        for &item in items {
-            if let Some(last) = record.attempts.get(item).and_then(|a| a.last()) {
-                noted.push((item, last.clone()));
-            }
-        }
-        noted.truncate(MAX_CUT);
-        if let Ok(json) = serde_json::to_string(&noted) {
-            set_cut_marks(self.id.as_str(), Some(&json));
-        }
-    }
-
     /// Stops for good (another run replaces this one on show).
     pub(super) fn drop_run(&self) {
         *self.ticker.borrow_mut() = None;
@@ -454,39 +403,6 @@ impl Drop for Session {
     fn drop(&mut self) {
         if let Some(lock) = self.lock.get_mut().take() {
             lock.release();
-        }
-    }
-}
-
-/// Marks rows changed (drawn by the ticker, see [`rows`]), feeds the send
-/// times to the figures and tells the session's listeners.
-struct RowObserver {
-    view: RunView,
-    dirty: SharedDirty,
-    transport: Rc<FetchTransport>,
-    changed: Rc<Hook<dyn Fn(ItemId)>>,
-}
-
-impl Observer for RowObserver {
-    fn on_send(&self, item: ItemId, _attempt: u32, at: Duration) {
-        self.dirty.borrow_mut().mark(item);
-        self.transport.stats.borrow_mut().on_send(at);
-    }
-
-    fn on_announced(&self, limit: AnnouncedLimit) {
-        self.view
-            .say(NoticeLevel::Info, &super::figures::announced_text(&limit));
-    }
-
-    fn on_complete(&self, item: ItemId, _status: &ItemStatus, _at: Duration) {
-        // The row and the figures are redrawn by the run's 250 ms ticker
-        // and at its end, not per answer (see [`rows`]); p95 also sorts
-        // every latency, which per answer would cost O(n² log n). The
-        // listeners (the saver) hear at once: an answer not saved before
-        // a reload would be sent again.
-        self.dirty.borrow_mut().mark(item);
-        for f in self.changed.borrow().iter() {
-            f(item);
         }
     }
 }

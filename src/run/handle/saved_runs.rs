@@ -1,8 +1,8 @@
 //! The handle's commands about saved runs: opening the store at load and
 //! showing this tab's run, the history (kept fresh while the page is
-//! open), opening, resuming, exporting and deleting a saved run, and job
-//! files in and out. A run another tab holds is never resumed, cleared or
-//! deleted here: each of those takes the run's Web Lock first.
+//! open), opening, resuming, exporting and deleting a saved run. A run
+//! another tab holds is never resumed, cleared or deleted here: each of
+//! those takes the run's Web Lock first.
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -12,19 +12,17 @@ use pacer_core::Sleep;
 use wasm_bindgen_futures::spawn_local;
 
 use super::{ExportFormat, OnSettings, RunHandle, StoreState};
-use crate::browser::unix_now;
 use crate::browser::{
     cut_marks, held_locks, request_lock, set_cut_marks, storage_estimate, tab_run, Every, HeldLock,
     RunStore, RunsChannel, TimerSleep,
 };
 use crate::run::history::{entries, run_to_open, HistoryEntry};
 use crate::run::id::RunId;
-use crate::run::job::{split_job, JobFile};
 use crate::run::library::{self, LoadedRun};
 use crate::run::model::{ItemRow, NoticeLevel, RunState, Settings};
 use crate::run::record::AttemptRecord;
 use crate::run::rows_of::rows_of;
-use crate::run::saved::{merge_items, restore, SavedItem, SavedRun, SavedSettings, SAVE_VERSION};
+use crate::run::saved::{restore, SavedItem, SavedRun, SavedSettings};
 use crate::run::saver::Start;
 use crate::run::session::Launch;
 use crate::run::shown::show_saved;
@@ -39,7 +37,8 @@ const HISTORY_EVERY: Duration = Duration::from_secs(2);
 const OWN_RUN_TRIES: u32 = 6;
 const OWN_RUN_PAUSE: Duration = Duration::from_millis(400);
 
-const ELSEWHERE: &str = "This run is running in another tab. Watch it in the history; it can be \
+pub(super) const ELSEWHERE: &str =
+    "This run is running in another tab. Watch it in the history; it can be \
      resumed here only once that tab has let it go (closed or crashed).";
 
 impl RunHandle {
@@ -99,7 +98,7 @@ impl RunHandle {
         });
     }
 
-    fn open_store(&self) -> Option<Rc<RunStore>> {
+    pub(super) fn open_store(&self) -> Option<Rc<RunStore>> {
         match self.store.get_value() {
             StoreState::Open(store) => Some(store),
             _ => None,
@@ -168,7 +167,7 @@ impl RunHandle {
         }
     }
 
-    fn show(
+    pub(super) fn show(
         &self,
         run: SavedRun,
         items: Vec<(usize, SavedItem)>,
@@ -367,125 +366,5 @@ impl RunHandle {
                 .collect();
             handle.download(format, Some(&id), &rows, &restored.record);
         });
-    }
-
-    /// The run on show as job files (`parts` of them), named for download;
-    /// `None` when nothing is on show. The key is never part of it.
-    pub fn job_files(
-        &self,
-        settings: SavedSettings,
-        parts: usize,
-    ) -> Option<Vec<(String, String)>> {
-        if self.view.state.get_untracked() == RunState::Idle {
-            return None;
-        }
-        let shown = self.shown.get_value();
-        let id = shown.id.clone()?;
-        let record = shown.record.borrow();
-        let items: Vec<(usize, SavedItem)> = self.items.with_untracked(|rows: &[ItemRow]| {
-            rows.iter()
-                .filter(|r| !record.attempts[r.id].is_empty() || r.result.is_some())
-                .map(|r| {
-                    let item =
-                        SavedItem::capture(r.state, r.result.as_ref(), &record.attempts[r.id]);
-                    (r.id, item)
-                })
-                .collect()
-        });
-        let run = SavedRun {
-            version: SAVE_VERSION,
-            id: Some(id),
-            started_unix_ms: shown
-                .run
-                .as_ref()
-                .map_or_else(|| unix_now().as_secs_f64() * 1000.0, |r| r.started_unix_ms),
-            settings: settings.cut_as(&shown.work),
-            sources: shown.work.images.clone(),
-            files: shown.work.files(),
-        };
-        let jobs = split_job(&run, &items, parts);
-        let n = jobs.len();
-        Some(
-            jobs.into_iter()
-                .map(|job| {
-                    let name = match job.part {
-                        Some((k, _)) => format!("pacer-job-{k}-of-{n}.json"),
-                        None => "pacer-job.json".to_owned(),
-                    };
-                    (name, serde_json::to_string_pretty(&job).unwrap_or_default())
-                })
-                .collect(),
-        )
-    }
-
-    /// Shows `job` as an interrupted run: Resume sends what it had not
-    /// finished (with the form's key). A job whose run this browser knows
-    /// opens that run, with what either side has as done kept done; one
-    /// that another tab runs is refused.
-    /// `on_settings` puts its settings and URLs into the form.
-    pub fn import_job(
-        &self,
-        job: JobFile,
-        on_settings: impl Fn(&SavedSettings, &[String]) + 'static,
-    ) -> Result<(), String> {
-        if self.on_settings.with_value(Option::is_none) {
-            let on_settings: OnSettings = Rc::new(on_settings);
-            self.on_settings.set_value(Some(on_settings));
-        }
-        if !self.allowed(Command::Replace) {
-            return Err("Cancel or finish the current run before importing a job.".into());
-        }
-        let mut run = job.run;
-        let id = run.id_or_legacy();
-        run.id = Some(id.clone());
-        let items: Vec<(usize, SavedItem)> = job
-            .items
-            .into_iter()
-            .map(|(i, item)| (i, item.of_run(&id)))
-            .collect();
-        let handle = *self;
-        spawn_local(async move {
-            let known = match handle.open_store() {
-                Some(store) => {
-                    if held_locks().await.contains(&id.lock_name()) {
-                        handle.say(NoticeLevel::Warning, ELSEWHERE);
-                        return;
-                    }
-                    library::load(&store, &id).await.ok().flatten()
-                }
-                None => None,
-            };
-            match known {
-                Some(LoadedRun {
-                    run: stored,
-                    items: stored_items,
-                    files,
-                }) => {
-                    let merged = merge_items(stored_items, items);
-                    handle.show(stored, merged, files, (true, true));
-                    if handle.view.state.get_untracked() == RunState::Interrupted {
-                        let left = handle.stats.with_untracked(|s| s.queued);
-                        handle.say(
-                            NoticeLevel::Info,
-                            &format!(
-                                "This job's run is already in this browser's history: it is open \
-                                 again. Resume sends only the {left} image(s) neither has as done."
-                            ),
-                        );
-                    }
-                }
-                None => {
-                    handle.show(run, items, Vec::new(), (false, true));
-                    if handle.view.state.get_untracked() == RunState::Interrupted {
-                        handle.say(
-                            NoticeLevel::Info,
-                            "Job imported: enter the key and press Resume to send what it has left.",
-                        );
-                    }
-                }
-            }
-            handle.refresh_history();
-        });
-        Ok(())
     }
 }
