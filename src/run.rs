@@ -1,25 +1,45 @@
-//! A run as the UI sees it: settings in, live item states and figures out.
+//! Runs as the UI sees them: settings in, live item states and figures
+//! out, and the saved runs of this browser.
 //!
 //! [`RunHandle`] is provided as Leptos context by the app root. Components
-//! read its signals and call its methods; they never talk to the scheduler or
-//! the network themselves. This module owns no `web_sys` code: fetches,
-//! timers and the clock come from [`crate::browser`].
+//! read its signals ([`RunView`]) and call its methods; they never talk to
+//! the scheduler, the network or storage themselves. This module touches
+//! no `web_sys`, `js_sys` or gloo: fetches, timers, locks, storage and the
+//! clock come from [`crate::browser`].
+//!
+//! Decisions are plain data, tested natively: which command each state
+//! allows and what a saved run is in the history (`states`, `history`),
+//! saved shapes and merging (`saved`, `summary`, `library`), job files
+//! (`job`). The [`RunHandle`] picks the run on show; a `Session` carries
+//! one out; its saver and its part in a shared budget attach to it.
 
 mod checked;
-mod driver;
 mod export;
+mod figures;
+mod handle;
+mod history;
+mod id;
 mod job;
+mod library;
 mod model;
-mod persist;
 mod record;
 mod rows;
+mod rows_of;
 mod saved;
+mod saver;
+mod session;
+mod shown;
+mod states;
+mod summary;
 mod tab;
 mod tabs;
 mod transport;
+mod view;
 mod work;
 
-pub use driver::{ExportFormat, RunHandle};
+pub use handle::{ExportFormat, RunHandle};
+pub use history::HistoryEntry;
+pub use id::RunId;
 pub use job::{parse_import, Imported, JobFile, Table};
 pub use model::{
     ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView,
@@ -27,3 +47,7 @@ pub use model::{
 pub use record::{AttemptRecord, RunRecord};
 pub use rows::ItemRows;
 pub use saved::SavedSettings;
+pub use shown::when_text;
+pub use states::{next_state, old_runs, storage_short, Actions, Command, HistoryState};
+pub use summary::RunSummary;
+pub use view::RunView;

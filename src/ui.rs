@@ -25,6 +25,7 @@ mod result_detail;
 mod result_row;
 mod result_view;
 mod results_table;
+mod run_history;
 mod settings_form;
 mod share_settings;
 mod shared_settings;
@@ -43,6 +44,7 @@ use announcer::Announcer;
 use controls::Controls;
 use notice::NoticeBar;
 use results_table::ResultsTable;
+use run_history::RunHistory;
 use settings_form::SettingsForm;
 use stats_bar::StatsBar;
 use throughput_chart::ThroughputChart;
@@ -88,6 +90,7 @@ pub fn App() -> impl IntoView {
                     </section>
                     <NoticeBar />
                     <ResultsTable />
+                    <RunHistory />
                 </div>
             </main>
             <Announcer />

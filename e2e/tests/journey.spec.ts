@@ -106,7 +106,7 @@ test('exports hold every result and timing but never the key', async ({ page }) 
       }
     } else {
       const lines = text.trim().split('\n');
-      expect(lines[0]).toBe('image,model,label,confidence,status,latency_ms,attempts,error');
+      expect(lines[0]).toBe('image,model,label,confidence,status,latency_ms,attempts,error,possibly_charged');
       expect(lines).toHaveLength(1 + 5 * 2); // two models per image
     }
   }

@@ -65,7 +65,7 @@ test('per-model calls send one request per image × model, and say so in the row
   expect(new Set(log.map((l) => l.image)).size).toBe(6);
 
   const csv = (await download(page, pacer, 'export-csv')).trim().split('\n');
-  expect(csv[0]).toBe('image,model,label,confidence,status,latency_ms,attempts,error');
+  expect(csv[0]).toBe('image,model,label,confidence,status,latency_ms,attempts,error,possibly_charged');
   expect(csv).toHaveLength(1 + 18);
   const models = csv.slice(1).map((line) => line.split(',')[1]);
   for (const m of MODELS) expect(models.filter((x) => x === m)).toHaveLength(6);

@@ -20,6 +20,10 @@ pub enum Lifecycle {
     /// The page is being left (reload, navigation, tab closed):
     /// `beforeunload` (the earliest word of it) or `pagehide`.
     Leaving,
+    /// The page came back from the back/forward cache (`pageshow` with
+    /// `persisted`): everything it had going when it was hidden was cut
+    /// off then, and its timers may now run on as if nothing happened.
+    Restored,
     /// The browser froze the tab (nothing ran) and has now let it go on.
     Resumed {
         /// How long nothing ran.
@@ -59,6 +63,21 @@ pub fn watch_lifecycle(on_event: impl Fn(Lifecycle) + 'static) {
         let again = Rc::clone(&on_event);
         listen("beforeunload", Box::new(move || again(Lifecycle::Leaving)));
         listen("pagehide", Box::new(move || on_event(Lifecycle::Leaving)));
+    }
+    if let Some(window) = web_sys::window() {
+        let on_event = Rc::clone(&on_event);
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let persisted = js_sys::Reflect::get(&e, &"persisted".into())
+                .ok()
+                .and_then(|v| v.as_bool())
+                == Some(true);
+            if persisted {
+                on_event(Lifecycle::Restored);
+            }
+        });
+        let _ =
+            window.add_event_listener_with_callback("pageshow", closure.as_ref().unchecked_ref());
+        closure.forget();
     }
     {
         let frozen_at = Rc::clone(&frozen_at);

@@ -1,24 +1,34 @@
-//! The saved run in IndexedDB (through `rexie`): one `run` record (its
-//! fixed part, as JSON) and one `items` record per item that changed (as
-//! JSON, keyed by the item's index). Values are JSON text so that the
-//! shapes live in plain serde types (`run::saved`). A local image's JPEG is
-//! kept in `files` (bytes, keyed by the item's index), so that a resumed
-//! run can still send it.
+//! Saved runs in IndexedDB (through `rexie`), many at once, each under its
+//! id: `runs` holds a run's fixed part (JSON), `summaries` its line in the
+//! history (JSON, rewritten with each save), `run_items` one record per
+//! item that changed and `run_files` a local image's JPEG, both keyed by
+//! `[run id, index]`. Values are JSON text so that the shapes live in
+//! plain serde types (`run::saved`, `run::summary`).
+//!
+//! Version 2 of the database kept one run (`run/"current"`, `items` and
+//! `files` keyed by index). Those stores stay declared so that opening
+//! does not drop them; [`RunStore::migrate_legacy`] moves their run under
+//! an id and empties them.
 
 use std::rc::Rc;
 
-use js_sys::Uint8Array;
-
-use rexie::{ObjectStore, Rexie, TransactionMode};
+use js_sys::{Array, Uint8Array};
+use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode, TransactionResult};
 use wasm_bindgen::{JsCast, JsValue};
 
 const DB: &str = "pacer";
-const RUN: &str = "run";
-const ITEMS: &str = "items";
-const FILES: &str = "files";
-const CURRENT: &str = "current";
+/// 3: many runs, by id.
+const VERSION: u32 = 3;
+const RUNS: &str = "runs";
+const SUMMARIES: &str = "summaries";
+const ITEMS: &str = "run_items";
+const FILES: &str = "run_files";
+const LEGACY_RUN: &str = "run";
+const LEGACY_ITEMS: &str = "items";
+const LEGACY_FILES: &str = "files";
+const LEGACY_CURRENT: &str = "current";
 
-/// What [`RunStore::load`] finds.
+/// What [`RunStore::load`] finds of one run.
 pub struct SavedRecords {
     /// The run's fixed part (JSON).
     pub run: String,
@@ -26,6 +36,12 @@ pub struct SavedRecords {
     pub items: Vec<(usize, String)>,
     /// Each local image's JPEG, by index.
     pub files: Vec<(usize, Rc<[u8]>)>,
+}
+
+/// The run saved by version 2 of the database, taken out of its stores.
+pub struct LegacyRun {
+    /// Its records, as [`RunStore::load`] gives them.
+    pub records: SavedRecords,
 }
 
 /// The page's saved-run database.
@@ -40,80 +56,142 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     format!("browser storage: {e}")
 }
 
+/// Waits for `tx` to end: an aborted transaction (a quota exceeded at
+/// commit, say) is an error, not a success that kept nothing.
+async fn commit(tx: rexie::Transaction) -> Result<(), StoreError> {
+    match tx.done().await.map_err(err)? {
+        TransactionResult::Committed => Ok(()),
+        TransactionResult::Aborted => Err(err(
+            "the browser refused to keep it (storage full, or the quota exceeded)",
+        )),
+    }
+}
+
+/// `[run, index]`, the key of an item or a file.
+fn item_key(run: &str, index: usize) -> JsValue {
+    Array::of2(&JsValue::from_str(run), &JsValue::from(index as f64)).into()
+}
+
+/// Every `[run, …]` key.
+fn run_range(run: &str) -> Result<KeyRange, StoreError> {
+    let upper = Array::of2(&JsValue::from_str(run), &JsValue::from(f64::INFINITY));
+    KeyRange::bound(&item_key(run, 0), &upper.into(), Some(false), Some(false)).map_err(err)
+}
+
+/// The index of a `[run, index]` key.
+fn index_of(key: &JsValue) -> Option<usize> {
+    let index = Array::from(key).get(1).as_f64()?;
+    (index >= 0.0 && index.fract() == 0.0 && index < 1e15).then_some(index as usize)
+}
+
 impl RunStore {
-    /// Opens (or creates) the database.
+    /// Opens (or creates, or upgrades) the database.
     pub async fn open() -> Result<Self, StoreError> {
         let db = Rexie::builder(DB)
-            .version(2)
-            .add_object_store(ObjectStore::new(RUN))
+            .version(VERSION)
+            .add_object_store(ObjectStore::new(RUNS))
+            .add_object_store(ObjectStore::new(SUMMARIES))
             .add_object_store(ObjectStore::new(ITEMS))
             .add_object_store(ObjectStore::new(FILES))
+            .add_object_store(ObjectStore::new(LEGACY_RUN))
+            .add_object_store(ObjectStore::new(LEGACY_ITEMS))
+            .add_object_store(ObjectStore::new(LEGACY_FILES))
             .build()
             .await
             .map_err(err)?;
         Ok(Self { db })
     }
 
-    /// Keeps `run` as the saved run's fixed part; `fresh` also forgets the
-    /// items and files of the one before (a new run, not a resumed one) and
-    /// keeps this run's `files`.
+    /// Saves a new run: its fixed part, its line and its local files, in
+    /// one transaction. Nothing of any other run is touched; if this fails
+    /// (e.g. the quota), nothing of this run is kept either.
     pub async fn begin(
         &self,
+        id: &str,
         run: &str,
-        fresh: bool,
+        summary: &str,
         files: &[(usize, Rc<[u8]>)],
     ) -> Result<(), StoreError> {
         let tx = self
             .db
-            .transaction(&[RUN, ITEMS, FILES], TransactionMode::ReadWrite)
+            .transaction(&[RUNS, SUMMARIES, FILES], TransactionMode::ReadWrite)
             .map_err(err)?;
-        if fresh {
-            tx.store(ITEMS).map_err(err)?.clear().await.map_err(err)?;
-            let kept = tx.store(FILES).map_err(err)?;
-            kept.clear().await.map_err(err)?;
-            for (id, jpeg) in files {
-                let bytes = Uint8Array::from(&jpeg[..]);
-                kept.put(&bytes, Some(&JsValue::from(*id as f64)))
-                    .await
-                    .map_err(err)?;
-            }
-        }
-        tx.store(RUN)
-            .map_err(err)?
-            .put(&JsValue::from_str(run), Some(&JsValue::from_str(CURRENT)))
-            .await
-            .map_err(err)?;
-        tx.done().await.map_err(err)?;
-        Ok(())
-    }
-
-    /// Saves the items that changed, in one transaction.
-    pub async fn save_items(&self, items: &[(usize, String)]) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(&[ITEMS], TransactionMode::ReadWrite)
-            .map_err(err)?;
-        let store = tx.store(ITEMS).map_err(err)?;
-        for (id, json) in items {
-            store
-                .put(&JsValue::from_str(json), Some(&JsValue::from(*id as f64)))
+        let kept = tx.store(FILES).map_err(err)?;
+        for (index, jpeg) in files {
+            let bytes = Uint8Array::from(&jpeg[..]);
+            kept.put(&bytes, Some(&item_key(id, *index)))
                 .await
                 .map_err(err)?;
         }
-        tx.done().await.map_err(err)?;
+        let key = JsValue::from_str(id);
+        tx.store(RUNS)
+            .map_err(err)?
+            .put(&JsValue::from_str(run), Some(&key))
+            .await
+            .map_err(err)?;
+        tx.store(SUMMARIES)
+            .map_err(err)?
+            .put(&JsValue::from_str(summary), Some(&key))
+            .await
+            .map_err(err)?;
+        commit(tx).await?;
         Ok(())
     }
 
-    /// The saved run, its saved items and its files, if there is one.
-    pub async fn load(&self) -> Result<Option<SavedRecords>, StoreError> {
+    /// Saves run `id`'s items that changed and its new line, in one
+    /// transaction.
+    pub async fn save_items(
+        &self,
+        id: &str,
+        items: &[(usize, String)],
+        summary: &str,
+    ) -> Result<(), StoreError> {
         let tx = self
             .db
-            .transaction(&[RUN, ITEMS, FILES], TransactionMode::ReadOnly)
+            .transaction(&[ITEMS, SUMMARIES], TransactionMode::ReadWrite)
+            .map_err(err)?;
+        let store = tx.store(ITEMS).map_err(err)?;
+        for (index, json) in items {
+            store
+                .put(&JsValue::from_str(json), Some(&item_key(id, *index)))
+                .await
+                .map_err(err)?;
+        }
+        tx.store(SUMMARIES)
+            .map_err(err)?
+            .put(&JsValue::from_str(summary), Some(&JsValue::from_str(id)))
+            .await
+            .map_err(err)?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Every saved run's line (JSON), in no particular order.
+    pub async fn summaries(&self) -> Result<Vec<String>, StoreError> {
+        let tx = self
+            .db
+            .transaction(&[SUMMARIES], TransactionMode::ReadOnly)
+            .map_err(err)?;
+        let values = tx
+            .store(SUMMARIES)
+            .map_err(err)?
+            .get_all(None, None)
+            .await
+            .map_err(err)?;
+        commit(tx).await?;
+        Ok(values.iter().filter_map(JsValue::as_string).collect())
+    }
+
+    /// Run `id`, its saved items and its files, if it is saved.
+    pub async fn load(&self, id: &str) -> Result<Option<SavedRecords>, StoreError> {
+        let tx = self
+            .db
+            .transaction(&[RUNS, ITEMS, FILES], TransactionMode::ReadOnly)
             .map_err(err)?;
         let run = tx
-            .store(RUN)
+            .store(RUNS)
             .map_err(err)?
-            .get(JsValue::from_str(CURRENT))
+            .get(JsValue::from_str(id))
             .await
             .map_err(err)?
             .and_then(|v| v.as_string());
@@ -122,14 +200,104 @@ impl RunStore {
         };
         let items = tx.store(ITEMS).map_err(err)?;
         // Keys and values both come in key order.
+        let keys = items
+            .get_all_keys(Some(run_range(id)?), None)
+            .await
+            .map_err(err)?;
+        let values = items
+            .get_all(Some(run_range(id)?), None)
+            .await
+            .map_err(err)?;
+        let items = keys
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| Some((index_of(k)?, v.as_string()?)))
+            .collect();
+        let kept = tx.store(FILES).map_err(err)?;
+        let keys = kept
+            .get_all_keys(Some(run_range(id)?), None)
+            .await
+            .map_err(err)?;
+        let values = kept
+            .get_all(Some(run_range(id)?), None)
+            .await
+            .map_err(err)?;
+        let files = keys
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| {
+                let bytes = v.dyn_into::<Uint8Array>().ok()?;
+                Some((index_of(k)?, bytes.to_vec().into()))
+            })
+            .collect();
+        commit(tx).await?;
+        Ok(Some(SavedRecords { run, items, files }))
+    }
+
+    /// Forgets run `id` (nothing of any other run).
+    pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(&[RUNS, SUMMARIES, ITEMS, FILES], TransactionMode::ReadWrite)
+            .map_err(err)?;
+        let key = JsValue::from_str(id);
+        tx.store(RUNS)
+            .map_err(err)?
+            .delete(key.clone())
+            .await
+            .map_err(err)?;
+        tx.store(SUMMARIES)
+            .map_err(err)?
+            .delete(key)
+            .await
+            .map_err(err)?;
+        for store in [ITEMS, FILES] {
+            // `delete` takes a key or, as here, a key range.
+            let range = JsValue::from(run_range(id)?);
+            tx.store(store)
+                .map_err(err)?
+                .delete(range)
+                .await
+                .map_err(err)?;
+        }
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Takes the run saved by version 2 (one slot, items by index) out of
+    /// the old stores, if there is one; [`RunStore::adopt_legacy`] then
+    /// saves it under an id in the same transaction's stead.
+    pub async fn legacy(&self) -> Result<Option<LegacyRun>, StoreError> {
+        let tx = self
+            .db
+            .transaction(
+                &[LEGACY_RUN, LEGACY_ITEMS, LEGACY_FILES],
+                TransactionMode::ReadOnly,
+            )
+            .map_err(err)?;
+        let run = tx
+            .store(LEGACY_RUN)
+            .map_err(err)?
+            .get(JsValue::from_str(LEGACY_CURRENT))
+            .await
+            .map_err(err)?
+            .and_then(|v| v.as_string());
+        let Some(run) = run else {
+            return Ok(None);
+        };
+        let by_index = |k: &JsValue| {
+            let i = k.as_f64()?;
+            (i >= 0.0 && i.fract() == 0.0 && i < 1e15).then_some(i as usize)
+        };
+        let items = tx.store(LEGACY_ITEMS).map_err(err)?;
         let keys = items.get_all_keys(None, None).await.map_err(err)?;
         let values = items.get_all(None, None).await.map_err(err)?;
         let items = keys
             .iter()
             .zip(values)
-            .filter_map(|(k, v)| Some((k.as_f64()? as usize, v.as_string()?)))
+            .filter_map(|(k, v)| Some((by_index(k)?, v.as_string()?)))
             .collect();
-        let kept = tx.store(FILES).map_err(err)?;
+        let kept = tx.store(LEGACY_FILES).map_err(err)?;
         let keys = kept.get_all_keys(None, None).await.map_err(err)?;
         let values = kept.get_all(None, None).await.map_err(err)?;
         let files = keys
@@ -137,23 +305,70 @@ impl RunStore {
             .zip(values)
             .filter_map(|(k, v)| {
                 let bytes = v.dyn_into::<Uint8Array>().ok()?;
-                Some((k.as_f64()? as usize, bytes.to_vec().into()))
+                Some((by_index(k)?, bytes.to_vec().into()))
             })
             .collect();
-        tx.done().await.map_err(err)?;
-        Ok(Some(SavedRecords { run, items, files }))
+        commit(tx).await?;
+        Ok(Some(LegacyRun {
+            records: SavedRecords { run, items, files },
+        }))
     }
 
-    /// Forgets the saved run.
-    pub async fn clear(&self) -> Result<(), StoreError> {
+    /// Saves the legacy run under `id` (its fixed part rewritten as `run`,
+    /// its `items` as given) and empties the old stores, in one
+    /// transaction: either the run is in the new stores and gone from the
+    /// old, or nothing changed and the next load tries again.
+    pub async fn adopt_legacy(
+        &self,
+        id: &str,
+        run: &str,
+        summary: &str,
+        legacy: &LegacyRun,
+        items: &[(usize, String)],
+    ) -> Result<(), StoreError> {
+        let all = [
+            RUNS,
+            SUMMARIES,
+            ITEMS,
+            FILES,
+            LEGACY_RUN,
+            LEGACY_ITEMS,
+            LEGACY_FILES,
+        ];
         let tx = self
             .db
-            .transaction(&[RUN, ITEMS, FILES], TransactionMode::ReadWrite)
+            .transaction(&all, TransactionMode::ReadWrite)
             .map_err(err)?;
-        tx.store(ITEMS).map_err(err)?.clear().await.map_err(err)?;
-        tx.store(FILES).map_err(err)?.clear().await.map_err(err)?;
-        tx.store(RUN).map_err(err)?.clear().await.map_err(err)?;
-        tx.done().await.map_err(err)?;
+        let key = JsValue::from_str(id);
+        tx.store(RUNS)
+            .map_err(err)?
+            .put(&JsValue::from_str(run), Some(&key))
+            .await
+            .map_err(err)?;
+        tx.store(SUMMARIES)
+            .map_err(err)?
+            .put(&JsValue::from_str(summary), Some(&key))
+            .await
+            .map_err(err)?;
+        let store = tx.store(ITEMS).map_err(err)?;
+        for (index, json) in items {
+            store
+                .put(&JsValue::from_str(json), Some(&item_key(id, *index)))
+                .await
+                .map_err(err)?;
+        }
+        let store = tx.store(FILES).map_err(err)?;
+        for (index, jpeg) in &legacy.records.files {
+            let bytes = Uint8Array::from(&jpeg[..]);
+            store
+                .put(&bytes, Some(&item_key(id, *index)))
+                .await
+                .map_err(err)?;
+        }
+        for old in [LEGACY_RUN, LEGACY_ITEMS, LEGACY_FILES] {
+            tx.store(old).map_err(err)?.clear().await.map_err(err)?;
+        }
+        commit(tx).await?;
         Ok(())
     }
 }

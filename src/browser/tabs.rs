@@ -173,6 +173,37 @@ pub fn request_lock(
     true
 }
 
+/// The names of the Web Locks held now by any tab of this origin
+/// (`navigator.locks.query()`), this one included; empty without Web Locks.
+pub async fn held_locks() -> Vec<String> {
+    let Some(locks) = lock_manager() else {
+        return Vec::new();
+    };
+    let query = js_sys::Reflect::get(&locks, &"query".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let Some(promise) = query
+        .and_then(|f| f.call0(&locks).ok())
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+    else {
+        return Vec::new();
+    };
+    let Ok(snapshot) = JsFuture::from(promise).await else {
+        return Vec::new();
+    };
+    let Ok(held) = js_sys::Reflect::get(&snapshot, &"held".into()) else {
+        return Vec::new();
+    };
+    js_sys::Array::from(&held)
+        .iter()
+        .filter_map(|lock| {
+            js_sys::Reflect::get(&lock, &"name".into())
+                .ok()?
+                .as_string()
+        })
+        .collect()
+}
+
 /// What a tab sharing a budget must react to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageEvent {

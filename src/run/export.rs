@@ -33,9 +33,10 @@ struct JsonItem<'a> {
     prediction: Option<&'a Prediction>,
 }
 
-/// The whole run as pretty JSON: per item its state, every attempt (send
-/// time, latency, status, error) and the full predictions.
-pub fn to_json(items: &[ExportItem], record: &RunRecord) -> String {
+/// The whole run as pretty JSON: the run's id, per item its state, every
+/// attempt (send time, latency, status, error, whether it was cut off by
+/// leaving the page and may have been charged) and the full predictions.
+pub fn to_json(run: Option<&str>, items: &[ExportItem], record: &RunRecord) -> String {
     let items: Vec<JsonItem> = items
         .iter()
         .enumerate()
@@ -48,7 +49,12 @@ pub fn to_json(items: &[ExportItem], record: &RunRecord) -> String {
             prediction: record.predictions.get(i).and_then(Option::as_deref),
         })
         .collect();
-    serde_json::to_string_pretty(&JsonExport { items }).unwrap_or_default()
+    let export = JsonExport {
+        run,
+        possibly_charged: record.possibly_charged(),
+        items,
+    };
+    serde_json::to_string_pretty(&export).unwrap_or_default()
 }
 
 /// The JSON export's top level, `{"items": [...]}`. Serialized directly
@@ -57,7 +63,15 @@ pub fn to_json(items: &[ExportItem], record: &RunRecord) -> String {
 /// wasm (issue 5 item 8, the size budget); the text is the same.
 #[derive(Serialize)]
 struct JsonExport<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_zero")]
+    possibly_charged: usize,
     items: Vec<JsonItem<'a>>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -70,6 +84,9 @@ struct CsvRow<'a> {
     latency_ms: Option<String>,
     attempts: usize,
     error: Cow<'a, str>,
+    /// Requests cut off by leaving the page that the server may have
+    /// counted (and billed).
+    possibly_charged: usize,
 }
 
 /// A text cell that a spreadsheet will not take for a formula: text from
@@ -102,6 +119,7 @@ pub fn to_csv(items: &[ExportItem], record: &RunRecord) -> String {
             latency_ms: last.map(|a| format!("{:.1}", a.latency_ms)),
             attempts: attempts.len(),
             error: spreadsheet_safe(last.and_then(|a| a.error.as_deref()).unwrap_or("")),
+            possibly_charged: attempts.iter().filter(|a| a.possibly_charged).count(),
         };
         match record.predictions.get(i).and_then(Option::as_deref) {
             Some(p) if !p.solutions.is_empty() => {
@@ -127,6 +145,7 @@ pub fn to_csv(items: &[ExportItem], record: &RunRecord) -> String {
                         latency_ms: base.latency_ms.clone(),
                         attempts: base.attempts,
                         error: Cow::Borrowed(""),
+                        possibly_charged: base.possibly_charged,
                     });
                 }
             }
@@ -154,6 +173,7 @@ mod tests {
                 latency_ms: 12.0,
                 status: Some(500),
                 error: Some("HTTP 500".into()),
+                possibly_charged: false,
             },
             None,
         );
@@ -171,12 +191,12 @@ mod tests {
         ];
         let csv = to_csv(&items, &record);
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[1], "https://x/1.jpg,re_logo,,,queued,,0,");
+        assert_eq!(lines[1], "https://x/1.jpg,re_logo,,,queued,,0,,0");
         assert_eq!(
             lines[2],
-            "https://x/1.jpg,re_features_v4,,,failed,12.0,1,HTTP 500"
+            "https://x/1.jpg,re_features_v4,,,failed,12.0,1,HTTP 500,0"
         );
-        let json = to_json(&items, &record);
+        let json = to_json(None, &items, &record);
         assert!(json.contains("\"model\": \"re_features_v4\""), "{json}");
     }
 
@@ -201,6 +221,7 @@ mod tests {
             latency_ms: 1.0,
             status,
             error: error.map(str::to_owned),
+            possibly_charged: false,
         };
         record.add(
             0,
@@ -249,6 +270,32 @@ mod tests {
         assert_eq!(spreadsheet_safe(""), "");
     }
 
+    #[test]
+    fn requests_cut_off_by_leaving_are_counted_as_possibly_charged_in_both_exports() {
+        let mut record = RunRecord::new(1);
+        let cut = AttemptRecord {
+            attempt: 1,
+            sent_unix_ms: 0.0,
+            latency_ms: 900.0,
+            status: None,
+            error: Some("cut off".into()),
+            possibly_charged: true,
+        };
+        record.add(0, cut, None);
+        let items = [ExportItem {
+            image: "https://x/1.jpg",
+            model: None,
+            state: ItemState::Queued,
+        }];
+        let csv = to_csv(&items, &record);
+        assert!(csv.lines().next().unwrap().ends_with(",possibly_charged"));
+        assert!(csv.lines().nth(1).unwrap().ends_with(",1"), "{csv}");
+        let json = to_json(Some("run-1"), &items, &record);
+        assert!(json.contains("\"run\": \"run-1\""), "{json}");
+        assert!(json.contains("\"possibly_charged\": 1"), "{json}");
+        assert!(json.contains("\"possibly_charged\": true"), "{json}");
+    }
+
     /// A run of three items: answered (after a retry), failed, queued.
     fn run() -> (Vec<String>, Vec<ItemState>, RunRecord) {
         let body = serde_json::json!({"error": "false", "correlation_id": "c-1", "response": {"solutions": {
@@ -264,6 +311,7 @@ mod tests {
             latency_ms: 310.5,
             status,
             error: error.map(str::to_owned),
+            possibly_charged: false,
         };
         let mut record = RunRecord::new(3);
         record.add(0, attempt(1, Some(503), Some("server error")), None);
@@ -301,7 +349,7 @@ mod tests {
                 state: states[i],
             })
             .collect();
-        assert_eq!(to_json(&export, &record), before);
+        assert_eq!(to_json(None, &export, &record), before);
         assert!(before.contains("\"whatever\""));
     }
 }

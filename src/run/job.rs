@@ -3,13 +3,9 @@
 //! browser, optionally split into N parts; and lists of images imported
 //! from CSV or JSON files, with the column to use.
 
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::driver::RunHandle;
-use super::model::{ItemRow, RunState};
-use super::saved::{SavedItem, SavedRun, SavedSettings, SAVE_VERSION};
-use super::ItemResult;
+use super::saved::{SavedItem, SavedRun};
 
 /// The `format` of a job file.
 pub const JOB_FORMAT: &str = "pacer-job";
@@ -191,8 +187,10 @@ fn from_csv(name: &str, text: &str) -> Result<Imported, String> {
 }
 
 /// The job of `run` and its `items`, whole (`parts` ≤ 1) or split into
-/// `parts` files of consecutive images, each a job of its own.
-/// An image's items (one per model with per-model calls) stay together.
+/// `parts` files of consecutive images, each a job of its own (with an id
+/// of its own, derived from the run's, so that importing a part twice
+/// finds the same run). An image's items (one per model with per-model
+/// calls) stay together, and each item names its job's run.
 pub fn split_job(run: &SavedRun, items: &[(usize, SavedItem)], parts: usize) -> Vec<JobFile> {
     let total = run.sources.len();
     let per_image = run.items_per_image();
@@ -203,6 +201,10 @@ pub fn split_job(run: &SavedRun, items: &[(usize, SavedItem)], parts: usize) -> 
             let range = (k * size).min(total)..((k + 1) * size).min(total);
             let item_range = range.start * per_image..range.end * per_image;
             let mut part_run = run.clone();
+            if parts > 1 {
+                part_run.id = run.id.as_ref().map(|id| id.part(k + 1, parts));
+            }
+            let id = part_run.id.clone();
             part_run.sources = run.sources[range.clone()].to_vec();
             part_run.files = run
                 .files
@@ -217,7 +219,13 @@ pub fn split_job(run: &SavedRun, items: &[(usize, SavedItem)], parts: usize) -> 
                 items: items
                     .iter()
                     .filter(|(id, _)| item_range.contains(id))
-                    .map(|(id, item)| (id - item_range.start, item.clone()))
+                    .map(|(i, item)| {
+                        let item = match &id {
+                            Some(id) => item.clone().of_run(id),
+                            None => item.clone(),
+                        };
+                        (i - item_range.start, item)
+                    })
                     .collect(),
                 notes: Vec::new(),
             }
@@ -225,79 +233,12 @@ pub fn split_job(run: &SavedRun, items: &[(usize, SavedItem)], parts: usize) -> 
         .collect()
 }
 
-impl RunHandle {
-    /// The current run as job files (`parts` of them), named for download;
-    /// `None` when there is no run. The key is never part of it.
-    pub fn job_files(
-        &self,
-        settings: SavedSettings,
-        parts: usize,
-    ) -> Option<Vec<(String, String)>> {
-        if matches!(self.state.get_untracked(), RunState::Idle) {
-            return None;
-        }
-        let record = self.record.get_value();
-        let record = record.borrow();
-        let work = self.work.get_value();
-        let items: Vec<(usize, SavedItem)> = self.items.with_untracked(|rows: &[ItemRow]| {
-            rows.iter()
-                .filter(|r| !record.attempts[r.id].is_empty() || r.result.is_some())
-                .map(|r| {
-                    let result: Option<&ItemResult> = r.result.as_ref();
-                    (
-                        r.id,
-                        SavedItem::capture(r.state, result, &record.attempts[r.id]),
-                    )
-                })
-                .collect()
-        });
-        let run = SavedRun {
-            version: SAVE_VERSION,
-            started_unix_ms: crate::browser::unix_now().as_secs_f64() * 1000.0,
-            settings: settings.cut_as(&work),
-            sources: work.images.clone(),
-            files: work.files(),
-        };
-        let jobs = split_job(&run, &items, parts);
-        let n = jobs.len();
-        Some(
-            jobs.into_iter()
-                .map(|job| {
-                    let name = match job.part {
-                        Some((k, _)) => format!("pacer-job-{k}-of-{n}.json"),
-                        None => "pacer-job.json".to_owned(),
-                    };
-                    (name, serde_json::to_string_pretty(&job).unwrap_or_default())
-                })
-                .collect(),
-        )
-    }
-
-    /// Shows `job` as an interrupted run: Resume sends what it had not
-    /// finished (with the form's key), and it is saved like any run.
-    /// `on_settings` puts its settings and URLs into the form.
-    pub fn import_job(
-        &self,
-        job: JobFile,
-        on_settings: impl FnOnce(&SavedSettings, &[String]),
-    ) -> Result<(), String> {
-        if matches!(
-            self.state.get_untracked(),
-            RunState::Running | RunState::Paused
-        ) {
-            return Err("Cancel or finish the current run before importing a job.".into());
-        }
-        self.clear();
-        self.show_saved(job.run, job.items.into_iter(), Vec::new(), on_settings);
-        self.mark_imported();
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::model::ItemState;
+    use crate::run::id::RunId;
+    use crate::run::model::{ItemResult, ItemState};
+    use crate::run::saved::SavedSettings;
 
     fn images(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("https://x/{i}.jpg")).collect()
@@ -369,6 +310,14 @@ mod tests {
             parse_import("p.json", &text).unwrap(),
             Imported::Job(parts[1].clone())
         );
+        // Parts of a run with an id are runs of their own, and their
+        // items say so.
+        let mut with_id = run.clone();
+        with_id.id = Some(RunId::parse("r1").unwrap());
+        let parts = split_job(&with_id, &items, 2);
+        assert_eq!(parts[0].run.id.as_ref().unwrap().as_str(), "r1.1of2");
+        assert_eq!(parts[1].items[0].1.run, parts[1].run.id);
+        assert_eq!(split_job(&with_id, &items, 1)[0].run.id, with_id.id);
         // Whole, and never more parts than images.
         assert_eq!(split_job(&run, &items, 1)[0].part, None);
         assert_eq!(split_job(&run, &items, 99).len(), 5);

@@ -77,6 +77,13 @@ impl RunState {
             RunState::Interrupted => "interrupted",
         }
     }
+
+    /// A run that this tab is carrying out now (sending, or paused with
+    /// requests possibly on the wire): it cannot be cleared, replaced or
+    /// imported over.
+    pub fn is_active(self) -> bool {
+        matches!(self, RunState::Running | RunState::Paused)
+    }
 }
 
 /// One item's state, as `data-state` of its `result-row`.
@@ -224,4 +231,7 @@ pub struct StatsView {
     /// The rate Pacer paces at now (the user's, an announced limit, or the
     /// probe's), requests per second.
     pub pacing_rate: f64,
+    /// Requests cut off by leaving the page: the server may have counted
+    /// (and billed) them although no answer was read.
+    pub possibly_charged: usize,
 }

@@ -20,6 +20,10 @@ pub struct AttemptRecord {
     pub status: Option<u16>,
     /// Why it did not succeed.
     pub error: Option<String>,
+    /// Cut off on the wire because the page was being left: the server may
+    /// have counted (and billed) it although its answer was never read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub possibly_charged: bool,
 }
 
 /// Records of a run, indexed by item.
@@ -38,6 +42,16 @@ impl RunRecord {
             attempts: vec![Vec::new(); items],
             predictions: vec![None; items],
         }
+    }
+
+    /// Requests of the run that may have been counted by the server without
+    /// their answer being read (see [`AttemptRecord::possibly_charged`]).
+    pub fn possibly_charged(&self) -> usize {
+        self.attempts
+            .iter()
+            .flatten()
+            .filter(|a| a.possibly_charged)
+            .count()
     }
 
     /// Adds an attempt (and its predictions, if it succeeded).

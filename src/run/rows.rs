@@ -1,7 +1,8 @@
 //! The rows of a run and their updates, batched: the pool marks items as
 //! changed, and the run's ticker writes their current state into
-//! [`ItemRows`] a few times a second. The saved run is written from the same kind of marks, but as
-//! soon as an answer is in (see `persist`), so a reload loses none.
+//! [`ItemRows`] a few times a second. The saved run is written from the
+//! same kind of marks, but as soon as an answer is in (see `saver`), so a
+//! reload loses none.
 //!
 //! Writing each answer straight into the DOM cost a style, layout and paint
 //! pass of the whole table per answer: at 50 answers/s over 500 rows the
@@ -19,7 +20,6 @@ use pacer_core::schedule::{ItemId, ItemStatus};
 
 use super::model::{ItemResult, ItemRow, ItemState};
 use super::record::RunRecord;
-use super::saved::SavedItem;
 
 /// Every item's row, in input order, behind one version signal: the list
 /// shows only the rows in view (see `ui::results_table`), and each of those
@@ -112,12 +112,8 @@ impl DirtyRows {
         }
     }
 
-    /// True when nothing is marked.
-    pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
-    }
-
-    fn take(&mut self) -> Vec<ItemId> {
+    /// The marked items, each once; none are marked after.
+    pub fn take(&mut self) -> Vec<ItemId> {
         for &id in &self.ids {
             self.marked[id] = false;
         }
@@ -127,6 +123,16 @@ impl DirtyRows {
 
 /// Shared between the pool's observer (marks) and the ticker (flushes).
 pub type SharedDirty = Rc<RefCell<DirtyRows>>;
+
+/// An item's shown state and result as the run knows them now.
+pub fn current_state(
+    id: ItemId,
+    control: &RunControl,
+    record: &RunRecord,
+) -> (ItemState, Option<ItemResult>) {
+    let (state, result, _, _) = current(id, control, record);
+    (state, result)
+}
 
 /// An item as the run knows it now: the scheduler's status mapped to the
 /// row's state, its result, attempts sent and the last latency.
@@ -184,23 +190,6 @@ pub fn flush(
         }
         changed
     });
-}
-
-/// The changed items as JSON for the saved run (`persist`).
-pub fn take_saved(
-    unsaved: &SharedDirty,
-    control: &RunControl,
-    record: &RefCell<RunRecord>,
-) -> Vec<(ItemId, String)> {
-    let ids = unsaved.borrow_mut().take();
-    let record = record.borrow();
-    ids.into_iter()
-        .filter_map(|id| {
-            let (state, result, _, _) = current(id, control, &record);
-            let item = SavedItem::capture(state, result.as_ref(), &record.attempts[id]);
-            Some((id, serde_json::to_string(&item).ok()?))
-        })
-        .collect()
 }
 
 #[cfg(test)]

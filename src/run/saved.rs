@@ -14,6 +14,7 @@ use pacer_core::timeline::Mark;
 use serde::{Deserialize, Serialize};
 
 use super::checked::{drop_implausible_attempts, implausible_note};
+use super::id::RunId;
 use super::model::{ItemResult, ItemState, Settings};
 use super::record::{AttemptRecord, RunRecord};
 
@@ -25,6 +26,10 @@ pub const SAVE_VERSION: u32 = 1;
 pub struct SavedRun {
     /// [`SAVE_VERSION`] when written.
     pub version: u32,
+    /// The run's id; absent in runs saved (or jobs written) before runs
+    /// had one (see [`RunId::legacy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RunId>,
     /// When the run started, ms since the Unix epoch.
     pub started_unix_ms: f64,
     /// The settings, without the key.
@@ -37,6 +42,13 @@ pub struct SavedRun {
 }
 
 impl SavedRun {
+    /// The run's id, or the stable one of a run from before ids.
+    pub fn id_or_legacy(&self) -> RunId {
+        self.id
+            .clone()
+            .unwrap_or_else(|| RunId::legacy(&self.sources))
+    }
+
     /// The models of per-model calls (empty for multipredict calls): how
     /// the run's items are cut from its images (see [`super::work::Work`]).
     pub fn per_model(&self) -> Vec<String> {
@@ -101,6 +113,7 @@ impl SavedSettings {
     pub(super) fn run_over(self, sources: Vec<String>, files: Vec<usize>) -> SavedRun {
         SavedRun {
             version: SAVE_VERSION,
+            id: None,
             started_unix_ms: 0.0,
             settings: self,
             sources,
@@ -142,6 +155,10 @@ impl From<&Settings> for SavedSettings {
 /// One item's changing part, saved whenever it changes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedItem {
+    /// The run it belongs to (absent in saves from before runs had ids):
+    /// an item of another run is never taken for one of this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunId>,
     /// Its state when saved.
     pub state: ItemState,
     /// Every request sent for it.
@@ -165,12 +182,109 @@ impl SavedItem {
             None => (None, None),
         };
         Self {
+            run: None,
             state,
             attempts: attempts.to_vec(),
             prediction,
             reason,
         }
     }
+
+    /// This item, marked as one of run `id`.
+    pub fn of_run(mut self, id: &RunId) -> Self {
+        self.run = Some(id.clone());
+        self
+    }
+
+    /// Whether it may be one of run `id` (items from before ids may).
+    pub fn belongs_to(&self, id: Option<&RunId>) -> bool {
+        match (&self.run, id) {
+            (Some(mine), Some(id)) => mine == id,
+            _ => true,
+        }
+    }
+
+    /// Whether it had ended (done with its predictions, failed or
+    /// cancelled): an ended item is never sent again on resume.
+    pub fn has_ended(&self) -> bool {
+        match self.state {
+            ItemState::Done => self.prediction.is_some(),
+            ItemState::Failed | ItemState::Cancelled => true,
+            _ => false,
+        }
+    }
+}
+
+/// The most requests of one run noted as cut off (a bound on what is read
+/// back from storage).
+pub const MAX_CUT: usize = 4096;
+
+/// Puts the requests cut off by leaving the page (`cut`: item and its
+/// attempt, noted at once when the page went) into `items`, as possibly
+/// charged attempts: an attempt of the same number already saved without
+/// an answer is replaced, one with an answer kept, and an item never
+/// saved is added as queued. Returns the items changed.
+pub fn add_cut(
+    items: &mut Vec<(usize, SavedItem)>,
+    cut: &[(usize, AttemptRecord)],
+    id: &RunId,
+) -> Vec<usize> {
+    let mut changed = Vec::new();
+    for (index, attempt) in cut.iter().take(MAX_CUT) {
+        let at = match items.iter().position(|(i, _)| i == index) {
+            Some(at) => at,
+            None => {
+                let item = SavedItem::capture(ItemState::Queued, None, &[]).of_run(id);
+                items.push((*index, item));
+                items.len() - 1
+            }
+        };
+        let slot = &mut items[at].1;
+        if slot.has_ended() && slot.state == ItemState::Done {
+            continue;
+        }
+        match slot
+            .attempts
+            .iter_mut()
+            .find(|a| a.attempt == attempt.attempt)
+        {
+            Some(same) if same.status.is_some() || same.possibly_charged => continue,
+            Some(same) => *same = attempt.clone(),
+            None => {
+                slot.attempts.push(attempt.clone());
+                slot.attempts.sort_by_key(|a| a.attempt);
+            }
+        }
+        changed.push(*index);
+    }
+    changed
+}
+
+/// The items of one run known from two places (this browser's storage and
+/// an imported job file), merged: per item, a done answer wins over
+/// anything else, then an ended one over one still pending, and attempts
+/// are those of the kept side. So importing a job again never sends what
+/// either side already has as done.
+pub fn merge_items(
+    stored: impl IntoIterator<Item = (usize, SavedItem)>,
+    imported: impl IntoIterator<Item = (usize, SavedItem)>,
+) -> Vec<(usize, SavedItem)> {
+    use std::collections::BTreeMap;
+    let rank = |item: &SavedItem| match item.state {
+        ItemState::Done if item.prediction.is_some() => 3,
+        _ if item.has_ended() => 2,
+        _ => 1,
+    };
+    let mut merged: BTreeMap<usize, SavedItem> = stored.into_iter().collect();
+    for (id, item) in imported {
+        match merged.get(&id) {
+            Some(kept) if rank(kept) >= rank(&item) => {}
+            _ => {
+                merged.insert(id, item);
+            }
+        }
+    }
+    merged.into_iter().collect()
 }
 
 /// A saved run put back together: rows' states and results, the record
@@ -248,7 +362,12 @@ pub fn stats_of(record: &RunRecord, rate: f64) -> RunStats {
 
 /// Rebuilds a run of `len` items from its saved items (any order; unknown
 /// ids ignored; items never saved were still queued).
-pub fn restore(len: usize, items: impl IntoIterator<Item = (usize, SavedItem)>) -> Restored {
+/// Items marked as another run's than `run` are ignored.
+pub fn restore(
+    run: Option<&RunId>,
+    len: usize,
+    items: impl IntoIterator<Item = (usize, SavedItem)>,
+) -> Restored {
     let mut out = Restored {
         rows: vec![(ItemState::Queued, None); len],
         record: RunRecord::new(len),
@@ -260,7 +379,7 @@ pub fn restore(len: usize, items: impl IntoIterator<Item = (usize, SavedItem)>) 
     for (id, mut item) in items {
         // Unknown ids are ignored, and an id seen before too (a store
         // keeps one record per id; a file may not).
-        if id >= len || std::mem::replace(&mut seen[id], true) {
+        if id >= len || !item.belongs_to(run) || std::mem::replace(&mut seen[id], true) {
             continue;
         }
         let (n, e) = drop_implausible_attempts([&mut item]);
@@ -316,6 +435,7 @@ mod tests {
             latency_ms: 300.0,
             status,
             error: None,
+            possibly_charged: false,
         }
     }
 
@@ -397,7 +517,7 @@ mod tests {
             let json = serde_json::to_string(&item).unwrap();
             (id, serde_json::from_str::<SavedItem>(&json).unwrap())
         });
-        let r = restore(4, items);
+        let r = restore(None, 4, items);
         assert_eq!(r.rows[0].0, ItemState::Done);
         assert_eq!(r.rows[1].0, ItemState::Queued);
         assert_eq!(r.rows[2].0, ItemState::Queued);
@@ -444,6 +564,7 @@ mod tests {
             latency_ms: latency,
             status,
             error: None,
+            possibly_charged: false,
         };
         record.attempts[0] = vec![at(1000.0, 300.0, Some(200))];
         record.attempts[1] = vec![at(1250.0, 100.0, Some(503)), at(1500.0, 500.0, Some(200))];
@@ -469,8 +590,94 @@ mod tests {
 
     #[test]
     fn done_without_predictions_is_sent_again() {
-        let r = restore(1, [(0, SavedItem::capture(ItemState::Done, None, &[]))]);
+        let r = restore(
+            None,
+            1,
+            [(0, SavedItem::capture(ItemState::Done, None, &[]))],
+        );
         assert_eq!(r.rows[0].0, ItemState::Queued);
         assert_eq!(r.pending(), 1);
+    }
+
+    #[test]
+    fn items_of_another_run_are_never_restored_into_this_one() {
+        let a = RunId::parse("run-a").unwrap();
+        let b = RunId::parse("run-b").unwrap();
+        let done = |id: &RunId| {
+            SavedItem::capture(
+                ItemState::Done,
+                Some(&ItemResult::Ok(Arc::new(prediction()))),
+                &[attempt(1, Some(200))],
+            )
+            .of_run(id)
+        };
+        let r = restore(Some(&a), 2, [(0, done(&a)), (1, done(&b))]);
+        assert_eq!(r.rows[0].0, ItemState::Done);
+        assert_eq!(
+            r.rows[1].0,
+            ItemState::Queued,
+            "run b's answer is not run a's"
+        );
+        // Items saved before ids belong to whichever run holds them.
+        let old = SavedItem::capture(ItemState::Failed, None, &[]);
+        assert!(old.belongs_to(Some(&a)));
+    }
+
+    #[test]
+    fn a_job_imported_again_keeps_every_done_item_of_either_side() {
+        let done = SavedItem::capture(
+            ItemState::Done,
+            Some(&ItemResult::Ok(Arc::new(prediction()))),
+            &[attempt(1, Some(200))],
+        );
+        let failed = SavedItem::capture(
+            ItemState::Failed,
+            Some(&ItemResult::Err("HTTP 400".into())),
+            &[attempt(1, Some(400))],
+        );
+        let queued = SavedItem::capture(ItemState::Queued, None, &[attempt(1, None)]);
+        let stored = vec![(0, done.clone()), (1, queued.clone()), (2, failed.clone())];
+        let imported = vec![
+            (0, queued.clone()),
+            (1, done.clone()),
+            (2, done.clone()),
+            (3, queued),
+        ];
+        let merged = merge_items(stored, imported);
+        let states: Vec<(usize, ItemState)> = merged.iter().map(|(i, it)| (*i, it.state)).collect();
+        assert_eq!(
+            states,
+            [
+                (0, ItemState::Done),
+                (1, ItemState::Done),
+                (2, ItemState::Done),
+                (3, ItemState::Queued)
+            ]
+        );
+        assert!(merged[..3].iter().all(|(_, it)| it.has_ended()));
+    }
+
+    #[test]
+    fn requests_cut_off_by_leaving_come_back_as_possibly_charged_once() {
+        let id = RunId::parse("r").unwrap();
+        let cut = |n: u32| AttemptRecord {
+            possibly_charged: true,
+            ..attempt(n, None)
+        };
+        let mut items = vec![(
+            0,
+            SavedItem::capture(ItemState::InFlight, None, &[attempt(1, Some(503))]),
+        )];
+        let changed = add_cut(&mut items, &[(0, cut(2)), (3, cut(1))], &id);
+        assert_eq!(changed, [0, 3]);
+        assert_eq!(items[0].1.attempts.len(), 2);
+        assert!(items[0].1.attempts[1].possibly_charged);
+        assert_eq!(items[1].0, 3);
+        assert_eq!(items[1].1.run, Some(id.clone()));
+        // Applied again (the page reloaded twice): nothing doubles.
+        assert!(add_cut(&mut items, &[(0, cut(2)), (3, cut(1))], &id).is_empty());
+        let r = restore(Some(&id), 4, items);
+        assert_eq!(r.record.possibly_charged(), 2);
+        assert_eq!(r.rows[3].0, ItemState::Queued, "sent again on resume");
     }
 }

@@ -16,9 +16,9 @@ use leptos::prelude::Set;
 use pacer_core::shared::{Coordinator, Gated, Role, Trace};
 use wasm_bindgen_futures::spawn_local;
 
-use super::driver::RunHandle;
 use super::model::{NoticeLevel, Settings};
 use super::transport::SharedTransport;
+use super::view::RunView;
 use crate::browser::{
     budget_name, clear_leading, leading_lately, locks_available, mark_leading, on_page_event,
     random_tab_id, request_lock, trace_to_page, BudgetChannel, HeldLock, LateBus, PageEvent,
@@ -40,8 +40,9 @@ pub(super) struct TabShare {
     queued: Cell<bool>,
     /// This tab's "a tab leads" mark in `localStorage`, while it leads.
     mark: RefCell<Option<String>>,
-    /// The run, told first when the page is hidden for good.
-    handle: RunHandle,
+    /// Told first when the page is hidden for good: the run stops sending
+    /// (set by the run's session once it exists).
+    on_hide: RefCell<Option<Box<dyn Fn()>>>,
 }
 
 thread_local! {
@@ -49,8 +50,9 @@ thread_local! {
 }
 
 impl TabShare {
-    /// Joins the budget of `settings`' endpoint and key for a run.
-    pub(super) fn start(handle: RunHandle, settings: &Settings) -> Rc<Self> {
+    /// Joins the budget of `settings`' endpoint and key for a run; who
+    /// shares is said through `view`.
+    pub(super) fn start(view: RunView, settings: &Settings) -> Rc<Self> {
         let bus = LateBus::default();
         let coord = Coord::new(
             random_tab_id(),
@@ -65,7 +67,7 @@ impl TabShare {
             // the sends it paces.
             coord.expect_others();
         }
-        coord.on_role(move |role, rate| say_role(handle, role, rate));
+        coord.on_role(move |role, rate| say_role(view, role, rate));
         coord.on_trace(trace);
         let share = Rc::new(Self {
             coord,
@@ -74,7 +76,7 @@ impl TabShare {
             lock: RefCell::new(None),
             queued: Cell::new(false),
             mark: RefCell::new(None),
-            handle,
+            on_hide: RefCell::new(None),
         });
         if let Some(old) = CURRENT.with(|c| c.replace(Rc::downgrade(&share)).upgrade()) {
             old.leave();
@@ -168,6 +170,11 @@ impl TabShare {
         });
     }
 
+    /// What to do first when the page is hidden for good.
+    pub(super) fn on_hide(&self, f: impl Fn() + 'static) {
+        *self.on_hide.borrow_mut() = Some(Box::new(f));
+    }
+
     /// The gated transport for the run's pool.
     pub(super) fn gate(&self, inner: SharedTransport) -> GatedTransport {
         Gated::new(inner, Some(Rc::clone(&self.coord)))
@@ -232,7 +239,9 @@ fn install_page_events() {
             // `pagehide` listener may run after this one) would send the
             // next ones at once, ungated.
             PageEvent::Hide => {
-                share.handle.leave();
+                if let Some(hide) = &*share.on_hide.borrow() {
+                    hide();
+                }
                 share.leave();
             }
             PageEvent::Freeze => share.freeze(),
@@ -278,7 +287,7 @@ fn trace(event: &Trace) {
     }
 }
 
-fn say_role(handle: RunHandle, role: Role, rate: f64) {
+fn say_role(view: RunView, role: Role, rate: f64) {
     let rate = (rate * 100.0).round() / 100.0;
     let tabs = |n: usize| {
         if n == 1 {
@@ -287,7 +296,7 @@ fn say_role(handle: RunHandle, role: Role, rate: f64) {
             format!("{n} other tabs")
         }
     };
-    handle.sharing.set(match role {
+    view.sharing.set(match role {
         Role::Alone => 0,
         Role::Leader { others } | Role::Follower { others } => others,
     });
@@ -307,5 +316,5 @@ fn say_role(handle: RunHandle, role: Role, rate: f64) {
             tabs(others)
         ),
     };
-    handle.say(NoticeLevel::Info, &text);
+    view.say(NoticeLevel::Info, &text);
 }

@@ -35,6 +35,15 @@ use crate::browser::{
     PerformanceClock, MAX_BODY_BYTES,
 };
 
+/// A request on the wire: how to abort it, and what to record if the page
+/// is left before it is answered.
+struct OnWire {
+    abort: AbortHandle,
+    attempt: u32,
+    /// When it went (or is due to go), ms since the Unix epoch.
+    sent_unix_ms: f64,
+}
+
 /// Sends requests for one run and remembers what came back.
 pub struct FetchTransport {
     settings: Settings,
@@ -46,7 +55,7 @@ pub struct FetchTransport {
     /// A POST got an answer that was not a refusal of POST: the endpoint
     /// takes POST, no switch to GET any more.
     post_taken: Cell<bool>,
-    in_flight: RefCell<HashMap<ItemId, AbortHandle>>,
+    in_flight: RefCell<HashMap<ItemId, OnWire>>,
     /// Set when the page is being left: aborts then mean "send again
     /// later", not "cancelled".
     leaving: Cell<bool>,
@@ -85,9 +94,35 @@ impl FetchTransport {
     /// Aborts every request on the wire because the page is being left;
     /// each is answered as retryable, so it is sent again on resume (or
     /// after [`FetchTransport::stay`] if the page was not left after all).
-    pub fn abort_for_leaving(&self) {
+    /// The server may well have counted them already: each is recorded at
+    /// once (the page may not live to hear the abort) as possibly charged.
+    /// Returns the items cut off, to be saved.
+    pub fn abort_for_leaving(&self) -> Vec<ItemId> {
         self.leaving.set(true);
-        self.abort_all();
+        let now = unix_now().as_secs_f64() * 1000.0;
+        let cut: Vec<(ItemId, OnWire)> = self.in_flight.borrow_mut().drain().collect();
+        let mut record = self.record.borrow_mut();
+        let mut items = Vec::with_capacity(cut.len());
+        for (item, wire) in cut {
+            // A worker send not yet due never left this page.
+            if wire.sent_unix_ms <= now {
+                record.add(
+                    item,
+                    AttemptRecord {
+                        attempt: wire.attempt,
+                        sent_unix_ms: wire.sent_unix_ms,
+                        latency_ms: now - wire.sent_unix_ms,
+                        status: None,
+                        error: Some(LEFT_ON_THE_WIRE.to_owned()),
+                        possibly_charged: true,
+                    },
+                    None,
+                );
+                items.push(item);
+            }
+            wire.abort.abort();
+        }
+        items
     }
 
     /// What the user should know about this run's network errors, once.
@@ -158,8 +193,8 @@ impl FetchTransport {
 
     /// Aborts every request on the wire (cancel).
     pub fn abort_all(&self) {
-        for (_, c) in self.in_flight.borrow_mut().drain() {
-            c.abort();
+        for (_, wire) in self.in_flight.borrow_mut().drain() {
+            wire.abort.abort();
         }
     }
 
@@ -248,7 +283,13 @@ impl FetchTransport {
                 sent = PerformanceClock.now();
                 let again = self.start(item, Method::Get);
                 if let Ok(p) = &again {
-                    self.in_flight.borrow_mut().insert(item, p.abort_handle());
+                    let wire = OnWire {
+                        abort: p.abort_handle(),
+                        attempt,
+                        sent_unix_ms: (PerformanceClock.wall_offset() + sent).as_secs_f64()
+                            * 1000.0,
+                    };
+                    self.in_flight.borrow_mut().insert(item, wire);
                 }
                 answer = match again {
                     Ok(p) => p.finish().await,
@@ -260,6 +301,7 @@ impl FetchTransport {
         self.in_flight.borrow_mut().remove(&item);
         let now = PerformanceClock.now();
         let latency = now.saturating_sub(sent);
+        let mut recorded = false;
         let (result, status, outcome, hint) = match answer {
             Ok(a) => {
                 self.answered.set(true);
@@ -270,6 +312,8 @@ impl FetchTransport {
                 (result, Some(a.status), Some(parsed), hint)
             }
             Err(FetchError::Aborted) if self.leaving.get() => {
+                // Recorded when it was cut off (see `abort_for_leaving`).
+                recorded = true;
                 let reason = "aborted while the page was being left".to_owned();
                 (AttemptResult::Retryable { reason }, None, None, None)
             }
@@ -309,6 +353,9 @@ impl FetchTransport {
             | AttemptResult::Fatal { reason } => Some(reason.clone()),
         };
         let prediction = outcome.and_then(Result::ok);
+        if recorded {
+            return Answer { result, hint };
+        }
         self.record.borrow_mut().add(
             item,
             AttemptRecord {
@@ -317,6 +364,7 @@ impl FetchTransport {
                 latency_ms: latency.as_secs_f64() * 1000.0,
                 status,
                 error,
+                possibly_charged: false,
             },
             prediction,
         );
@@ -362,6 +410,7 @@ impl FetchTransport {
                 latency_ms: now.saturating_sub(sent).as_secs_f64() * 1000.0,
                 status,
                 error: Some(error.to_owned()),
+                possibly_charged: false,
             },
             None,
         );
@@ -384,7 +433,13 @@ impl pacer_core::driver::Transport for SharedTransport {
         let pending = this.start(item, method);
         let sent = PerformanceClock.now();
         if let Ok(p) = &pending {
-            this.in_flight.borrow_mut().insert(item, p.abort_handle());
+            let sent_unix_ms = (PerformanceClock.wall_offset() + sent).as_secs_f64() * 1000.0;
+            let wire = OnWire {
+                abort: p.abort_handle(),
+                attempt,
+                sent_unix_ms,
+            };
+            this.in_flight.borrow_mut().insert(item, wire);
         }
         this.conclude(item, attempt, (pending, method), sent)
             .boxed_local()
@@ -407,9 +462,12 @@ impl pacer_core::driver::Transport for SharedTransport {
         let method = this.method.get();
         let (url, form) = this.request(item, method);
         let mut pending = PendingFetch::start_at(&url, form.as_deref(), this.timeout(), due)?;
-        this.in_flight
-            .borrow_mut()
-            .insert(item, pending.abort_handle());
+        let wire = OnWire {
+            abort: pending.abort_handle(),
+            attempt,
+            sent_unix_ms: due.as_secs_f64() * 1000.0,
+        };
+        this.in_flight.borrow_mut().insert(item, wire);
         Some(
             async move {
                 let sent = match pending.sent().await {
@@ -427,6 +485,10 @@ impl pacer_core::driver::Transport for SharedTransport {
         )
     }
 }
+
+/// Why an attempt cut off by leaving the page has no answer.
+const LEFT_ON_THE_WIRE: &str =
+    "cut off: the page was left while this request was on the wire (the server may have counted it)";
 
 /// A send that a tab being left does not make (a shared budget's grant
 /// can still come between `beforeunload` and `pagehide`): sent again on

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use super::form_state::FormState;
 use super::validate::missing;
-use crate::run::{ExportFormat, Notice, NoticeLevel, RunHandle, RunState};
+use crate::run::{next_state, Command, ExportFormat, Notice, NoticeLevel, RunHandle, RunState};
 
 /// Once the page has redrawn: if `pressed` is now disabled, focuses `next`
 /// (when enabled).
@@ -32,12 +32,9 @@ pub fn Controls() -> impl IntoView {
     let [start_btn, pause_btn, resume_btn, cancel_btn, retry_btn, clear_btn] =
         std::array::from_fn(|_| NodeRef::<Button>::new());
     let state = run.state;
-    let startable_state = move || {
-        matches!(
-            state.get(),
-            RunState::Idle | RunState::Done | RunState::Cancelled | RunState::Interrupted
-        )
-    };
+    // What each state allows is decided in one place (`run::next_state`).
+    let allows = move |command: Command| next_state(state.get(), command).is_some();
+    let startable_state = move || allows(Command::Start);
     let blocker = Memo::new(move |_| form.with_input(missing));
     // Start stays pressable while the form is incomplete: pressing it says
     // what is missing in the notice (a disabled button explains nothing).
@@ -81,9 +78,9 @@ pub fn Controls() -> impl IntoView {
             })),
         }
     };
-    let resumable = move || matches!(state.get(), RunState::Paused | RunState::Interrupted);
-    let running = move || state.get() == RunState::Running;
-    let busy = move || matches!(state.get(), RunState::Running | RunState::Paused);
+    let resumable = move || allows(Command::Resume);
+    let running = move || allows(Command::Pause);
+    let busy = move || !allows(Command::Clear);
     let has_rows = move || run.items.with(|rows| !rows.is_empty());
     view! {
         <div class="run-bar">
@@ -143,7 +140,7 @@ pub fn Controls() -> impl IntoView {
                     class="btn btn-danger"
                     data-testid="cancel"
                     node_ref=cancel_btn
-                    disabled=move || !matches!(state.get(), RunState::Running | RunState::Paused)
+                    disabled=move || !allows(Command::Cancel)
                     title="Abort the requests on the wire and send nothing more"
                     on:click=move |_| {
                         run.cancel();
@@ -158,7 +155,7 @@ pub fn Controls() -> impl IntoView {
                     class="btn"
                     data-testid="retry-failed"
                     node_ref=retry_btn
-                    disabled=move || state.get() != RunState::Done || run.stats.with(|s| s.failed == 0)
+                    disabled=move || !allows(Command::RetryFailed) || run.stats.with(|s| s.failed == 0)
                     title="Send the failed items again"
                     on:click=move |_| {
                         run.retry_failed();

@@ -88,6 +88,7 @@ pub fn StatsBar() -> impl IntoView {
             <Stat label="Sent" testid=Some("stat-sent") unit="" value=fig(|s| s.sent.to_string()) />
             <Stat label="429s" testid=Some("stat-429") unit="" value=fig(|s| s.rate_limited.to_string()) />
             <Stat label="Retries" testid=Some("stat-retries") unit="" value=fig(|s| s.retries.to_string()) />
+            <Stat label="Possibly charged" testid=Some("stat-possibly-charged") unit="" value=fig(|s| s.possibly_charged.to_string()) />
             <Stat
                 label="Throughput"
                 testid=Some("stat-throughput")
