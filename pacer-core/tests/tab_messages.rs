@@ -181,8 +181,6 @@ fn play(rate: f64, start: Duration, ops: Vec<Op>) {
             Op::Succeeded => tab.succeeded(now),
             Op::Limited(retry_after) => {
                 let at = permits.first().copied().unwrap_or(now);
-                // As the page passes it on: Retry-After capped at a day.
-                let retry_after = retry_after.map(|r| r.min(Duration::from_secs(86_400)));
                 tab.limited(at, retry_after, now);
             }
             Op::SetRate(r) => tab.set_rate(r, now),

@@ -80,7 +80,14 @@ impl GridAligner {
     /// Takes a token of `gcra` at `now`, or says when one will be there.
     pub fn check(&mut self, gcra: &mut Gcra, now: Duration) -> Result<(), NotUntil> {
         if self.anchor.is_none() {
-            return gcra.check(now);
+            // A send on time off the grid is on time: the late-timer mode
+            // ends, as on it.
+            let checked = gcra.check(now);
+            if checked.is_ok() {
+                self.late = false;
+                self.due = None;
+            }
+            return checked;
         }
         let slot = self.slot(gcra, now);
         let earliest = gcra.earliest_for(slot, now);
@@ -192,5 +199,24 @@ mod tests {
         assert_eq!(a.check(&mut g, ms(10)), Ok(()));
         assert_eq!(a.earliest(&g, ms(11)), ms(260));
         assert_eq!(a.check(&mut g, ms(11)), Err(NotUntil(ms(260))));
+    }
+
+    #[test]
+    fn a_send_on_time_off_the_grid_ends_the_late_timer_mode() {
+        let us = Duration::from_micros;
+        let mut g = Gcra::new(Quota::per_second(160.0).unwrap());
+        g.set_catch_up(us(6250) / 4);
+        let mut a = GridAligner::default();
+        a.set_anchor(Some(Duration::ZERO));
+        assert_eq!(a.check(&mut g, ms(1)), Err(NotUntil(us(6250))));
+        // Its timer fires 1.6 ms late: the slot is missed, timers are late.
+        assert_eq!(a.check(&mut g, us(7850)), Err(NotUntil(us(12_500))));
+        // Off the grid a while, with a send on time.
+        a.set_anchor(None);
+        assert_eq!(a.check(&mut g, ms(20)), Ok(()));
+        // Back on it, a send 2 ms past its due instant waits for the next
+        // grid point rather than take the slot it falls in.
+        a.set_anchor(Some(Duration::ZERO));
+        assert_eq!(a.check(&mut g, us(28_250)), Err(NotUntil(us(31_250))));
     }
 }

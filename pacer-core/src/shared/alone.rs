@@ -27,7 +27,7 @@ impl Alone {
             // scheduler paced from when they asked).
             let slot = held.unwrap_or(now);
             leader.record(slot);
-            self.until = Some(slot + leader.interval());
+            self.until = Some(slot.saturating_add(leader.interval()));
             return Some(slot);
         }
         self.until = None;
@@ -40,7 +40,7 @@ impl Alone {
     pub fn waited(&mut self, leader: &mut Leader, now: Duration) -> Duration {
         let slot = leader.earliest(now);
         leader.record(slot);
-        self.until = Some(slot + leader.interval());
+        self.until = Some(slot.saturating_add(leader.interval()));
         slot
     }
 }

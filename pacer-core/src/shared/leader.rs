@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{TabId, MIN_LEAD};
+use super::{TabId, MAX_RETRY_AFTER, MIN_LEAD};
 use crate::gcra::{Gcra, Quota};
 use crate::schedule::{MarginPolicy, SafetyMargin};
 
@@ -72,7 +72,9 @@ impl Leader {
         };
         leader.apply();
         if let Some(last) = last {
-            leader.gcra.hold_until(last + leader.gcra.interval());
+            leader
+                .gcra
+                .hold_until(last.saturating_add(leader.gcra.interval()));
         }
         leader
     }
@@ -99,7 +101,7 @@ impl Leader {
     /// The earliest instant the next grant may name, at least [`MIN_LEAD`]
     /// after `now`.
     pub(super) fn next_slot(&self, now: Duration) -> Duration {
-        self.gcra.earliest(now).max(now + MIN_LEAD)
+        self.gcra.earliest(now).max(now.saturating_add(MIN_LEAD))
     }
 
     /// The earliest instant a send may go (a lone tab's own send).
@@ -150,7 +152,8 @@ impl Leader {
     /// A send the lone tab made by itself at `at`: the next grant keeps a
     /// spacing from it.
     pub(super) fn record(&mut self, at: Duration) {
-        self.gcra.hold_until(at + self.gcra.interval());
+        self.gcra
+            .hold_until(at.saturating_add(self.gcra.interval()));
         self.granted_any = true;
         self.last = Some(self.last.map_or(at, |l| l.max(at)));
     }
@@ -167,7 +170,9 @@ impl Leader {
             self.widened_upto = self.last;
         }
         if let Some(wait) = retry_after {
-            self.gcra.hold_until(now + wait);
+            // As when the page reads the header itself: a day at most.
+            self.gcra
+                .hold_until(now.saturating_add(wait.min(MAX_RETRY_AFTER)));
         }
     }
 

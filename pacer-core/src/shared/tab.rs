@@ -161,7 +161,7 @@ impl Tab {
             ok: self.ok,
             rate: self.rate,
         });
-        self.next_beat = now + BEAT;
+        self.next_beat = now.saturating_add(BEAT);
     }
 
     /// A send wants to go at `now`.
@@ -254,7 +254,7 @@ impl Tab {
             if self.shared || self.leader.is_none() {
                 self.say_want(now);
             } else {
-                self.next_beat = now + BEAT;
+                self.next_beat = now.saturating_add(BEAT);
             }
             if self.leader.is_some() && self.shared {
                 self.say_lead();
@@ -288,12 +288,12 @@ impl Tab {
         loop {
             let tab = self.peers.next_waiting(leader.cursor())?;
             let slot = leader.next_slot(now);
-            if slot > now + LEAD {
+            if slot > now.saturating_add(LEAD) {
                 return Some(slot - LEAD);
             }
             if !leader.grant(slot, tab) {
                 // Not free after all (never seen): try again shortly.
-                return Some(now + MIN_LEAD);
+                return Some(now.saturating_add(MIN_LEAD));
             }
             self.grants.heard(slot, tab);
             self.peers.granted(tab);

@@ -14,7 +14,7 @@ impl Tab {
     pub fn send_time(&self, at: Duration) -> Option<Duration> {
         match self.last_sent {
             Some((latest, _)) if latest > at => None,
-            Some((_, sent)) => Some(at.max(sent + self.spacing())),
+            Some((_, sent)) => Some(at.max(sent.saturating_add(self.spacing()))),
             None => Some(at),
         }
     }
@@ -74,7 +74,9 @@ impl Tab {
             .grants
             .after(at)
             .into_iter()
-            .fold(sent, |effective, g| g.max(effective + interval));
-        leader.hold_until(last + interval);
+            .fold(sent, |effective, g| {
+                g.max(effective.saturating_add(interval))
+            });
+        leader.hold_until(last.saturating_add(interval));
     }
 }
