@@ -57,6 +57,11 @@ impl LocalGcra {
         self.tat = Some(self.tat.map_or(next, |t| t.max(next)));
     }
 
+    /// Moves the next slot to `at` if it was earlier (or unknown).
+    pub fn start_no_earlier(&mut self, at: Duration) {
+        self.tat = Some(self.tat.map_or(at, |t| t.max(at)));
+    }
+
     /// How far past `now` this schedule's next slot lies (zero when it is
     /// free now or has no history).
     pub fn ahead(&self, now: Duration) -> Duration {
