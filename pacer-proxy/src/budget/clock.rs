@@ -51,6 +51,11 @@ impl Clock {
         }
     }
 
+    /// Whether the pairing is within `error` (half its round trip).
+    pub fn within(&self, error: Duration) -> bool {
+        self.0.is_some_and(|p| p.round_trip / 2 <= error)
+    }
+
     /// The local instant of `redis_us`, once there is a pairing.
     pub fn local(&self, redis_us: i64) -> Option<Duration> {
         let pair = self.0?;
@@ -69,10 +74,12 @@ mod tests {
     fn the_quickest_call_sets_the_pairing() {
         let mut c = Clock::default();
         assert_eq!(c.local(5), None);
+        assert!(!c.within(MS(100)));
         // Redis is 1 000 s ahead. A slow call (120 ms out, 0 back) reads
         // Redis at its own end: its midpoint is 60 ms off.
         c.sample(MS(100), MS(220), 1_000_220_000);
         assert_eq!(c.local(1_000_300_000), Some(MS(240)));
+        assert!(c.within(MS(60)) && !c.within(MS(59)));
         // A quick call replaces it: 1 ms round trip, 0.5 ms off at most.
         c.sample(MS(500), MS(501), 1_000_500_500);
         assert_eq!(c.local(1_000_600_000), Some(Duration::from_micros(600_000)));

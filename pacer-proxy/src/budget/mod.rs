@@ -32,6 +32,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// The largest error of the clock pairing a slot may be mapped with: a
+/// poorer pairing (the first call's, which set up the connection) is
+/// refined with a `TIME` call first.
+const CLOCK_ERROR: Duration = Duration::from_millis(5);
 /// How long one Redis call may take before the proxy paces alone.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
 /// How much later than one interval a budget Redis does not know starts:
@@ -294,6 +298,9 @@ impl Budget {
                 .map_or(Duration::ZERO, |l| l.local.ahead(now))
         };
         let tolerance = interval * self.config.burst;
+        if !lock(&self.clock).within(CLOCK_ERROR) {
+            self.sample_time().await;
+        }
         let mut conn = self.conn.clone();
         // The wait is counted from before the call: a late answer (a busy
         // machine) shortens the hold instead of shifting the slot.
@@ -354,10 +361,13 @@ impl Budget {
         if !lane.recovering {
             // Leaving the team's schedule: start after its end (held
             // requests of every proxy are still going out until then),
-            // at this proxy's place, so that the proxies interleave.
+            // plus one interval per proxy (others may have taken slots
+            // since this one last asked), at this proxy's place, so that
+            // the proxies interleave.
             let rank = u32::try_from(lane.team.rank).unwrap_or(0);
+            let margin = u32::try_from(proxies).unwrap_or(u32::MAX);
             lane.local
-                .start_no_earlier(lane.team_end + team_interval * rank);
+                .start_no_earlier(lane.team_end + team_interval * margin.saturating_add(rank));
             lane.recovering = true;
         }
         let mode = Mode::Local {
@@ -421,14 +431,19 @@ impl Budget {
     /// the first request needs them.
     async fn warm_up(&self) {
         for _ in 0..3 {
-            let mut conn = self.conn.clone();
-            let before = self.now();
-            let cmd = redis::cmd("TIME");
-            let time = cmd.query_async::<(i64, i64)>(&mut conn);
-            if let Ok(Ok((secs, micros))) = tokio::time::timeout(REDIS_TIMEOUT, time).await {
-                let redis_us = secs.saturating_mul(1_000_000).saturating_add(micros);
-                lock(&self.clock).sample(before, self.now(), redis_us);
-            }
+            self.sample_time().await;
+        }
+    }
+
+    /// One `TIME` call, to pair the clocks.
+    async fn sample_time(&self) {
+        let mut conn = self.conn.clone();
+        let before = self.now();
+        let cmd = redis::cmd("TIME");
+        let time = cmd.query_async::<(i64, i64)>(&mut conn);
+        if let Ok(Ok((secs, micros))) = tokio::time::timeout(REDIS_TIMEOUT, time).await {
+            let redis_us = secs.saturating_mul(1_000_000).saturating_add(micros);
+            lock(&self.clock).sample(before, self.now(), redis_us);
         }
     }
 
