@@ -97,8 +97,10 @@ async fn answers_carry_the_team_policy_and_a_long_wait_is_a_429() {
     let body = answers.pop().unwrap().text().await.unwrap();
     assert!(body.contains("team_budget_exceeded"), "{body}");
     assert!(!body.contains("team-key"), "{body}");
-    // The API got the two forms whole, as sent.
+    // The API got the two forms whole, as sent (besides the proxy's
+    // bodiless HEAD that opened a connection at start).
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 2);
-    assert!(seen.iter().all(|b| &b[..] == form.as_bytes()));
+    let forms: Vec<&Bytes> = seen.iter().filter(|b| !b.is_empty()).collect();
+    assert_eq!(forms.len(), 2);
+    assert!(forms.iter().all(|b| &b[..] == form.as_bytes()));
 }

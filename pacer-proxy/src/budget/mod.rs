@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 /// poorer pairing (the first call's, which set up the connection) is
 /// refined with a `TIME` call first.
 const CLOCK_ERROR: Duration = Duration::from_millis(5);
+/// How long a held request naps between two tries at a better pairing.
+const REFINE_NAP: Duration = Duration::from_millis(30);
 /// How long one Redis call may take before the proxy paces alone.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
 /// How much later than one interval a budget Redis does not know starts:
@@ -227,7 +229,13 @@ impl Budget {
             let probe = script::beat(&mut conn, &key, &self.id, ALIVE_WINDOW);
             match tokio::time::timeout(REDIS_TIMEOUT, probe).await {
                 Ok(Ok(team)) => {
-                    self.set_team(&key, team);
+                    // A restarted Redis has lost the others' heartbeats:
+                    // until they beat again, keep the share known before.
+                    if let Some(lane) = lock(&self.lanes).get_mut(&key) {
+                        if team.alive >= lane.team.alive {
+                            lane.team = team;
+                        }
+                    }
                     lock(&self.health).probed(self.now());
                     eprintln!(
                         "pacer-proxy: Redis answers again: back on the team budget in {} ms",
@@ -339,11 +347,30 @@ impl Budget {
                 lane.local.note(slot, interval);
             }
         }
-        if shared.granted {
-            Decision::Hold(slot.saturating_sub(self.now()), Mode::Shared)
-        } else {
-            Decision::Refuse(shared.wait.saturating_sub(max_wait), Mode::Shared)
+        if !shared.granted {
+            return Decision::Refuse(shared.wait.saturating_sub(max_wait), Mode::Shared);
         }
+        let slot = self.refine(slot, shared.now, shared.wait).await;
+        Decision::Hold(slot.saturating_sub(self.now()), Mode::Shared)
+    }
+
+    /// While the clock pairing is poor (a busy machine, a new connection)
+    /// and the slot far enough away, naps and pairs the clocks again, then
+    /// maps the slot anew: two slots mapped with pairings off by different
+    /// amounts could otherwise be sent together.
+    async fn refine(&self, mut slot: Duration, redis_now: i64, wait: Duration) -> Duration {
+        let redis_slot = redis_now.saturating_add(i64::try_from(wait.as_micros()).unwrap_or(0));
+        for _ in 0..20 {
+            if lock(&self.clock).within(CLOCK_ERROR) || slot <= self.now() + REFINE_NAP * 2 {
+                break;
+            }
+            tokio::time::sleep(REFINE_NAP).await;
+            self.sample_time().await;
+            if let Some(better) = lock(&self.clock).local(redis_slot) {
+                slot = better;
+            }
+        }
+        slot
     }
 
     /// A slot from this proxy's own schedule, at its share of the rate,
