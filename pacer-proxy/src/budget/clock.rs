@@ -56,6 +56,11 @@ impl Clock {
         self.0.is_some_and(|p| p.round_trip / 2 <= error)
     }
 
+    /// Redis's clock at the local instant `local`, once there is a pairing.
+    pub fn redis(&self, local: Duration) -> Option<i64> {
+        Some(micros(local).saturating_add(self.0?.offset))
+    }
+
     /// The local instant of `redis_us`, once there is a pairing.
     pub fn local(&self, redis_us: i64) -> Option<Duration> {
         let pair = self.0?;
@@ -83,6 +88,7 @@ mod tests {
         // A quick call replaces it: 1 ms round trip, 0.5 ms off at most.
         c.sample(MS(500), MS(501), 1_000_500_500);
         assert_eq!(c.local(1_000_600_000), Some(Duration::from_micros(600_000)));
+        assert_eq!(c.redis(Duration::from_micros(600_000)), Some(1_000_600_000));
         // A slower one later does not, unless the pairing has gone stale.
         c.sample(MS(900), MS(950), 1_000_950_000);
         assert_eq!(c.local(1_000_600_000), Some(Duration::from_micros(600_000)));

@@ -389,8 +389,8 @@ impl Budget {
             // Leaving the team's schedule: start after its end (held
             // requests of every proxy are still going out until then),
             // plus one interval per proxy (others may have taken slots
-            // since this one last asked), at this proxy's place, so that
-            // the proxies interleave.
+            // since this one last asked); its slots are then its own
+            // share of Redis's clock, so that the proxies interleave.
             let rank = u32::try_from(lane.team.rank).unwrap_or(0);
             let margin = u32::try_from(proxies).unwrap_or(u32::MAX);
             lane.local
@@ -403,7 +403,31 @@ impl Budget {
         };
         let interval = team_interval * u32::try_from(proxies).unwrap_or(u32::MAX);
         let mut trial = lane.local.clone();
-        match trial.take(now, interval, Duration::ZERO, self.config.max_wait) {
+        let taken = trial.take(now, interval, Duration::ZERO, self.config.max_wait);
+        // Onto this proxy's own slots of Redis's clock (see `own_slot`).
+        let taken = match (taken, *lock(&self.clock)) {
+            (Slot::After(wait), clock) => {
+                let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 4);
+                let snapped = clock.redis(now + wait).and_then(|at| {
+                    let own = local::own_slot(
+                        at,
+                        micros(team_interval),
+                        i64::try_from(lane.team.rank).unwrap_or(0),
+                        i64::try_from(proxies).unwrap_or(1),
+                    );
+                    clock.local(own)
+                });
+                match snapped {
+                    Some(at) if at >= now => {
+                        trial.note(at, interval);
+                        Slot::After(at - now)
+                    }
+                    _ => Slot::After(wait),
+                }
+            }
+            (refused, _) => refused,
+        };
+        match taken {
             Slot::After(wait) if until.is_some_and(|u| now + wait > u) => Local::AfterSwitch,
             Slot::After(wait) => {
                 lane.local = trial;
