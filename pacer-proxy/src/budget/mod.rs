@@ -225,8 +225,20 @@ impl Budget {
         self.touch_lane(&key);
         let mut route = lock(&self.health).route(self.now());
         if route == Route::Probe {
+            // Its own local slots (granted, and to be granted until the
+            // switch back) stay its own: the team's schedule in Redis
+            // starts after them. Every proxy probes within a probe period
+            // of the others, before anyone switches back.
+            let floor = {
+                let now = self.now();
+                let lanes = lock(&self.lanes);
+                let ahead = lanes
+                    .get(&key)
+                    .map_or(Duration::ZERO, |l| l.local.ahead(now));
+                ahead.max(health::RETURN_AFTER + self.config.interval())
+            };
             let mut conn = self.conn.clone();
-            let probe = script::beat(&mut conn, &key, &self.id, ALIVE_WINDOW);
+            let probe = script::beat(&mut conn, &key, &self.id, ALIVE_WINDOW, floor);
             match tokio::time::timeout(REDIS_TIMEOUT, probe).await {
                 Ok(Ok(team)) => {
                     // A restarted Redis has lost the others' heartbeats:
@@ -471,7 +483,7 @@ impl Budget {
     async fn beat(&self, key: &str) {
         let mut conn = self.conn.clone();
         let before = self.now();
-        let beat = script::beat(&mut conn, key, &self.id, ALIVE_WINDOW);
+        let beat = script::beat(&mut conn, key, &self.id, ALIVE_WINDOW, Duration::ZERO);
         if let Ok(Ok(team)) = tokio::time::timeout(REDIS_TIMEOUT, beat).await {
             lock(&self.clock).sample(before, self.now(), team.now);
             self.set_team(key, team);

@@ -57,7 +57,9 @@ end
 return {1, wait, tat - now, now}
 "#;
 
-/// ARGV: proxy id, how long a heartbeat counts (µs). Records this proxy's
+/// ARGV: proxy id, how long a heartbeat counts (µs), floor µs (0, or for
+/// a proxy that paced alone and is coming back: no slot for anyone before
+/// now + floor, so the team's schedule starts after its own). Records this proxy's
 /// heartbeat, forgets stale ones, and returns `{alive, rank, now}`: how many
 /// proxies are alive, and how many of them have an id below this one's
 /// (each proxy's place in the team, the same as every other sees it), and
@@ -68,6 +70,13 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local window = tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], 'alive:' .. ARGV[1], string.format('%d', now))
+local floor = tonumber(ARGV[3])
+if floor > 0 then
+  local tat = tonumber(redis.call('HGET', KEYS[1], 'tat'))
+  if tat == nil or tat < now + floor then
+    redis.call('HSET', KEYS[1], 'tat', string.format('%d', now + floor))
+  end
+end
 local fields = redis.call('HGETALL', KEYS[1])
 local alive = 0
 local rank = 0
@@ -155,18 +164,21 @@ pub async fn take(
     })
 }
 
-/// Records `proxy`'s heartbeat in the budget at `key`; returns the
-/// proxies that beat within `window` and this one's place among them.
+/// Records `proxy`'s heartbeat in the budget at `key` (with a `floor` for
+/// the team's schedule, or zero); returns the proxies that beat within
+/// `window` and this one's place among them.
 pub async fn beat(
     conn: &mut ConnectionManager,
     key: &str,
     proxy: &str,
     window: Duration,
+    floor: Duration,
 ) -> redis::RedisResult<Team> {
     let (alive, rank, now): (i64, i64, i64) = BEAT_SCRIPT
         .key(key)
         .arg(proxy)
         .arg(micros(window))
+        .arg(micros(floor))
         .invoke_async(conn)
         .await?;
     let alive = usize::try_from(alive).unwrap_or(0).max(1);
