@@ -13,7 +13,7 @@
 //   node e2e/bench/run.mjs --only team
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,7 @@ export async function runTeamCell(cell, { root, dist, log = () => {} }) {
   } finally {
     await browser?.close().catch(() => {});
     for (const stop of stops.reverse()) await stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
   }
   return result;
 }

@@ -122,13 +122,14 @@ pub async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response 
             }
             body = Some(Outgoing::Read(bytes));
         }
+        // Counted as held from here: waiting for Redis is part of the hold.
+        let _counted = budget.hold();
         match budget.take(&key).await {
             Decision::Refuse(retry, mode) => {
                 logged.mode = Some(mode);
                 return logged.finish(refusal(budget, retry, mode), Some("budget"));
             }
             Decision::Hold(wait, mode) => {
-                let _counted = budget.hold();
                 tokio::time::sleep(wait).await;
                 let hold = since_epoch().saturating_sub(arrival);
                 logged.hold = Some(hold);

@@ -74,6 +74,16 @@ impl Upstream {
         })
     }
 
+    /// Opens a connection to the API ahead of the first page's request
+    /// (a `HEAD` of the base URL, answer ignored): on a busy machine a
+    /// first connection (TCP, TLS) can take an interval or more, which
+    /// would delay that request past the next one's slot and bunch them
+    /// at the API.
+    pub async fn warm(&self) {
+        let head = self.client.head(format!("{}/", self.base)).send();
+        let _ = tokio::time::timeout(self.timeout, head).await;
+    }
+
     /// The base URL.
     pub fn base(&self) -> &str {
         &self.base

@@ -44,7 +44,7 @@ async fn answers_carry_the_team_policy_and_a_long_wait_is_a_429() {
         },
         access_log: None,
         dist: None,
-        budget: Some(budget(&redis, &fresh_name("http"), 5.0, 0, 500)),
+        budget: Some(budget(&redis, &fresh_name("http"), 5.0, 0, 800)),
     };
     let via = format!("http://{}", start(config).await.unwrap().http);
     let client = reqwest::Client::new();
@@ -63,7 +63,8 @@ async fn answers_carry_the_team_policy_and_a_long_wait_is_a_429() {
         [a, b, c, d].into_iter().map(Result::unwrap).collect();
     answers.sort_by_key(|r| r.status());
     let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
-    // 5/s from a standing start: slots at 200, 400 ms; 600 ms > 500 refused.
+    // 5/s from a standing start (one interval and 300 ms of settling):
+    // slots at 500 and 700 ms; 900 ms > 800 refused.
     assert_eq!(statuses, [200, 200, 429, 429], "{:?}", started.elapsed());
     let h = |r: &reqwest::Response, n: &str| {
         r.headers()
@@ -76,7 +77,7 @@ async fn answers_carry_the_team_policy_and_a_long_wait_is_a_429() {
         assert_eq!(h(ok, "pacer-budget-rate"), "5");
         assert_eq!(h(ok, "pacer-budget-mode"), "shared");
         let hold: u64 = h(ok, "pacer-budget-hold-ms").parse().unwrap();
-        assert!((150..=450).contains(&hold), "{hold}");
+        assert!((450..=750).contains(&hold), "{hold}");
         assert!(h(ok, "pacer-budget-held").parse::<usize>().is_ok());
         let exposed = h(ok, "access-control-expose-headers").to_ascii_lowercase();
         for name in [
@@ -96,8 +97,10 @@ async fn answers_carry_the_team_policy_and_a_long_wait_is_a_429() {
     let body = answers.pop().unwrap().text().await.unwrap();
     assert!(body.contains("team_budget_exceeded"), "{body}");
     assert!(!body.contains("team-key"), "{body}");
-    // The API got the two forms whole, as sent.
+    // The API got the two forms whole, as sent (besides the proxy's
+    // bodiless HEAD that opened a connection at start).
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 2);
-    assert!(seen.iter().all(|b| &b[..] == form.as_bytes()));
+    let forms: Vec<&Bytes> = seen.iter().filter(|b| !b.is_empty()).collect();
+    assert_eq!(forms.len(), 2);
+    assert!(forms.iter().all(|b| &b[..] == form.as_bytes()));
 }

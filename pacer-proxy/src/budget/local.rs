@@ -57,11 +57,29 @@ impl LocalGcra {
         self.tat = Some(self.tat.map_or(next, |t| t.max(next)));
     }
 
+    /// Moves the next slot to `at` if it was earlier (or unknown).
+    pub fn start_no_earlier(&mut self, at: Duration) {
+        self.tat = Some(self.tat.map_or(at, |t| t.max(at)));
+    }
+
     /// How far past `now` this schedule's next slot lies (zero when it is
     /// free now or has no history).
     pub fn ahead(&self, now: Duration) -> Duration {
         self.tat.map_or(Duration::ZERO, |t| t.saturating_sub(now))
     }
+}
+
+/// The first instant at or after `at_us` (µs on a clock all proxies
+/// share) that belongs to the proxy of `rank` among `proxies`, when the
+/// shared clock is cut into slots of `interval_us` dealt round-robin:
+/// proxies pacing alone each take their own slots and never two at once.
+pub fn own_slot(at_us: i64, interval_us: i64, rank: i64, proxies: i64) -> i64 {
+    if interval_us <= 0 || proxies <= 0 {
+        return at_us;
+    }
+    let m = at_us.div_euclid(interval_us) + i64::from(at_us.rem_euclid(interval_us) != 0);
+    let m = m + (rank - m).rem_euclid(proxies);
+    m.saturating_mul(interval_us)
 }
 
 #[cfg(test)]
@@ -106,6 +124,20 @@ mod tests {
             slots,
             [Slot::After(MS(0)), Slot::After(MS(0)), Slot::After(MS(100))]
         );
+    }
+
+    #[test]
+    fn own_slots_are_dealt_round_robin() {
+        // 100 µs slots, two proxies: rank 0 takes even ones, rank 1 odd.
+        assert_eq!(own_slot(1_000, 100, 0, 2), 1_000);
+        assert_eq!(own_slot(1_000, 100, 1, 2), 1_100);
+        assert_eq!(own_slot(1_001, 100, 0, 2), 1_200);
+        assert_eq!(own_slot(1_001, 100, 1, 2), 1_100);
+        assert_eq!(own_slot(1_250, 100, 2, 3), 1_400);
+        let a: Vec<i64> = (0..50).map(|k| own_slot(k * 37, 100, 0, 2)).collect();
+        let b: Vec<i64> = (0..50).map(|k| own_slot(k * 37, 100, 1, 2)).collect();
+        assert!(a.iter().all(|x| !b.contains(x)), "never the same slot");
+        assert_eq!(own_slot(7, 0, 0, 2), 7);
     }
 
     #[test]
