@@ -9,7 +9,7 @@ mod support;
 
 use leptos::prelude::*;
 use pacer::run::{ItemRow, Notice, NoticeLevel, RunHandle, RunState, StatsView};
-use pacer::ui::{Controls, NoticeBar, StatsBar, ThroughputChart};
+use pacer::ui::{Announcer, Controls, NoticeBar, StatsBar, ThroughputChart};
 use pacer_core::timeline::Column;
 use support::{click, mount, tick, valid_form};
 use wasm_bindgen::JsCast;
@@ -111,6 +111,81 @@ async fn the_start_hint_shows_only_where_start_applies() {
     assert!(
         page.has_testid("start-hint"),
         "a finished run can be followed by a new one"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn start_and_resume_refuse_a_form_they_cannot_run_with() {
+    let run = RunHandle::new();
+    let form = valid_form();
+    let page = mount(run, form, || {
+        view! {
+            <Controls />
+            <NoticeBar />
+        }
+    });
+    // A saved run found after a reload brings its own images, so Resume
+    // checks the settings only: here the key is missing.
+    run.state.set(RunState::Interrupted);
+    form.key.set(String::new());
+    form.urls.set(String::new());
+    tick().await;
+    click(&page.testid("resume"));
+    tick().await;
+    assert_eq!(page.text("notice"), "Enter a client key.");
+    assert_eq!(run.state.get_untracked(), RunState::Interrupted);
+    // Start (a new run) needs images first.
+    click(&page.testid("start"));
+    tick().await;
+    assert_eq!(
+        page.text("notice"),
+        "Add at least one valid image URL or image file."
+    );
+    assert_eq!(run.state.get_untracked(), RunState::Interrupted);
+}
+
+#[wasm_bindgen_test]
+async fn the_live_region_says_what_the_run_does_not_each_tick() {
+    let run = RunHandle::new();
+    let page = mount(run, valid_form(), || view! { <Announcer /> });
+    let said = || -> Vec<String> {
+        page.all("[data-testid=announcer] p")
+            .iter()
+            .map(|p| p.text_content().unwrap())
+            .collect()
+    };
+    tick().await;
+    assert!(said().is_empty());
+    let at = |done: usize| StatsView {
+        done,
+        total: 20,
+        ..StatsView::default()
+    };
+    run.stats.set(at(0));
+    run.state.set(RunState::Running);
+    tick().await;
+    assert_eq!(said(), ["Run started: 20 images."]);
+    // Every answer moves the figures; only each tenth is said.
+    for done in 1..=3 {
+        run.stats.set(at(done));
+        tick().await;
+    }
+    assert_eq!(
+        said(),
+        ["Run started: 20 images.", "10 %: 2 of 20 done, 0 failed."]
+    );
+    run.say(NoticeLevel::Warning, "The server announced 2 requests/s.");
+    tick().await;
+    run.state.set(RunState::Paused);
+    tick().await;
+    // The region keeps the last three lines.
+    assert_eq!(
+        said(),
+        [
+            "10 %: 2 of 20 done, 0 failed.",
+            "The server announced 2 requests/s.",
+            "Run paused: 3 of 20 done, 0 failed.",
+        ]
     );
 }
 
