@@ -38,7 +38,7 @@ mod view;
 mod work;
 
 pub use handle::{ExportFormat, RunHandle};
-pub use history::HistoryEntry;
+pub use history::{entries as history_entries, HistoryEntry};
 pub use id::RunId;
 pub use job::{parse_import, Imported, JobFile, Table};
 pub use model::{

@@ -40,15 +40,19 @@ pub use validate::{validate, FormInput, StartRequest};
 use leptos::prelude::*;
 
 use crate::run::RunHandle;
-use announcer::Announcer;
-use controls::Controls;
-use notice::NoticeBar;
-use results_table::ResultsTable;
-use run_history::RunHistory;
-use settings_form::SettingsForm;
-use stats_bar::StatsBar;
-use throughput_chart::ThroughputChart;
-use url_input::UrlInput;
+
+// The page's parts, each mountable on its own given a `RunHandle` and a
+// `FormState` in context: the browser tests draw one part at a time from
+// signals set to a given state.
+pub use announcer::Announcer;
+pub use controls::Controls;
+pub use notice::NoticeBar;
+pub use results_table::ResultsTable;
+pub use run_history::RunHistory;
+pub use settings_form::SettingsForm;
+pub use stats_bar::StatsBar;
+pub use throughput_chart::ThroughputChart;
+pub use url_input::UrlInput;
 
 /// The whole page: header, settings and input on the left, the run bar,
 /// notice and results on the right (stacked on narrow screens).
