@@ -1,4 +1,4 @@
-// Job files (issue 5/5 item 4): a list of images imported from a CSV or
+// Job files: a list of images imported from a CSV or
 // JSON file (choosing the column), and a run exported as job files (split
 // in two) and continued in another browser profile, sending only what it
 // had not finished.

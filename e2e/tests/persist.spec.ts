@@ -1,4 +1,4 @@
-// Issue 3/5 item 3: the run is saved in IndexedDB as it goes. A reload (or
+// The run is saved in IndexedDB as it goes. A reload (or
 // closing the tab and opening the page again) offers to resume; resuming
 // sends only what had not succeeded; the saved state never holds the key.
 import { test, expect, Page } from '@playwright/test';

@@ -1,4 +1,4 @@
-// Issue 5/5 item 3: proxy mode for APIs that refuse browsers. The upstream
+// Proxy mode for APIs that refuse browsers. The upstream
 // is an emulator that sends no CORS headers (--no-cors), with a Kong-like
 // fixed window of 5/s that it announces in X-RateLimit-Limit-Second; a
 // second emulator runs as a proxy in front of it (--proxy-to). The page,

@@ -60,7 +60,7 @@ pub fn to_json(run: Option<&str>, items: &[ExportItem], record: &RunRecord) -> S
 /// The JSON export's top level, `{"items": [...]}`. Serialized directly
 /// rather than through `json!` (a `Value`), so the export shares its
 /// pretty printer with the job files and adds no `Value` serializer to the
-/// wasm (issue 5 item 8, the size budget); the text is the same.
+/// wasm; the text is the same.
 #[derive(Serialize)]
 struct JsonExport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
