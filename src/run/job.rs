@@ -31,7 +31,7 @@ pub struct JobFile {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Imported {
     /// A job to continue.
-    Job(JobFile),
+    Job(Box<JobFile>),
     /// A table (CSV rows, or JSON objects): pick the column of image URLs.
     Table(Table),
 }
@@ -102,7 +102,7 @@ pub fn parse_import(name: &str, text: &str) -> Result<Imported, String> {
             .map_err(|e| format!("{name} is a Pacer job this version cannot read ({e})."))?;
         job.notes = super::checked::check_job(&mut job)
             .map_err(|why| format!("{name} cannot be imported: {why}."))?;
-        return Ok(Imported::Job(job));
+        return Ok(Imported::Job(Box::new(job)));
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let value: serde_json::Value = serde_json::from_str(trimmed)
@@ -308,7 +308,7 @@ mod tests {
         assert!(!text.contains("key"));
         assert_eq!(
             parse_import("p.json", &text).unwrap(),
-            Imported::Job(parts[1].clone())
+            Imported::Job(Box::new(parts[1].clone()))
         );
         // Parts of a run with an id are runs of their own, and their
         // items say so.

@@ -87,7 +87,7 @@ pub fn JobFiles() -> impl IntoView {
                     let mended: String = job.notes.iter().map(|n| format!(" {n}")).collect();
                     let endpoint = job.run.settings.endpoint.clone();
                     let cleared = StoredValue::new(None::<String>);
-                    let result = run.import_job(job, move |settings, urls| {
+                    let result = run.import_job(*job, move |settings, urls| {
                         cleared.set_value(form.apply_saved(settings, urls));
                     });
                     let cleared = cleared

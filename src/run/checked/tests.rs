@@ -11,6 +11,7 @@ fn attempt(sent: f64, latency: f64) -> AttemptRecord {
         latency_ms: latency,
         status: Some(503),
         error: None,
+        possibly_charged: false,
     }
 }
 
@@ -36,7 +37,7 @@ fn job(sources: &[&str], items: Vec<(usize, SavedItem)>) -> JobFile {
 fn import(job: &JobFile) -> Result<JobFile, String> {
     let text = serde_json::to_string(job).unwrap();
     match parse_import("job.json", &text)? {
-        Imported::Job(job) => Ok(job),
+        Imported::Job(job) => Ok(*job),
         Imported::Table(_) => panic!("read as a table"),
     }
 }
@@ -135,7 +136,7 @@ fn a_saved_run_with_absurd_times_restores_and_charts() {
         (1, failed(vec![attempt(1.0e12, 5.0)])),
         (1, failed(vec![attempt(f64::NAN, 5.0)])),
     ];
-    let r = restore(2, items);
+    let r = restore(None, 2, items);
     assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
     assert_eq!(
         r.record.attempts[1].len(),
@@ -168,15 +169,23 @@ fn number() -> impl Strategy<Value = f64> {
 }
 
 fn arb_attempt() -> impl Strategy<Value = AttemptRecord> {
-    (any::<u32>(), number(), number(), any::<Option<u16>>()).prop_map(
-        |(attempt, sent, latency, status)| AttemptRecord {
-            attempt,
-            sent_unix_ms: sent,
-            latency_ms: latency,
-            status,
-            error: None,
-        },
+    (
+        any::<u32>(),
+        number(),
+        number(),
+        any::<Option<u16>>(),
+        any::<bool>(),
     )
+        .prop_map(
+            |(attempt, sent, latency, status, possibly_charged)| AttemptRecord {
+                attempt,
+                sent_unix_ms: sent,
+                latency_ms: latency,
+                status,
+                error: None,
+                possibly_charged,
+            },
+        )
 }
 
 fn arb_item() -> impl Strategy<Value = SavedItem> {
@@ -191,6 +200,7 @@ fn arb_item() -> impl Strategy<Value = SavedItem> {
         proptest::collection::vec(arb_attempt(), 0..4),
     )
         .prop_map(|(state, attempts)| SavedItem {
+            run: None,
             state,
             attempts,
             prediction: None,
@@ -250,7 +260,7 @@ proptest! {
             prop_assert!(check_rate(s.rate).is_ok());
             prop_assert!((1..=MAX_CONCURRENCY).contains(&s.concurrency));
             let total = job.run.sources.len() * job.run.items_per_image();
-            let r = restore(total, job.items.clone());
+            let r = restore(None, total, job.items.clone());
             prop_assert!(r.notes.is_empty(), "the import already dropped them");
             prop_assert!(r.pending() <= total);
             let stats = stats_of(&r.record, s.rate);
@@ -265,7 +275,7 @@ proptest! {
         items in proptest::collection::vec((0..14_usize, arb_item()), 0..10),
         rate in number(),
     ) {
-        let r = restore(len, items);
+        let r = restore(None, len, items);
         prop_assert!(r.pending() <= len);
         let mut stats = stats_of(&r.record, rate);
         let _ = stats.timeline().columns(120);
