@@ -38,6 +38,9 @@ use crate::browser::{
 /// Puts a saved run's settings and URLs into the form.
 type OnSettings = Rc<dyn Fn(&SavedSettings, &[String])>;
 
+/// What a rate outside the quota's bounds is told.
+const RATE_BOUNDS: &str = "The rate must be between 0.001 and 10 000 requests per second.";
+
 /// How the store is doing.
 #[derive(Clone)]
 enum StoreState {
@@ -120,7 +123,7 @@ impl RunHandle {
             return;
         }
         if Quota::per_second(settings.rate).is_none() {
-            self.say(NoticeLevel::Error, "The rate must be a number above 0.");
+            self.say(NoticeLevel::Error, RATE_BOUNDS);
             return;
         }
         let id = RunId::parse(&random_run_id()).unwrap_or_else(|_| RunId::legacy(&urls));
@@ -196,7 +199,7 @@ impl RunHandle {
         self.drop_session();
         let id = launch.id.clone();
         let Some(session) = Session::launch(self.view, launch) else {
-            self.say(NoticeLevel::Error, "The rate must be a number above 0.");
+            self.say(NoticeLevel::Error, RATE_BOUNDS);
             return;
         };
         self.view.save_warning.set(None);
