@@ -111,7 +111,7 @@ impl Peers {
     /// A grant for `tab` was made or heard of.
     pub fn granted(&mut self, tab: TabId) {
         if let Some(p) = self.0.get_mut(&tab) {
-            p.granted += 1;
+            p.granted = p.granted.saturating_add(1);
         }
     }
 
