@@ -110,7 +110,9 @@ pub struct Exhausted {
 /// used it up, or a 429 came back), or, for a refused request (`refused`,
 /// a 429), a `Retry-After` (already parsed, see
 /// [`super::parse_retry_after`]) further than that. When several have run
-/// out, the one that returns last: nothing may be sent before it.
+/// out, the one that returns last: nothing may be sent before it; but a
+/// 429's `Retry-After` that says to park is the server's own word and
+/// sets the wait.
 ///
 /// `park_beyond` is what separates a quota from a rate's pause (the page's
 /// choice; [`RATE_WINDOW`] keeps Kong's minute window a rate). A window
@@ -130,9 +132,12 @@ pub fn exhausted(
         .max_by_key(|(r, _)| *r);
     let from_retry = retry_after.filter(|r| refused && *r > park_beyond);
     match (from_windows, from_retry) {
-        (Some((reset, w)), Some(ra)) => Some(Exhausted {
+        // The server's own word on this refusal wins over the windows'
+        // resets, some of which are only computed (Kong's day ends at
+        // midnight UTC, a test server's may not).
+        (Some((_, w)), Some(ra)) => Some(Exhausted {
             window: Some(w.clone()),
-            wait: reset.max(ra),
+            wait: ra,
         }),
         (Some((reset, w)), None) => Some(Exhausted {
             window: Some(w.clone()),

@@ -159,13 +159,25 @@ fn exhausted_table() {
         ),
         // Several out: the one that returns last.
         (
-            vec![day_out.clone(), month_out],
-            true,
-            Some(6_400),
+            vec![day_out.clone(), month_out.clone()],
+            false,
+            None,
             Some((Some("month"), 900_000)),
         ),
-        // Retry-After longer than the announced reset wins.
-        (vec![day_out], true, Some(9_000), Some((Some("day"), 9_000))),
+        // On a 429, its Retry-After is the server's word, longer...
+        (
+            vec![day_out.clone()],
+            true,
+            Some(9_000),
+            Some((Some("day"), 9_000)),
+        ),
+        // ...or shorter than a reset (Kong's computed midnight).
+        (
+            vec![day_out, month_out],
+            true,
+            Some(300),
+            Some((Some("month"), 300)),
+        ),
     ];
     for (windows, refused, retry, want) in cases {
         let got = exhausted(&windows, refused, retry.map(s), park);
