@@ -14,7 +14,12 @@
 
 use std::time::Duration;
 
-use sfv::{BareItem, ListEntry, Parameters, Parser};
+use std::convert::Infallible;
+
+use sfv::visitor::{
+    EntryVisitor, Ignored, InnerListVisitor, ItemVisitor, ListVisitor, ParameterVisitor,
+};
+use sfv::{BareItemFromInput, KeyRef, Parser};
 
 /// `RateLimit-Policy` (draft -08 on).
 pub const POLICY: &str = "RateLimit-Policy";
@@ -56,11 +61,11 @@ pub struct IetfLimit {
 pub fn parse_policies(value: &str) -> Vec<IetfPolicy> {
     entries(value)
         .into_iter()
-        .filter(|(_, params)| counts_requests(params))
-        .map(|(name, params)| IetfPolicy {
-            name,
-            quota: count(&params, "q"),
-            window: seconds(&params, "w"),
+        .filter(|raw| raw.requests)
+        .map(|raw| IetfPolicy {
+            quota: count(raw.q),
+            window: seconds(raw.w),
+            name: raw.name,
         })
         .collect()
 }
@@ -70,63 +75,149 @@ pub fn parse_policies(value: &str) -> Vec<IetfPolicy> {
 pub fn parse_limits(value: &str) -> Vec<IetfLimit> {
     entries(value)
         .into_iter()
-        .map(|(name, params)| IetfLimit {
-            name,
-            remaining: count(&params, "r"),
-            reset: seconds(&params, "t"),
+        .map(|raw| IetfLimit {
+            remaining: count(raw.r),
+            reset: seconds(raw.t),
+            name: raw.name,
         })
         .collect()
 }
 
-/// The list's items (inner lists skipped) as (name, parameters), at most
-/// [`MAX_POLICIES`] of them.
-fn entries(value: &str) -> Vec<(String, Parameters)> {
-    // Structured fields are ASCII; the parser rejects anything else, and
-    // a value longer than a few policies' worth is not worth parsing.
+/// One list item as read: its name and the parameters Pacer reads.
+#[derive(Default)]
+struct Raw {
+    name: String,
+    /// `q`, `w`, `r`, `t` (`None` when absent, negative or not an integer).
+    q: Option<i64>,
+    w: Option<i64>,
+    r: Option<i64>,
+    t: Option<i64>,
+    /// `qu` is absent or `requests`.
+    requests: bool,
+}
+
+/// The list's items (inner lists skipped), at most [`MAX_POLICIES`] of
+/// them. Parsed with `sfv`'s visitor API, straight into [`Raw`]: its
+/// parsed types (an `IndexMap` per item's parameters) would cost the page
+/// more code for nothing.
+fn entries(value: &str) -> Vec<Raw> {
+    // A value longer than a few policies' worth is not worth parsing.
     if value.len() > 4096 {
         return Vec::new();
     }
-    let Ok(list) = Parser::new(value).parse_list::<sfv::List>() else {
+    let mut out = Vec::new();
+    if Parser::new(value)
+        .parse_list_with_visitor(Items(&mut out))
+        .is_err()
+    {
         return Vec::new();
-    };
-    list.into_iter()
-        .filter_map(|entry| match entry {
-            ListEntry::Item(item) => Some(item),
-            ListEntry::InnerList(_) => None,
-        })
-        .take(MAX_POLICIES)
-        .map(|item| {
-            let name = match &item.bare_item {
-                BareItem::String(s) => s.as_str(),
-                BareItem::Token(t) => t.as_str(),
-                _ => "",
-            };
-            (bounded_name(name), item.params)
-        })
-        .collect()
+    }
+    out.truncate(MAX_POLICIES);
+    out
 }
 
-/// True unless the policy's quota unit `qu` says it counts something else
-/// than requests.
-fn counts_requests(params: &Parameters) -> bool {
-    match params.get("qu") {
-        None => true,
-        Some(BareItem::String(s)) => s.as_str() == "requests",
-        Some(BareItem::Token(t)) => t.as_str() == "requests",
-        Some(_) => false,
+/// Collects the list's items.
+struct Items<'a>(&'a mut Vec<Raw>);
+
+impl<'de> ListVisitor<'de> for Items<'_> {
+    type Out = ();
+    type Error = Infallible;
+    fn entry(&mut self) -> Result<impl EntryVisitor<'de>, Infallible> {
+        Ok(Entry(&mut *self.0))
+    }
+    fn finish(self) -> Result<(), Infallible> {
+        Ok(())
     }
 }
 
-/// A non-negative integer parameter that fits a `u32`.
-fn count(params: &Parameters, key: &str) -> Option<u32> {
-    let n = i64::from(params.get(key)?.as_integer()?);
-    u32::try_from(n).ok()
+/// One list member: an item is kept, an inner list ignored.
+struct Entry<'a>(&'a mut Vec<Raw>);
+
+impl<'de> EntryVisitor<'de> for Entry<'_> {
+    type Error = Infallible;
+    fn item(self) -> Result<impl ItemVisitor<'de>, Infallible> {
+        Ok(Item(self.0))
+    }
+    fn inner_list(self) -> Result<impl InnerListVisitor<'de>, Infallible> {
+        Ok(Ignored)
+    }
 }
 
-/// A non-negative integer parameter in seconds, capped at [`MAX_QUOTA_WAIT`].
-fn seconds(params: &Parameters, key: &str) -> Option<Duration> {
-    let n = i64::from(params.get(key)?.as_integer()?);
-    let n = u64::try_from(n).ok()?;
+/// An item: its bare item is the name.
+struct Item<'a>(&'a mut Vec<Raw>);
+
+impl<'de, 'a> ItemVisitor<'de> for Item<'a> {
+    type Out = ();
+    type Error = Infallible;
+    fn bare_item(
+        self,
+        bare: BareItemFromInput<'de>,
+    ) -> Result<impl ParameterVisitor<'de, Out = ()>, Infallible> {
+        let name = match &bare {
+            BareItemFromInput::String(s) => bounded_name(s.as_str()),
+            BareItemFromInput::Token(t) => bounded_name(t.as_str()),
+            _ => String::new(),
+        };
+        Ok(Params {
+            out: self.0,
+            raw: Raw {
+                name,
+                requests: true,
+                ..Raw::default()
+            },
+        })
+    }
+}
+
+/// An item's parameters, pushed with the item when they end.
+struct Params<'a> {
+    out: &'a mut Vec<Raw>,
+    raw: Raw,
+}
+
+impl<'de> ParameterVisitor<'de> for Params<'_> {
+    type Out = ();
+    type Error = Infallible;
+    fn parameter(
+        &mut self,
+        key: &'de KeyRef,
+        value: BareItemFromInput<'de>,
+    ) -> Result<(), Infallible> {
+        let int = value.as_integer().map(i64::from);
+        // A repeated key: the last one counts (RFC 9651 parameters are a map).
+        match key.as_str() {
+            "q" => self.raw.q = int,
+            "w" => self.raw.w = int,
+            "r" => self.raw.r = int,
+            "t" => self.raw.t = int,
+            "qu" => {
+                self.raw.requests = match &value {
+                    BareItemFromInput::String(s) => s.as_str() == "requests",
+                    BareItemFromInput::Token(t) => t.as_str() == "requests",
+                    _ => false,
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    fn finish(self) -> Result<(), Infallible> {
+        // Stop keeping entries past the bound (the rest is still validated).
+        if self.out.len() < MAX_POLICIES {
+            self.out.push(self.raw);
+        }
+        Ok(())
+    }
+}
+
+/// A count that fits a `u32`.
+fn count(n: Option<i64>) -> Option<u32> {
+    u32::try_from(n?).ok()
+}
+
+/// Seconds, capped at [`MAX_QUOTA_WAIT`].
+fn seconds(n: Option<i64>) -> Option<Duration> {
+    let n = u64::try_from(n?).ok()?;
     Some(Duration::from_secs(n).min(MAX_QUOTA_WAIT))
 }
 
