@@ -1,10 +1,13 @@
 //! The command-line flags. [`Cli`] doubles as the emulator's configuration,
 //! so tests build it with `Cli::try_parse_from` and exercise the real flags.
 
+use crate::dialect::{Dialect, HeaderStyle};
 use crate::faults::FaultConfig;
+use crate::limits::Stack;
 use clap::{Parser, ValueEnum};
 use pacer_core::limiter::LimiterConfig;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -20,6 +23,15 @@ fn probability(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses `--cap-status`: 429 or 503.
+fn cap_status(s: &str) -> Result<u16, String> {
+    match s.trim() {
+        "429" => Ok(429),
+        "503" => Ok(503),
+        _ => Err(format!("`{s}` is not 429 or 503")),
+    }
+}
+
 /// Which server-side limiter guards each client key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LimiterKind {
@@ -29,6 +41,13 @@ pub enum LimiterKind {
     /// nginx `limit_req`-style: one request per `1/--limit` s, `--burst`
     /// early ones tolerated, 429s without rate headers.
     Gcra,
+    /// A sliding-window log (Redis sorted-set limiters): at most `--limit`
+    /// requests in any second, refused ones counted; no rate headers.
+    SlidingLog,
+    /// A sliding-window counter (HAProxy `http_req_rate(1s)`): this
+    /// second's count plus the last one's by its overlap, refused ones
+    /// counted; no rate headers.
+    SlidingCounter,
     /// No limit at all.
     None,
 }
@@ -49,21 +68,50 @@ pub struct Cli {
     /// The limiter each client key gets.
     #[arg(long, value_enum, default_value_t = LimiterKind::FixedWindow)]
     pub limiter: LimiterKind,
-    /// Requests per second (fixed-window rounds it to a whole number, at least 1).
+    /// Requests per second (fixed-window and the sliding ones round it to a
+    /// whole number, at least 1).
     #[arg(long, default_value_t = 4.0)]
     pub limit: f64,
     /// gcra only: early requests tolerated, counted like nginx's `burst` (0 = strictly 1/limit apart).
     #[arg(long, default_value_t = 0)]
     pub burst: u32,
-    /// fixed-window only: add `Retry-After` (seconds to the window's end, rounded up) to 429s.
+    /// Add `Retry-After` to 429s: seconds (rounded up) until the limiter
+    /// would let a request through (every limiter but `none`).
     #[arg(long)]
     pub retry_after: bool,
+    /// `Retry-After` as an HTTP date rather than seconds (implies `--retry-after`).
+    #[arg(long)]
+    pub retry_after_date: bool,
+    /// The rate-header dialect: `kong` (`X-RateLimit-*-Second` and so on),
+    /// `ietf-draft` (`RateLimit-Policy` and `RateLimit`), `github`
+    /// (`X-RateLimit-Limit/-Remaining/-Reset`) or `none`.
+    #[arg(long, value_enum, default_value_t = Dialect::Kong)]
+    pub headers: Dialect,
+    /// Also limit each key to this many requests per day (`X-RateLimit-*-Day`).
+    #[arg(long, value_name = "N")]
+    pub limit_day: Option<u32>,
+    /// Also limit each key to this many requests per month of 30 days
+    /// (`X-RateLimit-*-Month`).
+    #[arg(long, value_name = "N")]
+    pub limit_month: Option<u32>,
+    /// For tests: a "day" lasts this many seconds (and a month 30 of them),
+    /// windows aligned to multiples of it since the Unix epoch.
+    #[arg(long, value_name = "S")]
+    pub quota_window_s: Option<u64>,
+    /// At most N requests of a key in flight; more are refused at once
+    /// (status `--cap-status`, no rate headers).
+    #[arg(long, value_name = "N")]
+    pub max_in_flight: Option<u32>,
+    /// The status of a refusal by `--max-in-flight`: 429 or 503.
+    #[arg(long, default_value_t = 429, value_parser = cap_status)]
+    pub cap_status: u16,
     /// Also limit each key to this many requests per wall-clock minute
     /// (Kong's per-minute window, with `X-RateLimit-*-Minute` headers).
     #[arg(long)]
     pub limit_minute: Option<u32>,
-    /// Also send the newer `RateLimit-Limit`, `RateLimit-Remaining` and
-    /// `RateLimit-Reset` headers (of the window with the fewest requests left).
+    /// With `--headers kong`, also send the older draft's `RateLimit-Limit`,
+    /// `RateLimit-Remaining` and `RateLimit-Reset` headers (of the window
+    /// with the fewest requests left).
     #[arg(long)]
     pub ietf_headers: bool,
     /// Mean latency of admitted requests, in milliseconds.
@@ -187,16 +235,26 @@ impl Cli {
         }
     }
 
-    /// The per-minute limit, if any (0 is taken as none).
-    pub fn limit_minute(&self) -> Option<std::num::NonZeroU32> {
-        self.limit_minute.and_then(std::num::NonZeroU32::new)
+    /// The windows stacked on the limiter and the concurrency cap (0 is
+    /// taken as none).
+    pub fn stack(&self) -> Stack {
+        Stack {
+            per_minute: self.limit_minute.and_then(NonZeroU32::new),
+            per_day: self.limit_day.and_then(NonZeroU32::new),
+            per_month: self.limit_month.and_then(NonZeroU32::new),
+            day: Duration::from_secs(self.quota_window_s.unwrap_or(86_400).max(1)),
+            max_in_flight: self.max_in_flight.and_then(NonZeroU32::new),
+        }
     }
 
-    /// Which rate headers windowed answers carry.
-    pub fn header_style(&self) -> crate::limits::HeaderStyle {
-        crate::limits::HeaderStyle {
-            retry_after: self.retry_after,
-            ietf: self.ietf_headers,
+    /// How answers announce the limits.
+    pub fn header_style(&self) -> HeaderStyle {
+        HeaderStyle {
+            dialect: self.headers,
+            older_ietf: self.ietf_headers,
+            retry_after: self.retry_after || self.retry_after_date,
+            retry_after_date: self.retry_after_date,
+            cap_status: self.cap_status,
         }
     }
 
@@ -209,6 +267,14 @@ impl Cli {
             LimiterKind::Gcra => Some(LimiterConfig::Gcra {
                 rate: self.limit,
                 burst: self.burst,
+            }),
+            LimiterKind::SlidingLog => Some(LimiterConfig::SlidingLog {
+                limit: self.limit.round().max(1.0) as u32,
+                window: Duration::from_secs(1),
+            }),
+            LimiterKind::SlidingCounter => Some(LimiterConfig::SlidingCounter {
+                limit: self.limit.round().max(1.0) as u32,
+                window: Duration::from_secs(1),
             }),
             LimiterKind::None => None,
         }

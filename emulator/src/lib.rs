@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod app;
 pub mod cli;
+pub mod dialect;
 pub mod drop;
 pub mod error;
 pub mod faults;

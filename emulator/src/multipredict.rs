@@ -115,7 +115,16 @@ pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> R
     }
 
     let decision = state.limits.admit(&seen.params.client_key, arrival);
-    let headers = state.limits.headers(&decision);
+    let headers = state.limits.style.headers(&decision, arrival);
+    if decision.over_cap {
+        let status = StatusCode::from_u16(state.limits.style.cap_status)
+            .unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+        let res = (
+            status,
+            Json(json!({"message": "Too many requests in flight"})),
+        );
+        return seen.finish(headers, res, None);
+    }
     if let Admission::Rejected { .. } = decision.admission {
         let res = (
             StatusCode::TOO_MANY_REQUESTS,
@@ -123,6 +132,9 @@ pub async fn multipredict(State(state): State<Arc<AppState>>, req: Request) -> R
         );
         return seen.finish(headers, res, None);
     }
+    // Counts against the concurrency cap until the answer is made (or the
+    // client goes away and this future is dropped).
+    let _slot = decision.slot;
 
     let answer = answer(&seen.params, state.faults.config().xss_labels);
     let latency = state.latency();

@@ -58,7 +58,7 @@ impl AppState {
             }
         };
         Ok(AppState {
-            limits: Limits::new(cli.limiter_config(), cli.limit_minute(), cli.header_style()),
+            limits: Limits::from_cli(cli),
             access_log,
             samples: Samples::default(),
             faults: Faults::new(cli.faults()),

@@ -65,9 +65,14 @@ async fn gcra_burst_zero_refuses_an_immediate_second_request_without_headers() {
     assert!(RateHeaders::from_lookup(|n| header(&first, n)).is_empty());
     let second = c.get(&url).header("Origin", ORIGIN).send().await.unwrap();
     assert_eq!(second.status(), 429);
-    assert!(
-        RateHeaders::from_lookup(|n| header(&second, n)).is_empty(),
-        "nginx-style: no rate headers"
+    let h = RateHeaders::from_lookup(|n| header(&second, n));
+    assert_eq!(
+        h,
+        RateHeaders {
+            retry_after: Some("1".into()),
+            ..RateHeaders::default()
+        },
+        "nginx-style: no rate headers, Retry-After as asked"
     );
     assert_eq!(
         header(&second, "access-control-allow-origin").as_deref(),

@@ -17,9 +17,12 @@ use std::time::Duration;
 pub mod envelope;
 pub mod error;
 pub mod headers;
+pub mod ietf;
+pub mod quota;
 pub mod request;
 pub mod response;
 pub mod scrub;
+pub mod windows;
 
 pub use headers::{parse_retry_after, RateHeaders, EXPOSED_HEADERS};
 pub use request::{

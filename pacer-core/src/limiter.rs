@@ -6,6 +6,10 @@
 //! - [`FixedWindow`]: Kong's per-second windows, with rate headers.
 //! - [`LeakyBucket`]: nginx `limit_req` (GCRA at millisecond granularity),
 //!   no headers.
+//! - [`SlidingLog`]: a sliding-window log (Redis sorted-set limiters),
+//!   refusals counted, no headers.
+//! - [`SlidingCounter`]: a sliding-window counter (HAProxy's
+//!   `http_req_rate`), refusals counted, no headers.
 //!
 //! Nothing here reads a clock or sleeps.
 
@@ -15,11 +19,15 @@ use std::time::Duration;
 
 mod fixed_window;
 mod leaky_bucket;
+mod sliding_counter;
+mod sliding_log;
 #[cfg(test)]
 mod tests;
 
 pub use fixed_window::FixedWindow;
 pub use leaky_bucket::LeakyBucket;
+pub use sliding_counter::SlidingCounter;
+pub use sliding_log::{SlidingLog, MAX_LOG};
 
 /// A server-side limiter: decides, for a request arriving at `now`, whether
 /// it gets through. `now` must not go backwards by much (small steps back
@@ -89,6 +97,21 @@ pub enum LimiterConfig {
         /// Requests tolerated early, counted like nginx's `burst`.
         burst: u32,
     },
+    /// [`SlidingLog`]: `limit` requests in any `window`, refusals counted.
+    SlidingLog {
+        /// Requests per window (0 is taken as 1).
+        limit: u32,
+        /// The window's length.
+        window: Duration,
+    },
+    /// [`SlidingCounter`]: `limit` requests per sliding `window` estimated
+    /// from two fixed windows' counters, refusals counted.
+    SlidingCounter {
+        /// Requests per window (0 is taken as 1).
+        limit: u32,
+        /// The window's length.
+        window: Duration,
+    },
 }
 
 impl LimiterConfig {
@@ -99,6 +122,10 @@ impl LimiterConfig {
                 NonZeroU32::new(limit).unwrap_or(NonZeroU32::MIN),
             )),
             LimiterConfig::Gcra { rate, burst } => Box::new(LeakyBucket::new(rate, burst)),
+            LimiterConfig::SlidingLog { limit, window } => Box::new(SlidingLog::new(limit, window)),
+            LimiterConfig::SlidingCounter { limit, window } => {
+                Box::new(SlidingCounter::new(limit, window))
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 //! send, sleep or read a clock: the [`crate::driver`] does that.
 
 mod backoff;
+mod concurrency;
 mod grid;
 mod history;
 mod margin;
@@ -15,6 +16,7 @@ mod probe;
 mod retry;
 
 pub use backoff::{BackoffPolicy, RateBackoff};
+pub use concurrency::{CapVerdict, ConcurrencyLearner, ConcurrencyPolicy};
 pub use grid::GridAligner;
 pub use margin::{MarginPolicy, SafetyMargin};
 pub use opaque::{OPAQUE_COUNT, OPAQUE_WINDOW, SLOW_SHARE};

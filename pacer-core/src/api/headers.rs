@@ -1,10 +1,14 @@
 //! Rate-limit response headers: which ones exist (Kong's
-//! `X-RateLimit-*-Second/-Minute`, the IETF draft's `RateLimit-*`,
+//! `X-RateLimit-*-Second/-Minute/-Day/-Month`, GitHub-style plain
+//! `X-RateLimit-Limit/-Remaining/-Reset`, the IETF draft's older
+//! `RateLimit-*` and newer `RateLimit`/`RateLimit-Policy` fields,
 //! `Retry-After`), reading them into [`RateHeaders`], and parsing
-//! `Retry-After`. Knows nothing about how headers are fetched.
+//! `Retry-After`. Knows nothing about how headers are fetched;
+//! [`super::windows`] turns what was read into one model of every window.
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use super::ietf::{self, IetfLimit, IetfPolicy};
 use crate::bounds::{duration_from_secs, MAX_SERVER_WAIT};
 
 /// `X-RateLimit-Limit-Second` (Kong).
@@ -15,6 +19,21 @@ pub const REMAINING_SECOND: &str = "X-RateLimit-Remaining-Second";
 pub const LIMIT_MINUTE: &str = "X-RateLimit-Limit-Minute";
 /// `X-RateLimit-Remaining-Minute` (Kong).
 pub const REMAINING_MINUTE: &str = "X-RateLimit-Remaining-Minute";
+/// `X-RateLimit-Limit-Day` (Kong).
+pub const LIMIT_DAY: &str = "X-RateLimit-Limit-Day";
+/// `X-RateLimit-Remaining-Day` (Kong).
+pub const REMAINING_DAY: &str = "X-RateLimit-Remaining-Day";
+/// `X-RateLimit-Limit-Month` (Kong).
+pub const LIMIT_MONTH: &str = "X-RateLimit-Limit-Month";
+/// `X-RateLimit-Remaining-Month` (Kong).
+pub const REMAINING_MONTH: &str = "X-RateLimit-Remaining-Month";
+/// `X-RateLimit-Limit`: GitHub-style, a window without a name.
+pub const X_LIMIT: &str = "X-RateLimit-Limit";
+/// `X-RateLimit-Remaining` (GitHub-style).
+pub const X_REMAINING: &str = "X-RateLimit-Remaining";
+/// `X-RateLimit-Reset` (GitHub-style): seconds to wait, or the Unix time
+/// of the reset (GitHub's), told apart by magnitude.
+pub const X_RESET: &str = "X-RateLimit-Reset";
 /// `RateLimit-Limit` (IETF draft, newer gateways).
 pub const LIMIT: &str = "RateLimit-Limit";
 /// `RateLimit-Remaining` (IETF draft).
@@ -36,6 +55,15 @@ pub const EXPOSED_HEADERS: &[&str] = &[
     REMAINING,
     RESET,
     RETRY_AFTER,
+    LIMIT_DAY,
+    REMAINING_DAY,
+    LIMIT_MONTH,
+    REMAINING_MONTH,
+    X_LIMIT,
+    X_REMAINING,
+    X_RESET,
+    ietf::POLICY,
+    ietf::RATELIMIT,
 ];
 
 /// The rate-limit headers of one response; `None` where a header was
@@ -60,6 +88,25 @@ pub struct RateHeaders {
     /// `Retry-After`, raw (parse with [`parse_retry_after`], which needs "now"
     /// for the HTTP-date form).
     pub retry_after: Option<String>,
+    /// `X-RateLimit-Limit-Day`.
+    pub limit_day: Option<u32>,
+    /// `X-RateLimit-Remaining-Day`.
+    pub remaining_day: Option<u32>,
+    /// `X-RateLimit-Limit-Month`.
+    pub limit_month: Option<u32>,
+    /// `X-RateLimit-Remaining-Month`.
+    pub remaining_month: Option<u32>,
+    /// `X-RateLimit-Limit` (GitHub-style).
+    pub x_limit: Option<u32>,
+    /// `X-RateLimit-Remaining` (GitHub-style).
+    pub x_remaining: Option<u32>,
+    /// `X-RateLimit-Reset` as sent, in seconds: a wait or a Unix time
+    /// ([`super::windows::reset_from_number`] needs "now" to tell).
+    pub x_reset: Option<u64>,
+    /// `RateLimit-Policy` (draft -08 on).
+    pub policies: Vec<IetfPolicy>,
+    /// `RateLimit` (draft -08 on).
+    pub limits: Vec<IetfLimit>,
 }
 
 impl RateHeaders {
@@ -83,7 +130,20 @@ impl RateHeaders {
                 .map(|s| Duration::from_secs(s.into()).min(MAX_SERVER_WAIT)),
             retry_after: get(RETRY_AFTER)
                 .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty()),
+                .filter(|v| !v.is_empty() && v.len() <= 64),
+            limit_day: num(LIMIT_DAY),
+            remaining_day: num(REMAINING_DAY),
+            limit_month: num(LIMIT_MONTH),
+            remaining_month: num(REMAINING_MONTH),
+            x_limit: num(X_LIMIT),
+            x_remaining: num(X_REMAINING),
+            x_reset: get(X_RESET).and_then(|v| parse_seconds(&v)),
+            policies: get(ietf::POLICY)
+                .map(|v| ietf::parse_policies(&v))
+                .unwrap_or_default(),
+            limits: get(ietf::RATELIMIT)
+                .map(|v| ietf::parse_limits(&v))
+                .unwrap_or_default(),
         }
     }
 
@@ -98,6 +158,18 @@ impl RateHeaders {
 fn parse_count(value: &str) -> Option<u32> {
     let first = value.split([',', ';']).next()?.trim();
     first.parse().ok()
+}
+
+/// A whole number of seconds (`X-RateLimit-Reset`); a fraction is
+/// rounded up, as some gateways send `"1.5"`.
+fn parse_seconds(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(n) = value.parse::<u64>() {
+        return Some(n);
+    }
+    let d = parse_delta_seconds(value)?;
+    // Only short fractions can come through `parse_delta_seconds` uncapped.
+    (d < MAX_SERVER_WAIT).then(|| d.as_secs() + u64::from(d.subsec_nanos() > 0))
 }
 
 /// Parses a `Retry-After` value: delta-seconds (`"2"`, leniently also
@@ -171,6 +243,15 @@ mod tests {
             (REMAINING, "7"),
             (RESET, "1"),
             (RETRY_AFTER, "2"),
+            (LIMIT_DAY, "5000"),
+            (REMAINING_DAY, "4999"),
+            (LIMIT_MONTH, "100000"),
+            (REMAINING_MONTH, "0"),
+            (X_LIMIT, "60"),
+            (X_REMAINING, "59"),
+            (X_RESET, "1700000000"),
+            (ietf::POLICY, r#""burst";q=100;w=60"#),
+            (ietf::RATELIMIT, r#""burst";r=12;t=40"#),
         ]
         .into_iter()
         .collect();
@@ -186,6 +267,23 @@ mod tests {
                 remaining: Some(7),
                 reset: Some(Duration::from_secs(1)),
                 retry_after: Some("2".into()),
+                limit_day: Some(5000),
+                remaining_day: Some(4999),
+                limit_month: Some(100_000),
+                remaining_month: Some(0),
+                x_limit: Some(60),
+                x_remaining: Some(59),
+                x_reset: Some(1_700_000_000),
+                policies: vec![IetfPolicy {
+                    name: "burst".into(),
+                    quota: Some(100),
+                    window: Some(Duration::from_secs(60)),
+                }],
+                limits: vec![IetfLimit {
+                    name: "burst".into(),
+                    remaining: Some(12),
+                    reset: Some(Duration::from_secs(40)),
+                }],
             }
         );
         assert!(!h.is_empty());
@@ -195,6 +293,16 @@ mod tests {
     fn from_lookup_tolerates_missing_and_garbage() {
         let h = RateHeaders::from_lookup(|n| (n == LIMIT_SECOND).then(|| "lots".to_string()));
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn x_reset_takes_whole_and_fractional_seconds() {
+        let read = |v: &str| RateHeaders::from_lookup(|n| (n == X_RESET).then(|| v.to_string()));
+        assert_eq!(read("30").x_reset, Some(30));
+        assert_eq!(read(" 1.2 ").x_reset, Some(2));
+        assert_eq!(read("18446744073709551615").x_reset, Some(u64::MAX));
+        assert_eq!(read("-3").x_reset, None);
+        assert_eq!(read("soon").x_reset, None);
     }
 
     #[test]

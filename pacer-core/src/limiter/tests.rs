@@ -78,6 +78,62 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn sliding_log_admits_at_most_limit_in_any_window(
+        limit in 1u32..6,
+        window_ms in prop::sample::select(vec![250u64, 1000, 3000]),
+        times in arrivals(200),
+    ) {
+        let mut l = SlidingLog::new(limit, Duration::from_millis(window_ms));
+        let admitted = admitted_times(&mut l, &times);
+        for (i, &t) in admitted.iter().enumerate() {
+            let in_window = admitted[i..].iter().take_while(|&&u| u < t + window_ms).count();
+            prop_assert!(in_window <= limit as usize, "{} in {} ms from {}", in_window, window_ms, t);
+        }
+    }
+
+    /// Both sliding models: a refusal's `Retry-After` is exact. A request
+    /// then (nothing sent meanwhile) passes; one a millisecond earlier does not.
+    #[test]
+    fn sliding_retry_after_is_when_a_request_passes_again(
+        limit in 1u32..6,
+        log in any::<bool>(),
+        times in arrivals(60),
+    ) {
+        let window = Duration::from_millis(1000);
+        let mut l: Box<dyn Limiter> = if log {
+            Box::new(SlidingLog::new(limit, window))
+        } else {
+            Box::new(SlidingCounter::new(limit, window))
+        };
+        for (i, &t) in times.iter().enumerate() {
+            let now = Duration::from_millis(t);
+            if let Admission::Rejected { retry_after: Some(wait), .. } = l.admit(now) {
+                prop_assert!(wait <= window * 2, "{:?}", wait);
+                let config = if log {
+                    LimiterConfig::SlidingLog { limit, window }
+                } else {
+                    LimiterConfig::SlidingCounter { limit, window }
+                };
+                // Replay the same arrivals up to this one on two fresh copies.
+                let upto = &times[..=i];
+                let replay = |extra: Duration| {
+                    let mut r = config.build();
+                    for &u in upto {
+                        r.admit(Duration::from_millis(u));
+                    }
+                    r.admit(now + extra).is_allowed()
+                };
+                prop_assert!(replay(wait), "not allowed after {:?}", wait);
+                if wait >= Duration::from_millis(1) {
+                    prop_assert!(!replay(wait - Duration::from_millis(1)), "allowed before {:?}", wait);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn config_builds_each_model() {
     let t = Duration::from_secs(42);
