@@ -23,6 +23,21 @@ run_logged() {
   fi
 }
 
+have_version() {
+  # Reads the whole output before matching: `tool --version | grep -q` can
+  # kill the tool with SIGPIPE under pipefail.
+  local out
+  command -v "$1" >/dev/null 2>&1 && out="$("$1" --version 2>/dev/null)" && grep -q "$2" <<<"$out"
+}
+
+# `cargo install` of a build tool: optimised enough to be quick at its job,
+# compiled with every core and no LTO.
+install_tool() {
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=0 \
+    cargo install --quiet "$@"
+}
+
 # Waits for background steps; fails if any failed.
 wait_all() {
   local failed=0 pid

@@ -7,16 +7,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$ROOT/scripts/setup.sh"
 
-have_version() {
-  local out
-  command -v "$1" >/dev/null 2>&1 && out="$("$1" --version 2>/dev/null)" && grep -q "$2" <<<"$out"
-}
-install_tool() {
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
-    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=0 \
-    cargo install --quiet "$@"
-}
-
 jobs=()
 if ! have_version wasm-pack 0.15.1; then
   say "compiling wasm-pack 0.15.1 (runs the browser unit tests; about 5 minutes, once)"

@@ -11,21 +11,6 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-have_version() {
-  # Reads the whole output before matching: `tool --version | grep -q` can
-  # kill the tool with SIGPIPE under pipefail.
-  local out
-  command -v "$1" >/dev/null 2>&1 && out="$("$1" --version 2>/dev/null)" && grep -q "$2" <<<"$out"
-}
-
-# `cargo install` of a build tool: optimised enough to be quick at its job,
-# compiled with every core and no LTO.
-install_tool() {
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
-    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=0 \
-    cargo install --quiet "$@"
-}
-
 if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
   say "adding the wasm32-unknown-unknown target (the page compiles to it; a download, under a minute)"
   rustup target add wasm32-unknown-unknown
