@@ -17,8 +17,15 @@ run_logged page-deps cargo build --release --target wasm32-unknown-unknown -p pa
 page_job=$!
 "$ROOT/scripts/setup.sh"
 wait_all "$emulator_job" "$page_job"
-say "building the page (trunk: wasm-bindgen, wasm-opt)"
-trunk build --release
+# A second run with nothing changed starts in seconds: trunk's wasm-bindgen
+# and wasm-opt steps run only when a source of the page is newer than dist/.
+page_sources=(src pacer-core/src pacer-core/Cargo.toml style index.html Cargo.toml Cargo.lock Trunk.toml scripts/csp-hashes.mjs)
+if [ -f dist/index.html ] && [ -z "$(find "${page_sources[@]}" -newer dist/index.html -print -quit)" ]; then
+  say "the page in dist/ is up to date"
+else
+  say "building the page (trunk: wasm-bindgen, wasm-opt)"
+  trunk build --release
+fi
 say "ready after $((SECONDS - t0)) s"
 
 echo
