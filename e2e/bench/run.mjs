@@ -38,7 +38,7 @@ const USAGE = `usage: node e2e/bench/run.mjs [options]
   --quick        short cells (rate 4 × 20 images, rate 10 × 40 images); no extra cells
                  (the hidden-tab cell alone takes ~7 minutes: --only hidden)
   --check        exit 1 when any cell run (or budget measured) misses its target or cannot be
-                 judged; without --only it runs the key cells: ${KEY_CELLS.join(', ')}
+                 judged; without --only it runs the key cells: ${KEY_CELLS.join(", ")}, team-2proxies-r10 and the first load
   --list         print the cell ids and exit
   --keep-raw     copy each cell's access log and export to bench-results/raw-<stamp>/
   --out DIR      results folder (default bench-results/ at the repo root)
@@ -119,7 +119,7 @@ async function runCell(cell, dist, rawDir) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  if (opts.check && opts.only.length === 0) opts.only.push(...KEY_CELLS.map((id) => `=${id}`), 'first-load');
+  if (opts.check && opts.only.length === 0) opts.only.push(...KEY_CELLS.map((id) => `=${id}`), 'team-2proxies', 'first-load');
   const wantBudgets = opts.only.includes('budgets') || (opts.only.length === 0 && !opts.quick);
   const wantFirstLoad = opts.only.includes('first-load') || (opts.only.length === 0 && !opts.quick);
   const isTeam = (p) => TEAM.some((c) => c.id.includes(p));
