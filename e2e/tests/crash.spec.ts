@@ -84,7 +84,14 @@ test('a job file with 1e300 timestamps imports, says what was left out, and the 
   await pacer.open(emu.url, { rate: 10 });
   const job = await exportedJob(pacer, 4);
   expect(job.items.length).toBe(4);
-  for (const [, item] of job.items) for (const a of item.attempts) a.sent_unix_ms = 1e300;
+  // As a job from another browser: a run id this one has not seen (a known
+  // id would open the run saved here instead of the file's copy).
+  const id = 'absurd-job-from-elsewhere';
+  (job.run as { id?: string }).id = id;
+  for (const [, item] of job.items) {
+    item.run = id;
+    for (const a of item.attempts) a.sent_unix_ms = 1e300;
+  }
   (job.run as { settings: { rate: number } }).settings.rate = 1e-20;
   await pacer.byId('clear').click();
   await pacer.byId('import-file').setInputFiles({
@@ -127,8 +134,9 @@ test('a saved run with 1e300 timestamps comes back on reload without a crash', a
     let n = 0;
     for (const info of await indexedDB.databases()) {
       const db = await request(indexedDB.open(info.name!));
-      if (!Array.from(db.objectStoreNames).includes('items')) continue;
-      const store = db.transaction('items', 'readwrite').objectStore('items');
+      // Each run's items, keyed by [run id, index].
+      if (!Array.from(db.objectStoreNames).includes('run_items')) continue;
+      const store = db.transaction('run_items', 'readwrite').objectStore('run_items');
       const keys = await request(store.getAllKeys());
       for (const key of keys) {
         const value = await request(store.get(key));

@@ -87,16 +87,13 @@ pub fn JobFiles() -> impl IntoView {
                     let mended: String = job.notes.iter().map(|n| format!(" {n}")).collect();
                     let endpoint = job.run.settings.endpoint.clone();
                     let cleared = StoredValue::new(None::<String>);
-                    let result = run.import_job(*job, move |settings, urls| {
-                        cleared.set_value(form.apply_saved(settings, urls));
-                    });
-                    let cleared = cleared
-                        .get_value()
-                        .map(|c| format!(" {c}"))
-                        .unwrap_or_default();
-                    if let Err(why) = result {
-                        run.say(NoticeLevel::Error, &why);
-                    } else {
+                    // Said once the run is on show: what the form had to
+                    // clear and what the reader left out come from there.
+                    let say_imported = move || {
+                        let cleared = cleared
+                            .get_value()
+                            .map(|c| format!(" {c}"))
+                            .unwrap_or_default();
                         let level = if mended.is_empty() && cleared.is_empty() {
                             NoticeLevel::Info
                         } else {
@@ -114,6 +111,16 @@ pub fn JobFiles() -> impl IntoView {
                                  {next}{mended}"
                             ),
                         );
+                    };
+                    let result = run.import_job(
+                        *job,
+                        move |settings, urls| {
+                            cleared.set_value(form.apply_saved(settings, urls));
+                        },
+                        say_imported,
+                    );
+                    if let Err(why) = result {
+                        run.say(NoticeLevel::Error, &why);
                     }
                 }
                 Ok(Imported::Table(t)) => {

@@ -70,11 +70,14 @@ impl RunHandle {
     /// finished (with the form's key). A job whose run this browser knows
     /// opens that run, with what either side has as done kept done; one
     /// that another tab runs is refused.
-    /// `on_settings` puts its settings and URLs into the form.
+    /// `on_settings` puts its settings and URLs into the form;
+    /// `on_imported` runs once a new run from the file is on show (the
+    /// showing is asynchronous), to say what the import did.
     pub fn import_job(
         &self,
         job: JobFile,
         on_settings: impl Fn(&SavedSettings, &[String]) + 'static,
+        on_imported: impl FnOnce() + 'static,
     ) -> Result<(), String> {
         if self.on_settings.with_value(Option::is_none) {
             let on_settings: OnSettings = Rc::new(on_settings);
@@ -124,12 +127,7 @@ impl RunHandle {
                 }
                 None => {
                     handle.show(run, items, Vec::new(), (false, true));
-                    if handle.view.state.get_untracked() == RunState::Interrupted {
-                        handle.say(
-                            NoticeLevel::Info,
-                            "Job imported: enter the key and press Resume to send what it has left.",
-                        );
-                    }
+                    on_imported();
                 }
             }
             handle.refresh_history();
