@@ -42,6 +42,25 @@ pub(super) const ELSEWHERE: &str =
      resumed here only once that tab has let it go (closed or crashed).";
 
 impl RunHandle {
+    /// Takes a saved run's lock (`lock_name`) if no tab holds it and goes on with
+    /// `then`; if a tab holds it, says so and refreshes the history. Every
+    /// command that changes a saved run (resume, delete) goes through here,
+    /// so only the tab holding the lock ever does.
+    fn with_free_lock(&self, lock_name: &str, then: impl FnOnce(HeldLock) + 'static) {
+        let handle = *self;
+        request_lock(lock_name, true, move |lock| match lock {
+            Some(lock) => {
+                then(lock);
+                true
+            }
+            None => {
+                handle.say(NoticeLevel::Warning, ELSEWHERE);
+                handle.refresh_history();
+                false
+            }
+        });
+    }
+
     /// Opens the saved-run store (moving an old one-slot save under an id),
     /// shows the run this tab had before a reload, or else the newest run
     /// no tab holds, and keeps the history fresh. `on_settings` puts a
@@ -203,14 +222,8 @@ impl RunHandle {
             return;
         };
         let handle = *self;
-        request_lock(&id.lock_name(), true, move |lock| {
-            let Some(lock) = lock else {
-                handle.say(NoticeLevel::Warning, ELSEWHERE);
-                handle.refresh_history();
-                return false;
-            };
+        self.with_free_lock(&id.lock_name(), move |lock| {
             spawn_local(async move { handle.take_up(id, settings, lock).await });
-            true
         });
     }
 
@@ -290,17 +303,11 @@ impl RunHandle {
             return;
         };
         let handle = *self;
-        request_lock(&id.lock_name(), true, move |lock| {
-            let Some(lock) = lock else {
-                handle.say(NoticeLevel::Warning, ELSEWHERE);
-                handle.refresh_history();
-                return false;
-            };
+        self.with_free_lock(&id.lock_name(), move |lock| {
             spawn_local(async move {
                 handle.open_now(&store, &id, true).await;
                 handle.take_up(id, settings, lock).await;
             });
-            true
         });
     }
 
@@ -310,11 +317,7 @@ impl RunHandle {
             return;
         };
         let handle = *self;
-        request_lock(&id.lock_name(), true, move |lock| {
-            let Some(lock) = lock else {
-                handle.say(NoticeLevel::Warning, ELSEWHERE);
-                return false;
-            };
+        self.with_free_lock(&id.lock_name(), move |lock| {
             spawn_local(async move {
                 if let Err(e) = store.delete(id.as_str()).await {
                     handle.say(
@@ -333,7 +336,6 @@ impl RunHandle {
                 }
                 handle.refresh_history();
             });
-            true
         });
     }
 
