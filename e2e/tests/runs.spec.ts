@@ -93,12 +93,17 @@ test('two tabs, one reloaded mid-run and resumed, a third watching: each run kee
   const chargedImages = new Set<string>(jsonA.items
     .filter((i: any) => i.attempts.some((t: any) => t.possibly_charged)).map((i: any) => i.image));
 
-  // The log: every image answered 200 exactly once; a request the server
-  // saw without a 200 (cut off by the reload) is one the page shows as
-  // possibly charged.
+  // The log: every image answered 200 exactly once, except one in flight
+  // at the reload: the server may have answered it while the page was
+  // going (its 200 lost to the page), and the resumed run sent it again
+  // and shows it as possibly charged. A request the server saw without a
+  // 200 (cut off by the reload) is one the page shows as possibly charged.
   const log = emu.log().slice(from);
   const ok = oks(log);
-  for (const image of [...mineA, ...mineB]) expect(ok.get(image), image).toBe(1);
+  for (const image of [...mineA, ...mineB]) {
+    if (chargedImages.has(image)) expect([1, 2], image).toContain(ok.get(image));
+    else expect(ok.get(image), image).toBe(1);
+  }
   const cut = new Set(log.filter((l) => l.status !== 200 && l.arrival_ms < reloadAt + 1000).map((l) => l.image));
   for (const image of cut) expect(chargedImages.has(image), image).toBe(true);
   expect([...chargedImages].every((i) => mineA.includes(i))).toBe(true);
