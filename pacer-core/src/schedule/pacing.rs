@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::backoff::{BackoffPolicy, RateBackoff};
 use super::grid::GridAligner;
 use super::history::SendHistory;
+use super::jitter::JitterEstimate;
 use super::margin::{MarginPolicy, SafetyMargin};
 use super::probe::{ProbePolicy, RateProbe};
 use crate::gcra::{Gcra, NotUntil, Quota};
@@ -103,6 +104,8 @@ pub struct Pacing {
     admitted_peak: f64,
     /// ...measured over the pool's window, not the first seconds'.
     admitted_settled: bool,
+    /// What the run measured of its send-to-arrival jitter, for the margin.
+    jitter: JitterEstimate,
 }
 
 impl Pacing {
@@ -126,6 +129,7 @@ impl Pacing {
             first_send: None,
             admitted_peak: 0.0,
             admitted_settled: false,
+            jitter: JitterEstimate::default(),
         };
         pacing.apply();
         pacing
@@ -331,15 +335,37 @@ impl Pacing {
         self.probe.as_ref()
     }
 
-    /// A success at `now`: the margin may shrink a little, a probing rate
-    /// grows, a backed-off fixed rate climbs back.
+    /// A send taken for `due` went at `sent`: its lateness is measured for
+    /// the margin, and a send later than the catch-up allows keeps the
+    /// next one a spacing away from it (a strict server measures the gap
+    /// between arrivals, not between plans).
+    pub fn on_sent(&mut self, due: Duration, sent: Duration) {
+        let late = sent.saturating_sub(due);
+        self.jitter.on_sent(late);
+        if late > self.margin.catch_up(self.quota.emission_interval()) {
+            self.gcra.hold_until(sent + self.gcra.interval());
+        }
+    }
+
+    /// A request was answered `took` after it went: the spread of answer
+    /// times bounds how much the way in varies, for the margin.
+    pub fn on_answer_time(&mut self, took: Duration) {
+        self.jitter.on_answer(took);
+    }
+
+    /// A success at `now`: the margin follows the jitter measured (or
+    /// shrinks a little), a probing rate grows, a backed-off fixed rate
+    /// climbs back.
     pub fn on_success(&mut self, now: Duration) {
         if let Some(probe) = &mut self.probe {
             let rate = probe.on_success(now);
             self.set_user_rate(rate);
             return;
         }
-        let shrunk = self.margin.on_success(self.quota.emission_interval());
+        let interval = self.quota.emission_interval();
+        let mut shrunk = self.margin.on_success(interval);
+        let need = self.jitter.bound(self.margin.usual_jitter());
+        shrunk |= self.margin.on_measured(interval, need);
         let binding = self.rate_is_binding(now);
         let climbed = self.backoff.on_success(now, self.ceiling(), binding);
         if shrunk || climbed {
