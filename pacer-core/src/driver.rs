@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use futures::future::select;
+use futures::future::{select, Either};
 
 use crate::schedule::{
     AnnouncedLimit, AttemptResult, Decision, ItemId, ItemStatus, Scheduler, ServerHint,
@@ -64,6 +64,14 @@ pub trait Transport {
         _due: Duration,
         _sent: oneshot::Sender<Duration>,
     ) -> Option<Self::Fut> {
+        None
+    }
+
+    /// How far ahead of its instant the pool hands a send over
+    /// ([`Transport::send_at`]); `None` when this transport cannot time its
+    /// sends (the pool then wakes at the instant and calls
+    /// [`Transport::send`]).
+    fn handoff(&self) -> Option<Duration> {
         None
     }
 }
@@ -184,8 +192,17 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
                     self.send(item, attempt, now).await;
                 }
                 Decision::WaitUntil(at) if !self.waiter.get() => {
+                    let ahead = self.transport.handoff().unwrap_or_default();
+                    if ahead > Duration::ZERO && at <= now + ahead {
+                        // Close enough: the send is taken for its instant
+                        // and handed over, so that whatever holds this
+                        // thread up then does not move it.
+                        drop(listener);
+                        self.send_ahead(at).await;
+                        continue;
+                    }
                     self.waiter.set(true);
-                    let timer = self.sleep.sleep(at.saturating_sub(now));
+                    let timer = self.sleep.sleep(at.saturating_sub(now + ahead));
                     let _ = select(Box::pin(timer), listener).await;
                     self.waiter.set(false);
                 }
@@ -194,12 +211,50 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
         }
     }
 
+    /// Takes the send due at `due` now and hands it to the transport to
+    /// make at that instant; if the scheduler has nothing to send then
+    /// after all (paused, cancelled meanwhile), nothing happens.
+    async fn send_ahead(&self, due: Duration) {
+        let decision = self.control.scheduler.borrow_mut().poll(due);
+        let Decision::Send { item, attempt } = decision else {
+            return;
+        };
+        let (tx, rx) = oneshot::channel();
+        let Some(answer) = self.transport.send_at(item, attempt, due, tx) else {
+            // It cannot time this one after all: wake at the instant.
+            self.control.wake.notify_one();
+            let now = self.clock.now();
+            if due > now {
+                self.sleep.sleep(due - now).await;
+            }
+            let now = self.clock.now();
+            return self.send(item, attempt, now).await;
+        };
+        self.control.wake.notify_one();
+        let answer = match select(rx, Box::pin(answer)).await {
+            Either::Left((Ok(sent), answer)) => {
+                self.control.scheduler.borrow_mut().sent_at(item, due, sent);
+                self.observer.on_send(item, attempt, sent);
+                answer.await
+            }
+            // Never went (aborted first).
+            Either::Left((Err(_), answer)) => answer.await,
+            Either::Right((answer, _)) => answer,
+        };
+        self.conclude(item, answer);
+    }
+
     async fn send(&self, item: ItemId, attempt: u32, now: Duration) {
         let answer = self.transport.send(item, attempt);
         self.observer.on_send(item, attempt, now);
         // Someone else must now watch the pacing timer.
         self.control.wake.notify_one();
-        let Answer { result, hint } = answer.await;
+        self.conclude(item, answer.await);
+    }
+
+    /// Records `item`'s answer.
+    fn conclude(&self, item: ItemId, answer: Answer) {
+        let Answer { result, hint } = answer;
         let at = self.clock.now();
         let (announced, status) = {
             let mut scheduler = self.control.scheduler.borrow_mut();
