@@ -16,7 +16,7 @@ mod pacing;
 mod probe;
 mod retry;
 
-pub use backoff::{BackoffPolicy, RateBackoff};
+pub use backoff::{BackoffPolicy, HeldBy, RateBackoff};
 pub use concurrency::{CapVerdict, ConcurrencyLearner, ConcurrencyPolicy};
 pub use grid::GridAligner;
 pub use jitter::JitterEstimate;
