@@ -76,6 +76,10 @@ pub trait Transport {
     }
 }
 
+/// A send is never handed over further ahead than this: it can no longer
+/// be held back by a 429's pause heard meanwhile.
+pub const MAX_AHEAD: Duration = Duration::from_millis(250);
+
 /// Hears what the pool does, to update a UI or a log.
 pub trait Observer {
     /// `item` was sent at `at`.
@@ -192,7 +196,7 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
                     self.send(item, attempt, now).await;
                 }
                 Decision::WaitUntil(at) if !self.waiter.get() => {
-                    let ahead = self.transport.handoff().unwrap_or_default();
+                    let ahead = self.ahead();
                     if ahead > Duration::ZERO && at <= now + ahead {
                         // Close enough: the send is taken for its instant
                         // and handed over, so that whatever holds this
@@ -209,6 +213,19 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
                 Decision::WaitUntil(_) | Decision::Idle => listener.await,
             }
         }
+    }
+
+    /// How far ahead of its instant a send is handed over: the transport's
+    /// handoff, or up to one spacing ([`MAX_AHEAD`] at most) when that is
+    /// longer, so that a page busy for a whole spacing (Start, a big list)
+    /// still hands the next send over in time; zero when the transport
+    /// cannot time its sends.
+    fn ahead(&self) -> Duration {
+        let Some(handoff) = self.transport.handoff() else {
+            return Duration::ZERO;
+        };
+        let spacing = self.control.read(|s| s.pacing().interval());
+        handoff.max(spacing.min(MAX_AHEAD))
     }
 
     /// Takes the send due at `due` now and hands it to the transport to
