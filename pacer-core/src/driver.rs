@@ -234,6 +234,12 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
     async fn send_ahead(&self, due: Duration) {
         let decision = self.control.scheduler.borrow_mut().poll(due);
         let Decision::Send { item, attempt } = decision else {
+            // Nothing to send at that instant after all: wait for it before
+            // deciding again, never spin on a plan that does not hold.
+            let now = self.clock.now();
+            if due > now {
+                self.sleep.sleep(due - now).await;
+            }
             return;
         };
         let (tx, rx) = oneshot::channel();
