@@ -193,7 +193,14 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
                 }
                 Decision::Send { item, attempt } => {
                     drop(listener);
-                    self.send(item, attempt, now).await;
+                    if self.transport.handoff().is_some() {
+                        // Due now: still made by the transport's own timer
+                        // (the run's first send, at Start, when this thread
+                        // has the page to draw), which fetches at once.
+                        self.send_timed(item, attempt, now).await;
+                    } else {
+                        self.send(item, attempt, now).await;
+                    }
                 }
                 Decision::WaitUntil(at) if !self.waiter.get() => {
                     let ahead = self.ahead();
@@ -242,6 +249,11 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
             }
             return;
         };
+        self.send_timed(item, attempt, due).await;
+    }
+
+    /// Hands `item`'s send, taken for `due`, to the transport to make then.
+    async fn send_timed(&self, item: ItemId, attempt: u32, due: Duration) {
         let (tx, rx) = oneshot::channel();
         let Some(answer) = self.transport.send_at(item, attempt, due, tx) else {
             // It cannot time this one after all: wake at the instant.
