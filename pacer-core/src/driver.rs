@@ -76,9 +76,14 @@ pub trait Transport {
     }
 }
 
-/// A send is never handed over further ahead than this: it can no longer
-/// be held back by a 429's pause heard meanwhile.
-pub const MAX_AHEAD: Duration = Duration::from_millis(250);
+/// Sends are handed over this many spacings ahead (plus the transport's
+/// handoff): the page's Start took a second and more on a loaded machine,
+/// during which the sends already handed over still went on time.
+pub const AHEAD_SPACINGS: u32 = 2;
+
+/// A send is never handed over further ahead than this: once handed over
+/// it can no longer be held back by a 429's pause heard meanwhile.
+pub const MAX_AHEAD: Duration = Duration::from_millis(1000);
 
 /// Hears what the pool does, to update a UI or a log.
 pub trait Observer {
@@ -223,16 +228,17 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
     }
 
     /// How far ahead of its instant a send is handed over: the transport's
-    /// handoff, or up to one spacing ([`MAX_AHEAD`] at most) when that is
-    /// longer, so that a page busy for a whole spacing (Start, a big list)
-    /// still hands the next send over in time; zero when the transport
-    /// cannot time its sends.
+    /// handoff plus [`AHEAD_SPACINGS`] spacings ([`MAX_AHEAD`] at most), so
+    /// that when one send goes the next ones are already with the
+    /// transport, and a page busy for a while (Start drawing its rows, a
+    /// big list) does not hold them back; zero when the transport cannot
+    /// time its sends.
     fn ahead(&self) -> Duration {
         let Some(handoff) = self.transport.handoff() else {
             return Duration::ZERO;
         };
         let spacing = self.control.read(|s| s.pacing().interval());
-        handoff.max(spacing.min(MAX_AHEAD))
+        (handoff + spacing * AHEAD_SPACINGS).min(MAX_AHEAD).max(handoff)
     }
 
     /// Takes the send due at `due` now and hands it to the transport to
