@@ -238,7 +238,9 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
             return Duration::ZERO;
         };
         let spacing = self.control.read(|s| s.pacing().interval());
-        (handoff + spacing * AHEAD_SPACINGS).min(MAX_AHEAD).max(handoff)
+        (handoff + spacing * AHEAD_SPACINGS)
+            .min(MAX_AHEAD)
+            .max(handoff)
     }
 
     /// Takes the send due at `due` now and hands it to the transport to
