@@ -19,8 +19,11 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MarginPolicy {
     /// The margin before anything is measured, where the cap is at least
-    /// this (at lower rates); elsewhere the margin starts at its floor.
+    /// this (at lower rates); elsewhere the margin starts at its floor...
     pub start: Duration,
+    /// ...and at most this fraction of `1/rate`, what it may cost a
+    /// tolerant server until answers come.
+    pub start_fraction: f64,
     /// Over the measured need, the margin narrows to this fraction of
     /// itself on each success (never below that need)...
     pub narrow: f64,
@@ -47,9 +50,10 @@ pub struct MarginPolicy {
 }
 
 impl Default for MarginPolicy {
-    /// Starts at 6 ms (about Chromium's send-to-arrival jitter on loopback)
-    /// up to 16.7 req/s, where that is within 10 % of the interval, and at
-    /// the floor of 1 ms (at most 0.4 % of the interval) above; narrows by
+    /// Starts at 6 ms (about Chromium's send-to-arrival jitter on loopback),
+    /// at most 6 % of the interval, up to 16.7 req/s, where 6 ms is within
+    /// 10 % of the interval, and at the floor of 1 ms (at most 0.4 % of
+    /// the interval) above; narrows by
     /// a tenth per success to what is measured. A 429 raises it to at least
     /// 6 ms and doubles it, up to 10 % of the interval; every 20 successes
     /// in a row take 5 % off. Timers may fire 3 ms late (at most 10 % of
@@ -57,6 +61,7 @@ impl Default for MarginPolicy {
     fn default() -> Self {
         Self {
             start: Duration::from_millis(6),
+            start_fraction: 0.06,
             narrow: 0.9,
             trust_after: 100,
             initial: Duration::from_millis(1),
@@ -233,7 +238,10 @@ const KNOWN_BAD_CLEARANCE: f64 = 1.25;
 /// cap allows it, else the floor.
 fn start(policy: MarginPolicy, interval: Duration) -> Duration {
     if policy.start <= cap(policy, interval) {
-        policy.start.max(floor(policy, interval))
+        policy
+            .start
+            .min(mul(interval, policy.start_fraction))
+            .max(floor(policy, interval))
     } else {
         floor(policy, interval)
     }
@@ -282,6 +290,9 @@ mod tests {
     fn starts_at_the_usual_jitter_where_the_cap_allows_else_at_the_floor() {
         let m = SafetyMargin::new(MarginPolicy::default(), T);
         assert_eq!(m.value(), Duration::from_millis(6));
+        // 16/s: no more than 6 % of the interval until measured.
+        let m = SafetyMargin::new(MarginPolicy::default(), Duration::from_micros(62_500));
+        assert_eq!(m.value(), Duration::from_micros(3750));
         // 50/s: a cap of 2 ms cannot hold 6 ms of jitter.
         let fast = Duration::from_millis(20);
         let m = SafetyMargin::new(MarginPolicy::default(), fast);
