@@ -31,7 +31,7 @@ use super::tabs::TabShare;
 use super::transport::{FetchTransport, SharedTransport};
 use super::view::RunView;
 use super::work::Work;
-use crate::browser::{take_timer_lateness, Every, HeldLock, PerformanceClock, TimerSleep};
+use crate::browser::{take_timer_lateness, Every, HeldLock, SharedClock, TimerSleep};
 use observer::RowObserver;
 
 /// How often rows and figures are redrawn.
@@ -121,7 +121,9 @@ impl Session {
         };
         let pool = Pool::new(
             control.clone(),
-            PerformanceClock,
+            // One clock for the lone tab and the shared budget: the
+            // worker's send instants, the grants and the pacing agree.
+            SharedClock,
             TimerSleep,
             share.gate(SharedTransport(Rc::clone(&transport))),
             observer,
