@@ -366,7 +366,7 @@ impl RunHandle {
                     ..row
                 })
                 .collect();
-            handle.download(format, Some(&id), &rows, &restored.record);
+            handle.download(format, Some(&id), rows, restored.record);
         });
     }
 }
