@@ -151,13 +151,20 @@ impl RunStore {
             .db
             .transaction(&[ITEMS, SUMMARIES], TransactionMode::ReadWrite)
             .map_err(err)?;
-        let store = tx.store(ITEMS).map_err(err)?;
-        for (index, json) in items {
-            store
-                .put(&JsValue::from_str(json), Some(&item_key(id, *index)))
-                .await
-                .map_err(err)?;
-        }
+        // Every put is issued at once and only the last awaited: awaited
+        // one by one, each costs a round trip to the storage backend, and
+        // on a busy machine the saves can fall behind the answers, so that
+        // a reload loses what was answered but not yet written (and sends
+        // it again).
+        tx.store(ITEMS)
+            .map_err(err)?
+            .put_all(
+                items
+                    .iter()
+                    .map(|(index, json)| (JsValue::from_str(json), Some(item_key(id, *index)))),
+            )
+            .await
+            .map_err(err)?;
         tx.store(SUMMARIES)
             .map_err(err)?
             .put(&JsValue::from_str(summary), Some(&JsValue::from_str(id)))
