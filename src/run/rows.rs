@@ -112,6 +112,11 @@ impl DirtyRows {
         }
     }
 
+    /// True when no item is marked.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
     /// The marked items, each once; none are marked after.
     pub fn take(&mut self) -> Vec<ItemId> {
         for &id in &self.ids {
