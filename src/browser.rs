@@ -27,7 +27,7 @@ mod timer;
 mod url_parse;
 
 pub use clock::{unix_now, PerformanceClock};
-pub use download::download;
+pub use download::{download, FileParts};
 pub use fetch::{
     answers_at_all, AbortHandle, FetchError, HttpAnswer, PendingFetch, MAX_BODY_BYTES,
 };

@@ -24,6 +24,7 @@ import { cellFigures } from './figures.mjs';
 import { markdown, row, writeReports } from './report.mjs';
 import { budgetsMarkdown, runBudgets } from './budgets.mjs';
 import { firstLoad, firstLoadRows } from './first-load.mjs';
+import { millionItems, millionMarkdown, runMillion } from './million.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const USAGE = `usage: node e2e/bench/run.mjs [options]
@@ -35,6 +36,10 @@ const USAGE = `usage: node e2e/bench/run.mjs [options]
   --only team     the team-budget cells only (2 and 4 pacer-proxy sharing 10/s through one Redis)
   --only budgets the page's budgets only (size, first render, 100 000 pasted, heap and
                  scroll with 100 000 done rows; ~6 min); a full run ends with them too
+  --only million a very long run, never part of the default set: PACER_MILLION_N URLs (default
+                 1 000 000; at 250/s that is over an hour) pasted, sent at 250/s with 50 ms latency,
+                 memory (JS heap + array buffers) sampled all along (< 300 MB), a reload half-way
+                 resumed (< 5 s, the page drawing meanwhile), both exports timed
   --quick        short cells (rate 4 × 20 images, rate 10 × 40 images); no extra cells
                  (the hidden-tab cell alone takes ~7 minutes: --only hidden)
   --check        exit 1 when any cell run (or budget measured) misses its target or cannot be
@@ -124,10 +129,11 @@ async function main() {
   const wantFirstLoad = opts.only.includes('first-load') || (opts.only.length === 0 && !opts.quick);
   const isTeam = (p) => TEAM.some((c) => c.id.includes(p));
   const teamCells = opts.only.length === 0 ? (opts.quick ? [] : TEAM) : TEAM.filter((c) => opts.only.some((p) => c.id.includes(p)));
-  const only = opts.only.filter((p) => p !== 'budgets' && p !== 'first-load' && !isTeam(p));
+  const wantMillion = opts.only.includes('million');
+  const only = opts.only.filter((p) => p !== 'budgets' && p !== 'first-load' && p !== 'million' && !isTeam(p));
   const cells = opts.only.length > 0 && only.length === 0 ? [] : selectCells(allCells({ quick: opts.quick }), only);
-  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); for (const c of TEAM) console.log(c.id); console.log('first-load'); console.log('budgets'); return; }
-  if (cells.length === 0 && !wantBudgets && !wantFirstLoad && teamCells.length === 0) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
+  if (opts.list) { for (const c of allCells({ quick: opts.quick })) console.log(c.id); for (const c of TEAM) console.log(c.id); console.log('first-load'); console.log('budgets'); console.log('million'); return; }
+  if (cells.length === 0 && !wantBudgets && !wantFirstLoad && !wantMillion && teamCells.length === 0) throw new Error(`no cell matches --only ${opts.only.join(',')} (see --list)`);
 
   const page = snapshotDist(opts.dist);
   process.once('exit', () => rmSync(page.dir, { recursive: true, force: true }));
@@ -168,6 +174,16 @@ async function main() {
       console.log(`  ⚠ ${budgets.error}`);
     }
   }
+  let million = null;
+  if (wantMillion) {
+    console.log(`▶ million: ${millionItems()} URLs at 250/s, 50 ms latency (PACER_MILLION_N sets the size)`);
+    try {
+      million = await runMillion({ binary: join(ROOT, 'target', 'release', 'pacer-emulator'), dist: page.dir, log: (l) => console.log(`  ${l}`) });
+    } catch (e) {
+      million = { error: String(e?.message ?? e).split('\n')[0] };
+      console.log(`  ⚠ ${million.error}`);
+    }
+  }
   const team = [];
   for (const cell of teamCells) {
     console.log(`▶ ${cell.id}: ${cell.proxies} pacer-proxy sharing 10/s in one Redis, ${cell.images} images`);
@@ -189,12 +205,13 @@ async function main() {
   let md = cells.length > 0 ? markdown(meta, results) : `# Pacer bench\n\ncommit ${commit}${dirty ? ` (+${dirty} changed files)` : ''}, ${meta.wasm}, ${meta.browser}, ${meta.cpus} cpus`;
   if (load) md += `\n\n## First load\n\n${load.error ? `failed: ${load.error}` : ['| budget | measured | target | verdict |', '|---|---|---|---|', ...firstLoadRows(load)].join('\n')}\n`;
   if (budgets) md += `\n\n## Budgets\n\n${budgets.error ? `failed: ${budgets.error}` : budgetsMarkdown(budgets)}\n`;
+  if (million) md += `\n\n## A very long run\n\n${millionMarkdown(million)}\n`;
   if (team.length) md += `\n\n## Team budget (pacer-proxy + Redis)\n\n${teamMarkdown(team)}\n`;
   console.log('\n' + md);
-  const files = writeReports(opts.out, stamp, md, { meta, results, firstLoad: load, budgets, team });
+  const files = writeReports(opts.out, stamp, md, { meta, results, firstLoad: load, budgets, team, million });
   console.log(`written: ${files.join(', ')}${rawDir ? `, ${rawDir}/` : ''}`);
   if (opts.check) {
-    const misses = checkMisses(results, budgets, load, team);
+    const misses = checkMisses(results, budgets, load, team, million);
     for (const m of misses) console.log(`✗ ${m}`);
     console.log(misses.length === 0 ? `check: every target met (${results.length} cell(s)${budgets ? ' and the budgets' : ''})` : `check: ${misses.length} target(s) missed`);
     if (misses.length > 0) process.exitCode = 1;
@@ -202,7 +219,7 @@ async function main() {
 }
 
 /** What `--check` fails on: a cell that errored, missed its verdict or could not be judged; a budget missed. */
-function checkMisses(results, budgets, load, team) {
+function checkMisses(results, budgets, load, team, million) {
   const misses = [];
   for (const r of results) {
     const v = r.figures?.verdict;
@@ -218,6 +235,8 @@ function checkMisses(results, budgets, load, team) {
   for (const [name, ok] of Object.entries(load?.verdicts ?? {})) if (!ok) misses.push(`budget ${name} missed`);
   if (budgets?.error) misses.push(`budgets: ${budgets.error}`);
   for (const [name, ok] of Object.entries(budgets?.verdicts ?? {})) if (!ok) misses.push(`budget ${name} missed`);
+  if (million?.error) misses.push(`million: ${million.error}`);
+  for (const [name, ok] of Object.entries(million?.verdicts ?? {})) if (!ok) misses.push(`million ${name} missed`);
   return misses;
 }
 

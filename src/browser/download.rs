@@ -1,4 +1,10 @@
-//! Saving a text document as a download (a `Blob` and a temporary link).
+//! Saving a document as a download (a `Blob` and a temporary link).
+//!
+//! A long document is handed over a part at a time ([`FileParts`]): each
+//! part becomes a `Blob` of its own at once, so its text is garbage as
+//! soon as it is handed over and the whole file never lies in the page's
+//! memory as one string (a million items' JSON is gigabytes of text); the
+//! browser keeps blob data outside the page's heap.
 //!
 //! Several downloads in a row (a job split into parts) are clicked a
 //! moment apart, and each link's object URL is revoked only well after its
@@ -8,7 +14,7 @@
 use std::cell::Cell;
 
 use gloo_timers::callback::Timeout;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 
 /// Between two download clicks, ms.
@@ -21,20 +27,78 @@ thread_local! {
     static NEXT_CLICK: Cell<f64> = const { Cell::new(0.0) };
 }
 
+fn js_err(e: JsValue) -> String {
+    format!("{e:?}")
+}
+
+/// A file being written a part at a time.
+pub struct FileParts {
+    blobs: js_sys::Array,
+    bytes: usize,
+}
+
+impl Default for FileParts {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FileParts {
+    /// An empty file.
+    pub fn new() -> Self {
+        Self {
+            blobs: js_sys::Array::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Appends `text` (made a `Blob` at once).
+    pub fn push(&mut self, text: &str) -> Result<(), String> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        let blob =
+            Blob::new_with_str_sequence(&js_sys::Array::of1(&text.into())).map_err(js_err)?;
+        self.blobs.push(&blob);
+        self.bytes += text.len();
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.bytes
+    }
+
+    /// True when nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
+    /// Offers the file to the user as `name` of type `mime`.
+    pub fn save(self, name: &str, mime: &str) -> Result<(), String> {
+        let props = BlobPropertyBag::new();
+        props.set_type(mime);
+        let blob = Blob::new_with_blob_sequence_and_options(&self.blobs, &props).map_err(js_err)?;
+        offer(name, &blob)
+    }
+}
+
 /// Offers `text` to the user as a file named `name` of type `mime`.
 pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
-    let err = |e: wasm_bindgen::JsValue| format!("{e:?}");
+    let mut file = FileParts::new();
+    file.push(text)?;
+    file.save(name, mime)
+}
+
+/// Clicks a temporary link to `blob`, a moment after the last click.
+fn offer(name: &str, blob: &Blob) -> Result<(), String> {
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
-    let parts = js_sys::Array::of1(&text.into());
-    let props = BlobPropertyBag::new();
-    props.set_type(mime);
-    let blob = Blob::new_with_str_sequence_and_options(&parts, &props).map_err(err)?;
-    let url = Url::create_object_url_with_blob(&blob).map_err(err)?;
+    let url = Url::create_object_url_with_blob(blob).map_err(js_err)?;
     let a: HtmlAnchorElement = document
         .create_element("a")
-        .map_err(err)?
+        .map_err(js_err)?
         .dyn_into()
         .map_err(|_| "not an anchor")?;
     a.set_href(&url);

@@ -28,11 +28,12 @@ const LEGACY_ITEMS: &str = "items";
 const LEGACY_FILES: &str = "files";
 const LEGACY_CURRENT: &str = "current";
 
-/// What [`RunStore::load`] finds of one run.
+/// What [`RunStore::load_run`] finds of one run (and the legacy store).
 pub struct SavedRecords {
     /// The run's fixed part (JSON).
     pub run: String,
-    /// Each saved item (JSON), by index.
+    /// Each saved item (JSON), by index (empty from
+    /// [`RunStore::load_run`]: see [`RunStore::items_from`]).
     pub items: Vec<(usize, String)>,
     /// Each local image's JPEG, by index.
     pub files: Vec<(usize, Rc<[u8]>)>,
@@ -40,7 +41,7 @@ pub struct SavedRecords {
 
 /// The run saved by version 2 of the database, taken out of its stores.
 pub struct LegacyRun {
-    /// Its records, as [`RunStore::load`] gives them.
+    /// Its records.
     pub records: SavedRecords,
 }
 
@@ -150,13 +151,20 @@ impl RunStore {
             .db
             .transaction(&[ITEMS, SUMMARIES], TransactionMode::ReadWrite)
             .map_err(err)?;
-        let store = tx.store(ITEMS).map_err(err)?;
-        for (index, json) in items {
-            store
-                .put(&JsValue::from_str(json), Some(&item_key(id, *index)))
-                .await
-                .map_err(err)?;
-        }
+        // Every put is issued at once and only the last awaited: awaited
+        // one by one, each costs a round trip to the storage backend, and
+        // on a busy machine the saves can fall behind the answers, so that
+        // a reload loses what was answered but not yet written (and sends
+        // it again).
+        tx.store(ITEMS)
+            .map_err(err)?
+            .put_all(
+                items
+                    .iter()
+                    .map(|(index, json)| (JsValue::from_str(json), Some(item_key(id, *index)))),
+            )
+            .await
+            .map_err(err)?;
         tx.store(SUMMARIES)
             .map_err(err)?
             .put(&JsValue::from_str(summary), Some(&JsValue::from_str(id)))
@@ -182,11 +190,12 @@ impl RunStore {
         Ok(values.iter().filter_map(JsValue::as_string).collect())
     }
 
-    /// Run `id`, its saved items and its files, if it is saved.
-    pub async fn load(&self, id: &str) -> Result<Option<SavedRecords>, StoreError> {
+    /// Run `id`'s fixed part and its files, if it is saved; its items are
+    /// read apart, a batch at a time ([`RunStore::items_from`]).
+    pub async fn load_run(&self, id: &str) -> Result<Option<SavedRecords>, StoreError> {
         let tx = self
             .db
-            .transaction(&[RUNS, ITEMS, FILES], TransactionMode::ReadOnly)
+            .transaction(&[RUNS, FILES], TransactionMode::ReadOnly)
             .map_err(err)?;
         let run = tx
             .store(RUNS)
@@ -198,21 +207,6 @@ impl RunStore {
         let Some(run) = run else {
             return Ok(None);
         };
-        let items = tx.store(ITEMS).map_err(err)?;
-        // Keys and values both come in key order.
-        let keys = items
-            .get_all_keys(Some(run_range(id)?), None)
-            .await
-            .map_err(err)?;
-        let values = items
-            .get_all(Some(run_range(id)?), None)
-            .await
-            .map_err(err)?;
-        let items = keys
-            .iter()
-            .zip(values)
-            .filter_map(|(k, v)| Some((index_of(k)?, v.as_string()?)))
-            .collect();
         let kept = tx.store(FILES).map_err(err)?;
         let keys = kept
             .get_all_keys(Some(run_range(id)?), None)
@@ -231,7 +225,49 @@ impl RunStore {
             })
             .collect();
         commit(tx).await?;
-        Ok(Some(SavedRecords { run, items, files }))
+        Ok(Some(SavedRecords {
+            run,
+            items: Vec::new(),
+            files,
+        }))
+    }
+
+    /// Up to `count` of run `id`'s saved items (JSON) from index `from`
+    /// on, in index order. Fewer than `count` means there are no more.
+    /// Each batch is a transaction of its own, so that a long run is read
+    /// with pauses between batches and never as one array of every item.
+    pub async fn items_from(
+        &self,
+        id: &str,
+        from: usize,
+        count: u32,
+    ) -> Result<Vec<(usize, String)>, StoreError> {
+        let tx = self
+            .db
+            .transaction(&[ITEMS], TransactionMode::ReadOnly)
+            .map_err(err)?;
+        let items = tx.store(ITEMS).map_err(err)?;
+        let range = || {
+            let upper = Array::of2(&JsValue::from_str(id), &JsValue::from(f64::INFINITY));
+            KeyRange::bound(&item_key(id, from), &upper.into(), Some(false), Some(false))
+                .map_err(err)
+        };
+        // Keys and values both come in key order.
+        let keys = items
+            .get_all_keys(Some(range()?), Some(count))
+            .await
+            .map_err(err)?;
+        let values = items
+            .get_all(Some(range()?), Some(count))
+            .await
+            .map_err(err)?;
+        let batch = keys
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| Some((index_of(k)?, v.as_string()?)))
+            .collect();
+        commit(tx).await?;
+        Ok(batch)
     }
 
     /// Forgets run `id` (nothing of any other run).

@@ -36,25 +36,90 @@ struct JsonItem<'a> {
 /// The whole run as pretty JSON: the run's id, per item its state, every
 /// attempt (send time, latency, status, error, whether it was cut off by
 /// leaving the page and may have been charged) and the full predictions.
+/// [`JsonParts`] writes the same text a part at a time (the page's
+/// exports do; this whole-document form is the tests' reference).
+#[cfg(test)]
 pub fn to_json(run: Option<&str>, items: &[ExportItem], record: &RunRecord) -> String {
-    let items: Vec<JsonItem> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| JsonItem {
-            index: i,
-            image: item.image,
-            model: item.model,
-            state: item.state.as_str(),
-            attempts: record.attempts.get(i).map_or(&[], Vec::as_slice),
-            prediction: record.predictions.get(i).and_then(Option::as_deref),
-        })
-        .collect();
-    let export = JsonExport {
+    let parts = JsonParts {
         run,
         possibly_charged: record.possibly_charged(),
-        items,
+        total: items.len(),
     };
-    serde_json::to_string_pretty(&export).unwrap_or_default()
+    let mut text = parts.head();
+    text.push_str(&parts.items(0, items, record));
+    text.push_str(&parts.tail());
+    text
+}
+
+/// The JSON export written a part at a time, so that a run of a million
+/// items never lies in memory as one string: [`JsonParts::head`], then
+/// [`JsonParts::items`] for consecutive slices of the items (each slice
+/// starting at its index in the run), then [`JsonParts::tail`]. The parts
+/// put together are the text `serde_json::to_string_pretty` gives of the
+/// whole export.
+pub struct JsonParts<'r> {
+    /// The run's id.
+    pub run: Option<&'r str>,
+    /// Requests of the run that may have been charged.
+    pub possibly_charged: usize,
+    /// Items in the run.
+    pub total: usize,
+}
+
+impl JsonParts<'_> {
+    /// Everything before the first item.
+    pub fn head(&self) -> String {
+        let head = JsonExport {
+            run: self.run,
+            possibly_charged: self.possibly_charged,
+            items: Vec::new(),
+        };
+        let text = serde_json::to_string_pretty(&head).unwrap_or_default();
+        // `…"items": []\n}`: cut before the closing bracket.
+        let cut = text.rfind(']').unwrap_or(text.len());
+        let mut head = text[..cut].to_owned();
+        if self.total > 0 {
+            head.push('\n');
+        }
+        head
+    }
+
+    /// Items `items`, the first of which is item `first` of the run, each
+    /// as the whole export prints it (a comma after each but the run's
+    /// last).
+    pub fn items(&self, first: usize, items: &[ExportItem], record: &RunRecord) -> String {
+        let mut out = String::new();
+        for (k, item) in items.iter().enumerate() {
+            let i = first + k;
+            let json = JsonItem {
+                index: i,
+                image: item.image,
+                model: item.model,
+                state: item.state.as_str(),
+                attempts: record.attempts.get(i).map_or(&[], Vec::as_slice),
+                prediction: record.predictions.get(i).and_then(Option::as_deref),
+            };
+            let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+            // Strings in JSON hold no raw line breaks: every one is the
+            // printer's, indented two levels deeper inside the list.
+            out.push_str("    ");
+            out.push_str(&text.replace('\n', "\n    "));
+            if i + 1 < self.total {
+                out.push(',');
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Everything after the last item.
+    pub fn tail(&self) -> String {
+        if self.total > 0 {
+            "  ]\n}".to_owned()
+        } else {
+            "]\n}".to_owned()
+        }
+    }
 }
 
 /// The JSON export's top level, `{"items": [...]}`. Serialized directly
@@ -104,10 +169,22 @@ pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
 
 /// One row per image × model (one row per image when it has no prediction,
 /// naming its model with per-model calls): image, model, label,
-/// confidence, status, latency ms, attempts, error.
+/// confidence, status, latency ms, attempts, error. The page writes it a
+/// part at a time with [`csv_part`].
+#[cfg(test)]
 pub fn to_csv(items: &[ExportItem], record: &RunRecord) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for (i, item) in items.iter().enumerate() {
+    csv_part(0, items, record)
+}
+
+/// The CSV rows of `items`, the first of which is item `first` of the run;
+/// the header line comes with the part that starts at item 0. Parts of
+/// consecutive slices put together are [`to_csv`] of the whole run.
+pub fn csv_part(first: usize, items: &[ExportItem], record: &RunRecord) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(first == 0)
+        .from_writer(Vec::new());
+    for (k, item) in items.iter().enumerate() {
+        let i = first + k;
         let attempts = record.attempts.get(i).map_or(&[][..], Vec::as_slice);
         let last = attempts.last();
         let base = CsvRow {
@@ -351,5 +428,110 @@ mod tests {
             .collect();
         assert_eq!(to_json(None, &export, &record), before);
         assert!(before.contains("\"whatever\""));
+    }
+}
+
+#[cfg(test)]
+mod parts_tests {
+    use super::*;
+
+    fn items(n: usize) -> (Vec<String>, RunRecord) {
+        let mut record = RunRecord::new(n);
+        for i in (0..n).step_by(2) {
+            record.add(
+                i,
+                AttemptRecord {
+                    attempt: 1,
+                    sent_unix_ms: 1.7e12 + i as f64,
+                    latency_ms: 50.5,
+                    status: Some(500),
+                    error: Some("HTTP 500:\nline two".into()),
+                    possibly_charged: i % 4 == 0,
+                },
+                None,
+            );
+        }
+        (
+            (0..n).map(|i| format!("https://x/{i}.jpg")).collect(),
+            record,
+        )
+    }
+
+    fn export_items(sources: &[String]) -> Vec<ExportItem<'_>> {
+        sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ExportItem {
+                image: s,
+                model: (i % 3 == 0).then_some("m"),
+                state: if i % 2 == 0 {
+                    ItemState::Failed
+                } else {
+                    ItemState::Queued
+                },
+            })
+            .collect()
+    }
+
+    /// The export as one serde document, as it was written before parts.
+    fn whole(run: Option<&str>, items: &[ExportItem], record: &RunRecord) -> String {
+        let items = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| JsonItem {
+                index: i,
+                image: item.image,
+                model: item.model,
+                state: item.state.as_str(),
+                attempts: &record.attempts[i],
+                prediction: record.predictions[i].as_deref(),
+            })
+            .collect();
+        serde_json::to_string_pretty(&JsonExport {
+            run,
+            possibly_charged: record.possibly_charged(),
+            items,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn json_parts_put_together_are_the_whole_document() {
+        for n in [0, 1, 2, 7] {
+            let (sources, record) = items(n);
+            let items = export_items(&sources);
+            for run in [None, Some("run-1")] {
+                let parts = JsonParts {
+                    run,
+                    possibly_charged: record.possibly_charged(),
+                    total: n,
+                };
+                for chunk in [1, 3, 100] {
+                    let mut text = parts.head();
+                    for (k, slice) in items.chunks(chunk).enumerate() {
+                        text.push_str(&parts.items(k * chunk, slice, &record));
+                    }
+                    text.push_str(&parts.tail());
+                    assert_eq!(text, whole(run, &items, &record), "n {n} chunk {chunk}");
+                }
+                assert_eq!(to_json(run, &items, &record), whole(run, &items, &record));
+            }
+        }
+    }
+
+    #[test]
+    fn csv_parts_put_together_are_the_whole_table() {
+        let (sources, record) = items(7);
+        let items = export_items(&sources);
+        let whole = to_csv(&items, &record);
+        assert!(whole.starts_with("image,model,"));
+        for chunk in [1, 2, 5] {
+            let text: String = items
+                .chunks(chunk)
+                .enumerate()
+                .map(|(k, slice)| csv_part(k * chunk, slice, &record))
+                .collect();
+            assert_eq!(text, whole, "chunk {chunk}");
+        }
     }
 }

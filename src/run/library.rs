@@ -3,12 +3,15 @@
 //! list the runs' lines, load one run, forget one.
 
 use std::rc::Rc;
+use std::time::Duration;
+
+use pacer_core::Sleep;
 
 use super::id::RunId;
 use super::model::ItemState;
 use super::saved::{restore, SavedItem, SavedRun, SAVE_VERSION};
 use super::summary::{RunSummary, SavedPhase};
-use crate::browser::{random_run_id, RunStore, StoreError};
+use crate::browser::{random_run_id, RunStore, StoreError, TimerSleep};
 
 /// One run as loaded: its fixed part, items and local files.
 pub(super) struct LoadedRun {
@@ -113,19 +116,42 @@ pub(super) async fn lines(store: &RunStore) -> Result<Vec<RunSummary>, StoreErro
         .collect())
 }
 
-/// Run `id` as saved, if it is (and readable).
+/// Saved items read from storage at a time: a batch is parsed and its
+/// JSON let go before the next is read, and the page draws between
+/// batches.
+const LOAD_BATCH: u32 = 5_000;
+
+/// Run `id` as saved, if it is (and readable). Its items are read a batch
+/// at a time, with a pause between batches, so that a long run neither
+/// holds every item's JSON at once nor stops the page while it loads.
 pub(super) async fn load(store: &RunStore, id: &RunId) -> Result<Option<LoadedRun>, StoreError> {
-    let Some(records) = store.load(id.as_str()).await? else {
+    let Some(records) = store.load_run(id.as_str()).await? else {
         return Ok(None);
     };
     let Ok(run) = serde_json::from_str::<SavedRun>(&records.run) else {
         return Err("browser storage: the saved run could not be read".into());
     };
-    let items = records
-        .items
-        .into_iter()
-        .filter_map(|(i, json)| Some((i, serde_json::from_str::<SavedItem>(&json).ok()?)))
-        .collect();
+    drop(records.run);
+    let mut items: Vec<(usize, SavedItem)> = Vec::new();
+    let mut from = 0;
+    loop {
+        let batch = store.items_from(id.as_str(), from, LOAD_BATCH).await?;
+        let full = batch.len() == LOAD_BATCH as usize;
+        let Some(last) = batch.last().map(|(i, _)| *i) else {
+            break;
+        };
+        items.extend(
+            batch
+                .into_iter()
+                .filter_map(|(i, json)| Some((i, serde_json::from_str::<SavedItem>(&json).ok()?))),
+        );
+        // Keys come in order, so the next batch starts past this one's last.
+        match last.checked_add(1) {
+            Some(next) if full => from = next,
+            _ => break,
+        }
+        TimerSleep.sleep(Duration::ZERO).await;
+    }
     Ok(Some(LoadedRun {
         run,
         items,

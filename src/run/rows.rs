@@ -45,6 +45,14 @@ impl ItemRows {
         self.version.update(|v| *v += 1);
     }
 
+    /// Takes every row out, leaving none, without telling the readers
+    /// (for a session about to [`ItemRows::set`] them again).
+    pub fn take(&self) -> Vec<ItemRow> {
+        self.rows
+            .try_update_value(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// Reads the rows and redraws the reader when they change.
     pub fn with<R>(&self, f: impl FnOnce(&[ItemRow]) -> R) -> R {
         self.version.track();
@@ -110,6 +118,11 @@ impl DirtyRows {
                 self.ids.push(item);
             }
         }
+    }
+
+    /// True when no item is marked.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
     }
 
     /// The marked items, each once; none are marked after.

@@ -267,8 +267,17 @@ impl RunHandle {
                 items: resumable.extra.clone(),
             }
         };
-        let rows = self.items.with_untracked(<[ItemRow]>::to_vec);
-        let record = shown.record.borrow().clone();
+        if pacer_core::Quota::per_second(settings.rate).is_none() {
+            // Launching would refuse it: keep what is on show as it is.
+            lock.release();
+            self.say(NoticeLevel::Error, super::RATE_BOUNDS);
+            return;
+        }
+        // Taken, not copied: the session shows them from now on, and a
+        // copy of a long run's rows and records (with the saved run just
+        // read again beside them) is what made a resume's memory peak.
+        let rows = self.items.take();
+        let record = std::mem::take(&mut *shown.record.borrow_mut());
         self.notice.set(None);
         let line = RunSummary::of(&run, id.clone());
         // The cut-off requests are in the record now, saved with the run.
@@ -366,7 +375,7 @@ impl RunHandle {
                     ..row
                 })
                 .collect();
-            handle.download(format, Some(&id), &rows, &restored.record);
+            handle.download(format, Some(&id), rows, restored.record);
         });
     }
 }
