@@ -91,8 +91,13 @@ impl ConcurrencyLearner {
         }
         let refusals: u64 = self.refusals.iter().map(|&n| u64::from(n)).sum();
         let held = self.successes[lowest - 1];
+        // Over a cap nearly every send is refused; a rate limiter refuses
+        // some sends at whatever count the pool happens to be at, most of
+        // them let through.
+        let mostly_refused = self.refusals[lowest] > self.successes[lowest];
         if refusals >= u64::from(self.policy.min_refusals)
             && held >= self.policy.min_successes_below
+            && mostly_refused
         {
             CapVerdict::Cap(lowest - 1)
         } else {
@@ -187,6 +192,21 @@ mod tests {
                 "a success above the cap does not undo it (its answer was on its way)",
                 vec![ok(3), ok(3), no(4), no(4), no(4), ok(9)],
                 CapVerdict::Cap(3),
+            ),
+            (
+                "a rate limiter's refusals at 3 among many successes there: no cap",
+                vec![
+                    ok(2),
+                    ok(2),
+                    ok(3),
+                    ok(3),
+                    ok(3),
+                    ok(3),
+                    no(3),
+                    no(3),
+                    no(4),
+                ],
+                CapVerdict::Unknown,
             ),
             (
                 "counts beyond the pool's bound are bounded",

@@ -201,6 +201,9 @@ fn park_beyond_is_the_callers_choice() {
     assert_eq!(e.wait, s(5));
 }
 
+/// What, windows, refused, `Retry-After` (s), and the wait wanted (s).
+type ParkCase = (&'static str, Vec<Window>, bool, Option<u64>, Option<u64>);
+
 #[test]
 fn what_parks_a_run() {
     let kong_day = |remaining| Window {
@@ -210,7 +213,7 @@ fn what_parks_a_run() {
     let github = |remaining, reset| w("window", Some(6), Some(remaining), Some(reset), None);
     let minute = w("minute", Some(60), Some(0), Some(40), Some(60));
     // (windows, refused, Retry-After, wait wanted)
-    let cases: Vec<(&str, Vec<Window>, bool, Option<u64>, Option<u64>)> = vec![
+    let cases: Vec<ParkCase> = vec![
         (
             "the last success of a stated window parks until its reset",
             vec![github(0, 25)],

@@ -47,7 +47,8 @@ fn an_announced_lower_limit_is_adopted_and_the_margin_dropped() {
             per_second: Some(4),
             per_minute: None,
             rate: 4.0,
-            lowered: true
+            lowered: true,
+            window: None,
         })
     );
     assert_eq!(p.on_hint(hint, ms(0)), None, "said once");
