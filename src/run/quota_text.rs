@@ -84,7 +84,7 @@ pub fn cap_notice(cap: usize) -> String {
     format!(
         "The server refuses requests beyond {cap} in flight (its 429s and 503s came with more \
          than {cap} on the wire, never fewer): Pacer now keeps at most {cap} in flight. That \
-         is a concurrency cap, not a rate limit: the pacing rate stays as it was."
+         is a concurrency cap, not a rate limit: its refusals no longer slow the pacing."
     )
 }
 
