@@ -28,6 +28,10 @@ pub(super) fn take_up_mark(id: &RunId, scheduler: &mut Scheduler) {
     let offset = PerformanceClock.wall_offset();
     if until_unix > offset + PerformanceClock.now() {
         scheduler.park_until(until_unix.saturating_sub(offset), None);
+    } else {
+        // The quota is back already: a later reload is an interruption
+        // like any other, not a wait.
+        set_quota_mark(id.as_str(), None);
     }
 }
 
