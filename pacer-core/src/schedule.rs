@@ -459,7 +459,7 @@ impl Scheduler {
                 self.requeue(item, now, "waiting for the quota to return".into())
             }
             AttemptResult::RateLimited { .. } | AttemptResult::Busy { .. }
-                if self.over_cap(in_flight, hinted) =>
+                if self.over_cap(in_flight, hinted, now) =>
             {
                 if matches!(result, AttemptResult::RateLimited { .. }) {
                     self.counts.rate_limited += 1;
@@ -533,12 +533,17 @@ impl Scheduler {
         }
     }
 
-    /// A refusal (429 or 503) of a request sent with `in_flight` in flight:
-    /// told to the concurrency learner, unless its headers spoke of rate
-    /// limits (`hinted`: a rate limiter's). True when the learnt cap
-    /// explains it.
-    fn over_cap(&mut self, in_flight: usize, hinted: bool) -> bool {
+    /// A refusal (429 or 503) of a request sent with `in_flight` in flight,
+    /// arriving at `now`: told to the concurrency learner, unless its
+    /// headers spoke of rate limits (`hinted`: a rate limiter's) or the
+    /// sends were going at the pacing rate (then a rate limit explains it
+    /// as well: a server that caps what is in flight holds the run below
+    /// its rate). True when the learnt cap explains it.
+    fn over_cap(&mut self, in_flight: usize, hinted: bool, now: Duration) -> bool {
         if hinted {
+            return false;
+        }
+        if self.concurrency_cap().is_none() && self.pacing.rate_is_binding(now) {
             return false;
         }
         self.learner.on_refused(in_flight);

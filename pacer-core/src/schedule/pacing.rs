@@ -253,7 +253,7 @@ impl Pacing {
     /// True when the rate, not the pool of workers, holds the sends back
     /// at `now`: over the pool's window they went at [`BINDING_SHARE`] of
     /// it or more.
-    fn rate_is_binding(&self, now: Duration) -> bool {
+    pub(super) fn rate_is_binding(&self, now: Duration) -> bool {
         self.sends_reach(now, BINDING_SHARE)
     }
 
