@@ -33,6 +33,10 @@ use std::time::Duration;
 use crate::gcra::Quota;
 use opaque::{OpaqueErrors, Verdict};
 
+/// Refusals at this many in flight or fewer, while the sends go at the
+/// pacing rate, are left to the pacing (see `Scheduler::over_cap`).
+const FEW_IN_FLIGHT: usize = 2;
+
 /// Index of a work item in the run.
 pub type ItemId = usize;
 
@@ -535,15 +539,21 @@ impl Scheduler {
 
     /// A refusal (429 or 503) of a request sent with `in_flight` in flight,
     /// arriving at `now`: told to the concurrency learner, unless its
-    /// headers spoke of rate limits (`hinted`: a rate limiter's) or the
-    /// sends were going at the pacing rate (then a rate limit explains it
-    /// as well: a server that caps what is in flight holds the run below
-    /// its rate). True when the learnt cap explains it.
+    /// headers spoke of rate limits (`hinted`: a rate limiter's) or, with
+    /// [`FEW_IN_FLIGHT`] or fewer in flight, the sends were going at the
+    /// pacing rate: then a rate limit explains it as well, and with so few
+    /// in flight the learner's count of admitted sends around it is too
+    /// thin to tell (above that, a rate limiter admits most sends at the
+    /// counts it refuses some at, which the learner checks). True when the
+    /// learnt cap explains it.
     fn over_cap(&mut self, in_flight: usize, hinted: bool, now: Duration) -> bool {
         if hinted {
             return false;
         }
-        if self.concurrency_cap().is_none() && self.pacing.rate_is_binding(now) {
+        if in_flight <= FEW_IN_FLIGHT
+            && self.concurrency_cap().is_none()
+            && self.pacing.rate_is_binding(now)
+        {
             return false;
         }
         self.learner.on_refused(in_flight);
