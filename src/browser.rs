@@ -42,7 +42,9 @@ pub use local::{
     copy_text, forget_keys, migrate_plain_key, remember_key, remember_settings, remembered_keys,
     remembered_settings,
 };
-pub use page::{cut_marks, reload_page, set_cut_marks, set_tab_run, tab_run};
+pub use page::{
+    cut_marks, quota_mark, reload_page, set_cut_marks, set_quota_mark, set_tab_run, tab_run,
+};
 pub use panic_notice::{install_panic_hook, show_panic, PANIC_TEXT};
 pub use paste::pasted_into_textarea;
 pub use quota::{persist_storage, storage_estimate, StorageUse};

@@ -22,6 +22,7 @@ mod id;
 mod job;
 mod library;
 mod model;
+mod quota_text;
 mod record;
 mod rows;
 mod rows_of;
@@ -44,10 +45,11 @@ pub use job::{parse_import, Imported, JobFile, Table};
 pub use model::{
     ItemResult, ItemRow, ItemState, Notice, NoticeLevel, RunState, Settings, StatsView,
 };
+pub use quota_text::{countdown, utc_time};
 pub use record::{AttemptRecord, RunRecord};
 pub use rows::ItemRows;
 pub use saved::SavedSettings;
 pub use shown::when_text;
 pub use states::{next_state, old_runs, storage_short, Actions, Command, HistoryState};
 pub use summary::RunSummary;
-pub use view::RunView;
+pub use view::{QuotaShown, RunView};

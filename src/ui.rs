@@ -39,7 +39,7 @@ pub use validate::{validate, FormInput, StartRequest};
 
 use leptos::prelude::*;
 
-use crate::run::RunHandle;
+use crate::run::{Notice, NoticeLevel, RunHandle, RunState};
 
 // The page's parts, each mountable on its own given a `RunHandle` and a
 // `FormState` in context: the browser tests draw one part at a time from
@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
     provide_context(run);
     provide_context(form);
     apply_live_changes(run, form);
+    take_up_quota_waits(run, form);
     view! {
         <div class="page">
             <header class="site-header">
@@ -100,6 +101,34 @@ pub fn App() -> impl IntoView {
             <Announcer />
         </div>
     }
+}
+
+/// A saved run found waiting for a quota (after a reload, or the tab
+/// reopened) is taken up at once with the form's settings, so that it goes
+/// on by itself at the reset: until then it waits, sending nothing. Without
+/// a key to send with, the user is asked for one.
+fn take_up_quota_waits(run: RunHandle, form: FormState) {
+    Effect::new(move |_| {
+        // A key typed later takes the run up too.
+        form.key.track();
+        if run.state.get() != RunState::Interrupted {
+            return;
+        }
+        let Some(until) = run.saved_quota_wait() else {
+            return;
+        };
+        match form.resume_request() {
+            Ok(request) => run.resume_saved(request.settings),
+            Err(why) => run.notice.set(Some(Notice {
+                level: NoticeLevel::Warning,
+                text: format!(
+                    "This run was waiting for the server's quota, back at {}. It goes on by \
+                     itself once it can send. {why}",
+                    crate::run::utc_time(until)
+                ),
+            })),
+        }
+    });
 }
 
 /// Edits of the rate or the concurrency take effect on a run in progress

@@ -6,6 +6,11 @@ export const LIMITERS = [
   { id: 'gcra-b0', label: 'gcra burst 0', args: ['--limiter', 'gcra', '--burst', '0'], strict: true },
   { id: 'gcra-b4', label: 'gcra burst 4', args: ['--limiter', 'gcra', '--burst', '4'], strict: false },
   { id: 'fw', label: 'fixed-window', args: ['--limiter', 'fixed-window'], strict: false },
+  // Sliding windows over the last second that count refused requests too
+  // (a Redis sorted-set log; HAProxy's http_req_rate): no rate headers, so
+  // sending into 429s keeps the window full. Targets as fixed-window's.
+  { id: 'slog', label: 'sliding-log 1 s', args: ['--limiter', 'sliding-log'], strict: false },
+  { id: 'scount', label: 'sliding-counter 1 s', args: ['--limiter', 'sliding-counter'], strict: false },
 ];
 
 /** (rate req/s, latency ms, images) per limiter; `--quick` uses the short list. */

@@ -15,6 +15,7 @@ mod opaque;
 mod pacing;
 mod probe;
 mod retry;
+mod window_hint;
 
 pub use backoff::{BackoffPolicy, HeldBy, RateBackoff};
 pub use concurrency::{CapVerdict, ConcurrencyLearner, ConcurrencyPolicy};
@@ -25,6 +26,7 @@ pub use opaque::{OPAQUE_COUNT, OPAQUE_WINDOW, SLOW_SHARE};
 pub use pacing::{AnnouncedLimit, Pacing, Pause, ServerHint};
 pub use probe::{ProbePolicy, RateProbe};
 pub use retry::RetryPolicy;
+pub use window_hint::{WindowBinding, WindowName};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -32,6 +34,10 @@ use std::time::Duration;
 
 use crate::gcra::Quota;
 use opaque::{OpaqueErrors, Verdict};
+
+/// Refusals at this many in flight or fewer, while the sends go at the
+/// pacing rate, are left to the pacing (see `Scheduler::over_cap`).
+const FEW_IN_FLIGHT: usize = 2;
 
 /// Index of a work item in the run.
 pub type ItemId = usize;
@@ -64,6 +70,13 @@ pub enum AttemptResult {
     /// [`Pacing::on_maybe_rate_limited`]). Rare ones before that, and slow
     /// ones, touch nothing but the item.
     MaybeRateLimited {
+        /// Why, for the user.
+        reason: String,
+    },
+    /// 503: the server is busy (or refuses over its concurrency cap): tried
+    /// again like [`AttemptResult::Retryable`], unless the learned cap
+    /// explains it, then it spends no attempt.
+    Busy {
         /// Why, for the user.
         reason: String,
     },
@@ -152,6 +165,21 @@ pub struct Counts {
     pub maybe_rate_limited: usize,
     /// Sends that were not an item's first (retries after 429s or errors).
     pub retries: usize,
+    /// 429s while a quota was run out (in `rate_limited` too): they spend
+    /// no attempt and do not slow the pacing.
+    pub quota_refused: usize,
+    /// Refusals (429 or 503) over the learned concurrency cap: they spend
+    /// no attempt and do not slow the pacing.
+    pub cap_refused: usize,
+}
+
+/// A run parked until a quota returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotaPark {
+    /// Nothing is sent before this instant.
+    pub until: Duration,
+    /// The window that ran out, when one said so.
+    pub window: Option<WindowName>,
 }
 
 /// The run's scheduler.
@@ -171,6 +199,16 @@ pub struct Scheduler {
     counts: Counts,
     held: bool,
     cancelled: bool,
+    /// The latest park for a quota (past ones too, until replaced).
+    park: Option<QuotaPark>,
+    /// Each item's 429s while parked.
+    quota_refused: Vec<u32>,
+    /// In flight (itself included) when each item was last sent.
+    in_flight_at: Vec<usize>,
+    /// The server's concurrency cap, learnt from refusals.
+    learner: ConcurrencyLearner,
+    /// The item whose answer [`Scheduler::observe`] last read headers of.
+    hinted: Option<ItemId>,
 }
 
 impl Scheduler {
@@ -193,6 +231,33 @@ impl Scheduler {
             },
             held: false,
             cancelled: false,
+            park: None,
+            quota_refused: vec![0; items],
+            in_flight_at: vec![0; items],
+            learner: ConcurrencyLearner::default(),
+            hinted: None,
+        }
+    }
+
+    /// The park for a quota in force at `now`, if any.
+    pub fn quota_park(&self, now: Duration) -> Option<QuotaPark> {
+        self.park.filter(|p| p.until > now)
+    }
+
+    /// Sends nothing before `until` (a quota ran out; or a saved run's
+    /// park, taken up after a reload). A later park wins.
+    pub fn park_until(&mut self, until: Duration, window: Option<WindowName>) {
+        if self.park.is_none_or(|p| p.until < until) {
+            self.park = Some(QuotaPark { until, window });
+        }
+    }
+
+    /// The server's concurrency cap, once learnt: at most this many
+    /// requests are put in flight.
+    pub fn concurrency_cap(&self) -> Option<usize> {
+        match self.learner.verdict() {
+            CapVerdict::Cap(n) => Some(n),
+            _ => None,
         }
     }
 
@@ -323,6 +388,19 @@ impl Scheduler {
         if self.held {
             return Decision::Idle;
         }
+        if let Some(p) = self.quota_park(now) {
+            return if self.counts.queued > 0 {
+                Decision::WaitUntil(p.until)
+            } else {
+                Decision::Idle
+            };
+        }
+        if self
+            .concurrency_cap()
+            .is_some_and(|cap| self.counts.in_flight >= cap)
+        {
+            return Decision::Idle;
+        }
         let Some(&item) = self.ready.front() else {
             return match self.delayed.peek() {
                 Some(&Reverse((at, _))) => Decision::WaitUntil(self.pacing.earliest(now).max(at)),
@@ -337,6 +415,7 @@ impl Scheduler {
         self.attempts[item] += 1;
         self.counts.queued -= 1;
         self.counts.in_flight += 1;
+        self.in_flight_at[item] = self.counts.in_flight;
         self.counts.sent += 1;
         self.send_seq[item] = self.counts.sent as u64;
         if self.attempts[item] > 1 {
@@ -372,6 +451,10 @@ impl Scheduler {
             ItemStatus::InFlight { sent_at } => sent_at,
             _ => now,
         };
+        self.hinted = Some(item);
+        if let Some(wait) = hint.quota_wait {
+            self.park_until(now + wait, hint.quota_window);
+        }
         self.pacing.on_hint(hint, sent_at)
     }
 
@@ -382,9 +465,30 @@ impl Scheduler {
             return &self.status[item];
         };
         self.counts.in_flight -= 1;
+        let hinted = self.hinted.take() == Some(item);
+        let in_flight = self.in_flight_at[item];
         let next = match result {
+            AttemptResult::RateLimited { .. } if self.quota_park(now).is_some() => {
+                // The quota ran out: not the item's fault, nor the rate's.
+                self.counts.rate_limited += 1;
+                self.counts.quota_refused += 1;
+                self.quota_refused[item] += 1;
+                self.requeue(item, now, "waiting for the quota to return".into())
+            }
+            AttemptResult::RateLimited { .. } | AttemptResult::Busy { .. }
+                if self.over_cap(in_flight, hinted, now) =>
+            {
+                if matches!(result, AttemptResult::RateLimited { .. }) {
+                    self.counts.rate_limited += 1;
+                }
+                self.counts.cap_refused += 1;
+                self.quota_refused[item] += 1;
+                self.requeue(item, now, "over the server's concurrency cap".into())
+            }
+            AttemptResult::Busy { reason } => self.retry_later(item, now, reason),
             AttemptResult::Success => {
                 self.pacing.on_answer_time(now.saturating_sub(sent_at));
+                self.learner.on_success(in_flight);
                 self.pacing.on_success(now);
                 self.pacing.on_admitted(sent_at);
                 self.opaque.on_success(now.saturating_sub(sent_at));
@@ -434,7 +538,7 @@ impl Scheduler {
     /// attempts, and goes back to the queue after a jittered backoff, or
     /// fails with `reason` once its attempts are spent.
     fn retry_later(&mut self, item: ItemId, now: Duration, reason: String) -> ItemStatus {
-        let attempts = self.attempts[item] - self.limited[item];
+        let attempts = self.attempts[item] - self.limited[item] - self.quota_refused[item];
         if attempts >= self.retry.max_attempts {
             return self.fail(format!("{reason} (after {attempts} attempts)"));
         }
@@ -445,6 +549,29 @@ impl Scheduler {
             not_before: at,
             reason,
         }
+    }
+
+    /// A refusal (429 or 503) of a request sent with `in_flight` in flight,
+    /// arriving at `now`: told to the concurrency learner, unless its
+    /// headers spoke of rate limits (`hinted`: a rate limiter's) or, with
+    /// [`FEW_IN_FLIGHT`] or fewer in flight, the sends were going at the
+    /// pacing rate: then a rate limit explains it as well, and with so few
+    /// in flight the learner's count of admitted sends around it is too
+    /// thin to tell (above that, a rate limiter admits most sends at the
+    /// counts it refuses some at, which the learner checks). True when the
+    /// learnt cap explains it.
+    fn over_cap(&mut self, in_flight: usize, hinted: bool, now: Duration) -> bool {
+        if hinted {
+            return false;
+        }
+        if in_flight <= FEW_IN_FLIGHT
+            && self.concurrency_cap().is_none()
+            && self.pacing.rate_is_binding(now)
+        {
+            return false;
+        }
+        self.learner.on_refused(in_flight);
+        self.learner.explains(in_flight)
     }
 
     fn fail(&mut self, reason: String) -> ItemStatus {

@@ -53,3 +53,32 @@ pub fn set_cut_marks(id: &str, json: Option<&str>) {
         None => s.remove_item(&key),
     };
 }
+
+/// Prefix of the `localStorage` items that say until when a run waits
+/// for a quota to return.
+const QUOTA_ITEM: &str = "pacer.quota.";
+
+/// Until when run `id` waits for a quota, ms since the Unix epoch, as noted.
+pub fn quota_mark(id: &str) -> Option<f64> {
+    super::local::storage()?
+        .get_item(&format!("{QUOTA_ITEM}{id}"))
+        .ok()
+        .flatten()?
+        .parse()
+        .ok()
+        .filter(|ms: &f64| ms.is_finite())
+}
+
+/// Notes (or, with `None`, forgets) until when run `id` waits for a
+/// quota: `localStorage`, written at once, so that a reload or a reopened
+/// tab finds the run waiting.
+pub fn set_quota_mark(id: &str, until_unix_ms: Option<f64>) {
+    let Some(s) = super::local::storage() else {
+        return;
+    };
+    let key = format!("{QUOTA_ITEM}{id}");
+    let _ = match until_unix_ms {
+        Some(ms) => s.set_item(&key, &format!("{ms:.0}")),
+        None => s.remove_item(&key),
+    };
+}

@@ -97,6 +97,9 @@ pub fn saved_figures(
 
 /// What the notice says of a limit the server announced.
 pub fn announced_text(limit: &AnnouncedLimit) -> String {
+    if let Some(window) = &limit.window {
+        return super::quota_text::binding_notice(window, limit.lowered);
+    }
     let mut announced = Vec::new();
     if let Some(n) = limit.per_second {
         announced.push(format!("{n}/s (X-RateLimit-Limit-Second: {n})"));

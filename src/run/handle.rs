@@ -295,6 +295,17 @@ impl RunHandle {
         }
     }
 
+    /// When the interrupted run on show was left waiting for a quota (a
+    /// reload, a closed tab): until when, ms since the Unix epoch. Such a
+    /// run is taken up again at once, to wait out the rest here.
+    pub fn saved_quota_wait(&self) -> Option<f64> {
+        if self.view.state.get_untracked() != RunState::Interrupted {
+            return None;
+        }
+        let id = self.shown.with_value(|s| s.id.clone())?;
+        crate::browser::quota_mark(id.as_str())
+    }
+
     /// Lifts a pause.
     pub fn resume(&self) {
         if self.view.state.get_untracked() != RunState::Paused || !self.allowed(Command::Resume) {

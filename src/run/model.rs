@@ -25,6 +25,9 @@ pub struct Settings {
     /// Probe for the server's limit from `rate` upward (AIMD) instead of
     /// keeping to `rate`.
     pub auto_rate: bool,
+    /// Spread a long quota's remaining calls over its time left ("spread
+    /// the day's quota") instead of spending them as fast as allowed.
+    pub spread_quota: bool,
     /// Per-request timeout in milliseconds.
     pub timeout_ms: u32,
     /// Sends per item before a retryable failure (5xx, network, timeout,
@@ -42,6 +45,7 @@ impl std::fmt::Debug for Settings {
             .field("rate", &self.rate)
             .field("concurrency", &self.concurrency)
             .field("auto_rate", &self.auto_rate)
+            .field("spread_quota", &self.spread_quota)
             .field("timeout_ms", &self.timeout_ms)
             .field("max_attempts", &self.max_attempts)
             .finish()
@@ -63,6 +67,9 @@ pub enum RunState {
     Cancelled,
     /// A saved run was found after a reload and waits for resume.
     Interrupted,
+    /// Parked until an exhausted quota returns: nothing is sent, and the
+    /// run goes on by itself at the reset.
+    WaitingForQuota,
 }
 
 impl RunState {
@@ -75,6 +82,7 @@ impl RunState {
             RunState::Done => "done",
             RunState::Cancelled => "cancelled",
             RunState::Interrupted => "interrupted",
+            RunState::WaitingForQuota => "waiting-for-quota",
         }
     }
 
@@ -82,7 +90,10 @@ impl RunState {
     /// requests possibly on the wire): it cannot be cleared, replaced or
     /// imported over.
     pub fn is_active(self) -> bool {
-        matches!(self, RunState::Running | RunState::Paused)
+        matches!(
+            self,
+            RunState::Running | RunState::Paused | RunState::WaitingForQuota
+        )
     }
 }
 

@@ -85,6 +85,9 @@ pub struct SavedSettings {
     pub concurrency: usize,
     /// Auto rate (AIMD).
     pub auto_rate: bool,
+    /// Spread a long quota over its time left.
+    #[serde(default)]
+    pub spread_quota: bool,
     /// Per-request timeout, ms.
     pub timeout_ms: u32,
     /// Sends per item before a retryable failure is final.
@@ -103,6 +106,7 @@ impl SavedSettings {
             rate: 4.0,
             concurrency: 6,
             auto_rate: false,
+            spread_quota: false,
             timeout_ms: 30_000,
             max_attempts: 5,
         }
@@ -146,6 +150,7 @@ impl From<&Settings> for SavedSettings {
             rate: s.rate,
             concurrency: s.concurrency,
             auto_rate: s.auto_rate,
+            spread_quota: s.spread_quota,
             timeout_ms: s.timeout_ms,
             max_attempts: s.max_attempts,
         }
@@ -456,12 +461,14 @@ mod tests {
             rate: 4.0,
             concurrency: 6,
             auto_rate: false,
+            spread_quota: true,
             timeout_ms: 30_000,
             max_attempts: 5,
         };
         let json = serde_json::to_string(&SavedSettings::from(&s)).unwrap();
         assert!(!json.contains("s3cret-key"), "{json}");
         assert!(json.contains("api.example"));
+        assert!(json.contains(r#""spread_quota":true"#), "{json}");
     }
 
     #[test]

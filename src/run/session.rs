@@ -7,6 +7,7 @@
 
 mod leaving;
 mod observer;
+mod quota;
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -104,6 +105,7 @@ impl Session {
         );
         scheduler.set_probe(settings.auto_rate.then(ProbePolicy::default));
         scheduler.restore(ended);
+        quota::take_up_mark(&id, &mut scheduler);
         let control = RunControl::new(scheduler);
         let share = TabShare::start(view, &settings);
         let transport = Rc::new(FetchTransport::new(
@@ -332,6 +334,7 @@ impl Session {
     /// leaves the budget, and lets the lock go once the savers are done.
     fn end(&self, phase: SavedPhase) {
         *self.ticker.borrow_mut() = None;
+        quota::lift(self.view, &self.id);
         self.share.leave();
         let saves: Vec<_> = self.ending.borrow().iter().map(|f| f(phase)).collect();
         let lock = self.lock.borrow_mut().take();
@@ -355,9 +358,12 @@ impl Session {
             Rc::clone(&self.finished),
             self.work.len(),
         );
+        let id = self.id.clone();
+        let cap_said = Cell::new(None);
         *self.ticker.borrow_mut() = Some(Every::new(TICK, move || {
             rows::flush(&dirty, view.items, &control, &record);
             live_figures(view, &control, &transport, &record, finished.get(), total);
+            quota::tick(view, &control, &id, &cap_said);
             let late = take_timer_lateness();
             if late >= LATE && view.state.get_untracked() == RunState::Running {
                 view.say(NoticeLevel::Warning, &late_text(late));

@@ -33,9 +33,9 @@ pub fn next_state(state: RunState, command: Command) -> Option<RunState> {
     use RunState::*;
     match (command, state) {
         (Command::Start, Idle | Done | Cancelled | Interrupted) => Some(Running),
-        (Command::Pause, Running) => Some(Paused),
+        (Command::Pause, Running | WaitingForQuota) => Some(Paused),
         (Command::Resume, Paused | Interrupted) => Some(Running),
-        (Command::Cancel, Running | Paused) => Some(Cancelled),
+        (Command::Cancel, Running | Paused | WaitingForQuota) => Some(Cancelled),
         (Command::RetryFailed, Done) => Some(Running),
         (Command::Clear | Command::Replace, s) if !s.is_active() => Some(Idle),
         _ => None,
@@ -51,6 +51,8 @@ pub enum HistoryState {
     RunningElsewhere,
     /// This tab holds it, paused.
     Paused,
+    /// This tab holds it, parked until a quota returns.
+    WaitingForQuota,
     /// Nobody holds it and items are left: the first tab to take its lock
     /// may resume it.
     Interrupted,
@@ -67,6 +69,7 @@ impl HistoryState {
             HistoryState::Running => "running",
             HistoryState::RunningElsewhere => "running-elsewhere",
             HistoryState::Paused => "paused",
+            HistoryState::WaitingForQuota => "waiting-for-quota",
             HistoryState::Interrupted => "interrupted",
             HistoryState::Done => "done",
             HistoryState::Cancelled => "cancelled",
@@ -76,7 +79,9 @@ impl HistoryState {
     /// Who carries the run out, in words.
     pub fn owner(self) -> &'static str {
         match self {
-            HistoryState::Running | HistoryState::Paused => "this tab",
+            HistoryState::Running | HistoryState::Paused | HistoryState::WaitingForQuota => {
+                "this tab"
+            }
             HistoryState::RunningElsewhere => "another tab",
             _ => "none",
         }
@@ -94,6 +99,7 @@ pub fn history_state(
     match here {
         Some(RunState::Running) => return HistoryState::Running,
         Some(RunState::Paused) => return HistoryState::Paused,
+        Some(RunState::WaitingForQuota) => return HistoryState::WaitingForQuota,
         _ => {}
     }
     if held_elsewhere {
@@ -123,7 +129,7 @@ pub struct Actions {
 /// `busy` (running or paused) or not.
 pub fn actions(state: HistoryState, busy: bool) -> Actions {
     match state {
-        HistoryState::Running | HistoryState::Paused => Actions {
+        HistoryState::Running | HistoryState::Paused | HistoryState::WaitingForQuota => Actions {
             export: true,
             ..Actions::default()
         },
@@ -196,7 +202,14 @@ mod tests {
         assert_eq!(next_state(Interrupted, Command::Resume), Some(Running));
         assert_eq!(next_state(Done, Command::RetryFailed), Some(Running));
         assert_eq!(next_state(Cancelled, Command::Cancel), None);
-        assert!(Running.is_active() && Paused.is_active());
+        assert!(Running.is_active() && Paused.is_active() && WaitingForQuota.is_active());
+        assert_eq!(next_state(WaitingForQuota, Command::Pause), Some(Paused));
+        assert_eq!(
+            next_state(WaitingForQuota, Command::Cancel),
+            Some(Cancelled)
+        );
+        assert_eq!(next_state(WaitingForQuota, Command::Start), None);
+        assert_eq!(next_state(WaitingForQuota, Command::Clear), None);
         assert!(![Idle, Done, Cancelled, Interrupted]
             .iter()
             .any(|s| s.is_active()));

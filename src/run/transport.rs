@@ -17,6 +17,7 @@ use base64::Engine;
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
+use pacer_core::api::quota::Spend;
 use pacer_core::api::{
     classify_at, multipredict_body, multipredict_post_url, multipredict_url, post_refused,
     scrub_secrets, ApiError, Image, Method, Prediction,
@@ -198,6 +199,15 @@ impl FetchTransport {
         }
     }
 
+    /// How to spend a long quota, as the form said.
+    fn spend(&self) -> Spend {
+        if self.settings.spread_quota {
+            Spend::Spread
+        } else {
+            Spend::AsFastAsAllowed
+        }
+    }
+
     fn timeout(&self) -> Duration {
         Duration::from_millis(u64::from(self.settings.timeout_ms))
     }
@@ -307,8 +317,14 @@ impl FetchTransport {
                 let retry_after = a.headers.retry_after.as_deref();
                 let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
                 let result = to_attempt(&parsed);
-                // The run's clock is wall-clock time already.
-                let hint = ServerHint::from_headers(&a.headers, Duration::ZERO);
+                // The run's clock is wall-clock time already: no offset.
+                let hint = ServerHint::read(
+                    &a.headers,
+                    a.status,
+                    Duration::ZERO,
+                    unix_now(),
+                    self.spend(),
+                );
                 (result, Some(a.status), Some(parsed), hint)
             }
             Err(FetchError::Aborted) if self.leaving.get() => {
@@ -340,6 +356,7 @@ impl FetchTransport {
                 AttemptResult::RateLimited { .. } => stats.on_failure(now, Mark::RateLimited),
                 AttemptResult::MaybeRateLimited { .. }
                 | AttemptResult::Retryable { .. }
+                | AttemptResult::Busy { .. }
                 | AttemptResult::Fatal { .. } => stats.on_failure(now, Mark::Failure),
                 AttemptResult::Aborted => {}
             }
@@ -350,6 +367,7 @@ impl FetchTransport {
             AttemptResult::RateLimited { .. } => Some("rate limited (429)".to_string()),
             AttemptResult::Retryable { reason }
             | AttemptResult::MaybeRateLimited { reason }
+            | AttemptResult::Busy { reason }
             | AttemptResult::Fatal { reason } => Some(reason.clone()),
         };
         let prediction = outcome.and_then(Result::ok);
@@ -383,6 +401,9 @@ impl FetchTransport {
                 reason: clean(reason),
             },
             AttemptResult::Fatal { reason } => AttemptResult::Fatal {
+                reason: clean(reason),
+            },
+            AttemptResult::Busy { reason } => AttemptResult::Busy {
                 reason: clean(reason),
             },
             other => other,
@@ -510,6 +531,11 @@ fn to_attempt(parsed: &Result<Prediction, ApiError>) -> AttemptResult {
         Ok(_) => AttemptResult::Success,
         Err(ApiError::RateLimited { retry_after, .. }) => AttemptResult::RateLimited {
             retry_after: *retry_after,
+        },
+        // A 503 may be a refusal over a concurrency cap: the scheduler
+        // learns that from how many were in flight.
+        Err(e) if e.status() == Some(503) => AttemptResult::Busy {
+            reason: e.to_string(),
         },
         Err(e) if e.is_retryable() => AttemptResult::Retryable {
             reason: e.to_string(),

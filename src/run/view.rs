@@ -38,6 +38,19 @@ pub struct RunView {
     pub history: RwSignal<Vec<HistoryEntry>>,
     /// The browser's storage estimate, when known.
     pub storage: RwSignal<Option<StorageUse>>,
+    /// While the run waits for a quota: when it returns, and the countdown.
+    pub quota: RwSignal<Option<QuotaShown>>,
+    /// The announced window that binds the pacing, in words.
+    pub binding: RwSignal<Option<String>>,
+}
+
+/// A run waiting for a quota, as shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuotaShown {
+    /// When the quota returns, ms since the Unix epoch.
+    pub until_unix_ms: f64,
+    /// Time left, e.g. "0:42".
+    pub left: String,
 }
 
 impl RunView {
@@ -55,6 +68,8 @@ impl RunView {
             run_id: RwSignal::new(None),
             history: RwSignal::new(Vec::new()),
             storage: RwSignal::new(None),
+            quota: RwSignal::new(None),
+            binding: RwSignal::new(None),
         }
     }
 

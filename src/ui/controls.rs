@@ -92,6 +92,19 @@ pub fn Controls() -> impl IntoView {
                 >
                     {move || state.get().as_str()}
                 </span>
+                // While the run waits for a quota: when it returns, counting down.
+                {move || {
+                    run.quota
+                        .get()
+                        .map(|q| {
+                            view! {
+                                <span class="quota-wait" data-testid="quota-wait">
+                                    "quota returns in "
+                                    <strong data-testid="quota-countdown">{q.left}</strong>
+                                </span>
+                            }
+                        })
+                }}
                 <Show when=move || startable_state() && blocker.get().is_some()>
                     <span class="start-hint" data-testid="start-hint">
                         {move || blocker.get().map(|why| format!("Before starting: {why}."))}

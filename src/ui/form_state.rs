@@ -44,6 +44,9 @@ pub struct FormState {
     pub concurrency: RwSignal<String>,
     /// `rate-auto`: probe for the server's limit from the rate upward.
     pub auto_rate: RwSignal<bool>,
+    /// `spread-quota`: spread a long quota's calls over its time left
+    /// rather than spending them as fast as the rate allows.
+    pub spread_quota: RwSignal<bool>,
     /// `timeout`, seconds, as typed.
     pub timeout: RwSignal<String>,
     /// `max-attempts`, as typed.
@@ -121,6 +124,7 @@ impl FormState {
             rate: RwSignal::new(query.rate.unwrap_or_else(|| "4".to_owned())),
             concurrency: RwSignal::new(query.concurrency.unwrap_or_else(|| "6".to_owned())),
             auto_rate: RwSignal::new(query.auto.unwrap_or(false)),
+            spread_quota: RwSignal::new(query.spread.unwrap_or(false)),
             timeout: RwSignal::new(query.timeout.unwrap_or_else(|| "30".to_owned())),
             attempts: RwSignal::new(query.attempts.unwrap_or_else(|| "5".to_owned())),
             remember_key: RwSignal::new(!stored.is_empty()),
@@ -150,6 +154,7 @@ impl FormState {
         let (endpoint, key, models) = (self.endpoint.get(), self.key.get(), self.models.get());
         let (rate, concurrency) = (self.rate.get(), self.concurrency.get());
         let (auto_rate, per_model) = (self.auto_rate.get(), self.per_model.get());
+        let spread_quota = self.spread_quota.get();
         let (timeout, attempts) = (self.timeout.get(), self.attempts.get());
         let (files, preparing) = (self.files.with(Vec::len), self.preparing.get());
         self.sources.with(|sources| {
@@ -161,6 +166,7 @@ impl FormState {
                 rate: &rate,
                 concurrency: &concurrency,
                 auto_rate,
+                spread_quota,
                 timeout: &timeout,
                 attempts: &attempts,
                 sources,
@@ -189,6 +195,7 @@ impl FormState {
         self.rate.set(settings.rate.to_string());
         self.concurrency.set(settings.concurrency.to_string());
         self.auto_rate.set(settings.auto_rate);
+        self.spread_quota.set(settings.spread_quota);
         self.timeout
             .set((f64::from(settings.timeout_ms) / 1000.0).to_string());
         self.attempts.set(settings.max_attempts.to_string());
@@ -208,6 +215,7 @@ impl FormState {
             rate: Some(self.rate.get()),
             concurrency: Some(self.concurrency.get()),
             auto: Some(self.auto_rate.get()),
+            spread: Some(self.spread_quota.get()),
             timeout: Some(self.timeout.get()),
             attempts: Some(self.attempts.get()),
         }

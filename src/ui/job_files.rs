@@ -30,6 +30,7 @@ fn job_settings(form: &FormState) -> SavedSettings {
         concurrency: parse_concurrency(&form.concurrency.get_untracked())
             .map_or(6, |n| n.clamp(1, MAX_CONCURRENCY as i64) as usize),
         auto_rate: form.auto_rate.get_untracked(),
+        spread_quota: form.spread_quota.get_untracked(),
         timeout_ms: parse_timeout_ms(&form.timeout.get_untracked()).unwrap_or(30_000),
         max_attempts: parse_attempts(&form.attempts.get_untracked())
             .map_or(5, |n| n.min(MAX_ATTEMPTS) as u32),

@@ -49,6 +49,7 @@ pub fn query_settings() -> SharedSettings {
         models: get("models"),
         per_model: get("per_model").map(|v| ticked(&v)),
         auto: get("auto").map(|v| ticked(&v)),
+        spread: get("spread").map(|v| ticked(&v)),
         timeout: get("timeout"),
         attempts: get("attempts"),
     }

@@ -34,6 +34,7 @@ fn state_label(state: HistoryState) -> &'static str {
         HistoryState::Running => "running here",
         HistoryState::RunningElsewhere => "running in another tab",
         HistoryState::Paused => "paused",
+        HistoryState::WaitingForQuota => "waiting for quota",
         HistoryState::Interrupted => "interrupted",
         HistoryState::Done => "done",
         HistoryState::Cancelled => "cancelled",

@@ -68,6 +68,12 @@ pub fn SettingsForm() -> impl IntoView {
                         title="Start at the rate above, probe upward while answers succeed and back off on a 429 (AIMD)"
                         value=form.auto_rate
                     />
+                    <Check
+                        testid="spread-quota"
+                        label="Spread the day's quota"
+                        title="When the server announces a daily or monthly quota, spend what is left of it evenly until it resets, instead of as fast as the rate allows (then the run waits for the quota to return)"
+                        value=form.spread_quota
+                    />
                 </div>
                 <div class="field">
                     <label for="concurrency">"Concurrency"</label>

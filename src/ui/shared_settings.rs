@@ -23,6 +23,8 @@ pub struct SharedSettings {
     pub concurrency: Option<String>,
     /// `auto`: find the server's limit from the rate upward.
     pub auto: Option<bool>,
+    /// `spread`: spread a long quota over its time left.
+    pub spread: Option<bool>,
     /// `timeout`, seconds, as text.
     pub timeout: Option<String>,
     /// `attempts`, as text.
@@ -40,6 +42,7 @@ impl SharedSettings {
             rate: self.rate.or(fallback.rate),
             concurrency: self.concurrency.or(fallback.concurrency),
             auto: self.auto.or(fallback.auto),
+            spread: self.spread.or(fallback.spread),
             timeout: self.timeout.or(fallback.timeout),
             attempts: self.attempts.or(fallback.attempts),
         }
@@ -60,6 +63,7 @@ impl SharedSettings {
             rate: given(stored.rate),
             concurrency: given(stored.concurrency),
             auto: stored.auto,
+            spread: stored.spread,
             timeout: given(stored.timeout),
             attempts: given(stored.attempts),
         }
@@ -88,6 +92,7 @@ impl SharedSettings {
             text("rate", &self.rate),
             text("concurrency", &self.concurrency),
             (self.auto == Some(true)).then(|| ("auto", "1".to_owned())),
+            (self.spread == Some(true)).then(|| ("spread", "1".to_owned())),
             text("timeout", &self.timeout),
             text("attempts", &self.attempts),
         ]

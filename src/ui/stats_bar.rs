@@ -125,8 +125,13 @@ pub fn StatsBar() -> impl IntoView {
                 note=(
                     "pacing-shared",
                     Signal::derive(move || {
+                        // Which announced window binds the pacing, and
+                        // whether other tabs share it.
                         let others = run.sharing.get();
-                        (others > 0).then(|| format!("shared by {} tabs", others + 1))
+                        let shared = (others > 0).then(|| format!("shared by {} tabs", others + 1));
+                        let binding = run.binding.get().map(|b| format!("set by {b}"));
+                        let parts: Vec<String> = binding.into_iter().chain(shared).collect();
+                        (!parts.is_empty()).then(|| parts.join(" · "))
                     }),
                 )
             />

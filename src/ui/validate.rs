@@ -29,6 +29,8 @@ pub struct FormInput<'a> {
     pub concurrency: &'a str,
     /// Probe for the server's limit from the rate upward.
     pub auto_rate: bool,
+    /// Spread a long quota over its time left.
+    pub spread_quota: bool,
     /// Per-request timeout, seconds.
     pub timeout: &'a str,
     /// Sends per item before a retryable failure is final.
@@ -183,6 +185,7 @@ fn validate_with(
             rate,
             concurrency,
             auto_rate: input.auto_rate,
+            spread_quota: input.spread_quota,
             timeout_ms,
             max_attempts,
         },
@@ -213,6 +216,7 @@ mod tests {
             concurrency: conc,
             per_model: false,
             auto_rate: false,
+            spread_quota: false,
             timeout: "30",
             attempts: "5",
             sources: &sources,
@@ -232,6 +236,7 @@ mod tests {
             concurrency: "6",
             per_model: false,
             auto_rate: false,
+            spread_quota: false,
             timeout: "30",
             attempts: "5",
             sources: &none,
@@ -345,6 +350,7 @@ mod tests {
             concurrency: "8",
             per_model: false,
             auto_rate: false,
+            spread_quota: false,
             timeout,
             attempts,
             sources: &sources,

@@ -155,5 +155,37 @@ pub fn exhausted(
     }
 }
 
+/// A quota's reset at least this far away parks a run; a nearer one is a
+/// pause like a rate's.
+pub const PARK_BEYOND: Duration = Duration::from_secs(10);
+
+/// Whether an answer says a run must park, and until when: [`exhausted`]
+/// over the quotas among `windows` (rates, up to [`RATE_WINDOW`] long, are
+/// paced, never parked for), with the page's rules:
+///
+/// - A reset Pacer computed itself ([`Window::reset_computed`]: Kong's
+///   day ends at midnight UTC) parks only a refused request: a server whose
+///   day is not the calendar's says when in the 429's `Retry-After`, and a
+///   success with nothing left may just be the last one of the day.
+/// - A `Retry-After` parks when it is longer than a rate window, or when a
+///   quota at zero explains it; a shorter one with no quota at zero is a
+///   rate's pause.
+/// - Anything nearer than [`PARK_BEYOND`] is a pause, not a park.
+pub fn parks(
+    windows: &[Window],
+    refused: bool,
+    retry_after: Option<Duration>,
+) -> Option<Exhausted> {
+    let quotas: Vec<Window> = windows
+        .iter()
+        .filter(|w| w.length.is_none_or(|l| l > RATE_WINDOW))
+        .filter(|w| refused || !w.reset_computed)
+        .cloned()
+        .collect();
+    let at_zero = quotas.iter().any(|w| w.remaining == Some(0));
+    let retry_after = retry_after.filter(|r| *r > RATE_WINDOW || at_zero);
+    exhausted(&quotas, refused, retry_after, PARK_BEYOND)
+}
+
 #[cfg(test)]
 mod tests;

@@ -33,6 +33,11 @@ pub struct Window {
     pub reset: Option<Duration>,
     /// The window's length.
     pub length: Option<Duration>,
+    /// True when `reset` is Pacer's own reckoning, not the server's word
+    /// (Kong's day and month end at midnight UTC, so Pacer computes them; a
+    /// server whose day is not the calendar's will say so in a 429's
+    /// `Retry-After`).
+    pub reset_computed: bool,
 }
 
 /// Every window the headers announce, in a fixed order: Kong's (second,
@@ -69,6 +74,7 @@ pub fn announced_windows(h: &RateHeaders, now_unix: Duration) -> Vec<Window> {
             name: name.into(),
             limit,
             remaining,
+            reset_computed: reset.is_some(),
             reset,
             length: Some(length),
         });
@@ -81,6 +87,7 @@ pub fn announced_windows(h: &RateHeaders, now_unix: Duration) -> Vec<Window> {
             remaining: state.and_then(|l| l.remaining),
             reset: state.and_then(|l| l.reset),
             length: p.window,
+            reset_computed: false,
         });
     }
     // `RateLimit` entries without a policy still say what is left.
@@ -92,6 +99,7 @@ pub fn announced_windows(h: &RateHeaders, now_unix: Duration) -> Vec<Window> {
                 remaining: l.remaining,
                 reset: l.reset,
                 length: None,
+                reset_computed: false,
             });
         }
     }
@@ -102,6 +110,7 @@ pub fn announced_windows(h: &RateHeaders, now_unix: Duration) -> Vec<Window> {
             remaining: h.remaining,
             reset: h.reset,
             length: None,
+            reset_computed: false,
         });
     }
     if h.x_limit.is_some() || h.x_remaining.is_some() {
@@ -111,6 +120,7 @@ pub fn announced_windows(h: &RateHeaders, now_unix: Duration) -> Vec<Window> {
             remaining: h.x_remaining,
             reset: h.x_reset.map(|n| reset_from_number(n, now_unix)),
             length: None,
+            reset_computed: false,
         });
     }
     out

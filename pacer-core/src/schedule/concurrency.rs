@@ -91,8 +91,15 @@ impl ConcurrencyLearner {
         }
         let refusals: u64 = self.refusals.iter().map(|&n| u64::from(n)).sum();
         let held = self.successes[lowest - 1];
+        // Over a cap nearly every send is refused (a success there is only
+        // an answer that crossed the send); a rate limiter refuses some
+        // sends at whatever count the pool happens to be at and lets most
+        // of them through, at that count and above.
+        let above = |v: &[u32]| v[lowest..].iter().map(|&n| u64::from(n)).sum::<u64>();
+        let mostly_refused = above(&self.refusals) > above(&self.successes);
         if refusals >= u64::from(self.policy.min_refusals)
             && held >= self.policy.min_successes_below
+            && mostly_refused
         {
             CapVerdict::Cap(lowest - 1)
         } else {
@@ -151,7 +158,8 @@ mod tests {
     fn verdict_table() {
         let ok = |n| (n, false);
         let no = |n| (n, true);
-        let cases: Vec<Case> = vec![
+        let cases: Vec<Case> =
+            vec![
             ("nothing seen", vec![], CapVerdict::Unknown),
             (
                 "successes only",
@@ -187,6 +195,29 @@ mod tests {
                 "a success above the cap does not undo it (its answer was on its way)",
                 vec![ok(3), ok(3), no(4), no(4), no(4), ok(9)],
                 CapVerdict::Cap(3),
+            ),
+            (
+                "a rate limiter's refusals at 3 among many successes there: no cap",
+                vec![
+                    ok(2),
+                    ok(2),
+                    ok(3),
+                    ok(3),
+                    ok(3),
+                    ok(3),
+                    no(3),
+                    no(3),
+                    no(4),
+                ],
+                CapVerdict::Unknown,
+            ),
+            (
+                "a saturated rate limiter's refusals at the top counts, most sends there admitted",
+                vec![
+                    ok(10), ok(11), ok(11), ok(11), no(12), no(12), no(13), ok(13), ok(14),
+                    ok(13),
+                ],
+                CapVerdict::Unknown,
             ),
             (
                 "counts beyond the pool's bound are bounded",

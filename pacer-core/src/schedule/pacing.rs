@@ -11,6 +11,7 @@ use super::history::SendHistory;
 use super::jitter::JitterEstimate;
 use super::margin::{MarginPolicy, SafetyMargin};
 use super::probe::{ProbePolicy, RateProbe};
+use super::window_hint::{WindowBinding, WindowName};
 use crate::gcra::{Gcra, NotUntil, Quota};
 
 /// A pool-wide pause after a 429.
@@ -40,6 +41,13 @@ pub struct ServerHint {
     /// Wall-clock time minus the scheduler's clock, so window edges (whole
     /// seconds of wall-clock time) can be found on the scheduler's clock.
     pub wall_offset: Duration,
+    /// The announced window of any dialect that binds the rate (see
+    /// [`ServerHint::read`]).
+    pub window: Option<WindowBinding>,
+    /// A quota ran out: nothing may be sent for this long after the answer.
+    pub quota_wait: Option<Duration>,
+    /// ...and the window that ran out, when one said so.
+    pub quota_window: Option<WindowName>,
 }
 
 impl ServerHint {
@@ -53,6 +61,7 @@ impl ServerHint {
             remaining: h.remaining,
             reset: h.reset,
             wall_offset,
+            ..Self::default()
         };
         (hint
             != Self {
@@ -75,6 +84,9 @@ pub struct AnnouncedLimit {
     pub rate: f64,
     /// True when that is below the user's rate.
     pub lowered: bool,
+    /// The announced window that binds, when it is not Kong's second or
+    /// minute (or allows less than they do).
+    pub window: Option<WindowBinding>,
 }
 
 /// The pacing of one run.
@@ -182,7 +194,7 @@ impl Pacing {
         }
         self.user = quota;
         if let Some(mut a) = self.announced {
-            let rate = limited_rate(quota.rate(), a.per_second, a.per_minute);
+            let rate = limited_rate(quota.rate(), a.per_second, a.per_minute, a.window);
             a.rate = rate;
             a.lowered = rate < quota.rate();
             self.announced = Some(a);
@@ -249,7 +261,7 @@ impl Pacing {
     /// True when the rate, not the pool of workers, holds the sends back
     /// at `now`: over the pool's window they went at [`BINDING_SHARE`] of
     /// it or more.
-    fn rate_is_binding(&self, now: Duration) -> bool {
+    pub(super) fn rate_is_binding(&self, now: Duration) -> bool {
         self.sends_reach(now, BINDING_SHARE)
     }
 
@@ -278,21 +290,38 @@ impl Pacing {
         self.hold_for_exhausted_windows(hint, sent_at);
         let per_second = hint.per_second.filter(|n| *n > 0);
         let per_minute = hint.per_minute.filter(|n| *n > 0);
-        if per_second.is_none() && per_minute.is_none() {
+        // Kong's second and minute are read as such; another window is
+        // kept when it allows less than they do.
+        let kong = limited_rate(f64::INFINITY, per_second, per_minute, None);
+        let window = hint
+            .window
+            .filter(|w| w.rate() < kong * (1.0 - RATE_EPSILON));
+        if per_second.is_none() && per_minute.is_none() && window.is_none() {
             return None;
         }
-        let rate = limited_rate(self.user.rate(), per_second, per_minute);
+        let rate = limited_rate(self.user.rate(), per_second, per_minute, window);
         let limit = AnnouncedLimit {
             per_second,
             per_minute,
             rate,
             lowered: rate < self.user.rate(),
+            window,
         };
         if self.announced == Some(limit) && self.wall_offset == hint.wall_offset {
             return None;
         }
-        let changed =
-            self.announced.map(|a| (a.per_second, a.per_minute)) != Some((per_second, per_minute));
+        // New news: other limits, another window binding, or a spread
+        // quota's rate moved by a tenth (it moves with every answer).
+        let named = |a: &AnnouncedLimit| {
+            (
+                a.per_second,
+                a.per_minute,
+                a.window.map(|w| (w.name, w.spread.is_some())),
+            )
+        };
+        let changed = self.announced.is_none_or(|a| {
+            named(&a) != named(&limit) || (a.rate - rate).abs() > a.rate * SPREAD_NEWS
+        });
         self.announced = Some(limit);
         self.wall_offset = hint.wall_offset;
         self.margin.disable();
@@ -750,11 +779,20 @@ const ADMITTED_MIN_SENDS: usize = 8;
 /// (see [`Pacing::on_admitted`]).
 const ADMITTED_SKIP: Duration = Duration::from_secs(1);
 
-/// The lowest of `user`, `per_second` and `per_minute` ÷ 60.
-fn limited_rate(user: f64, per_second: Option<u32>, per_minute: Option<u32>) -> f64 {
+/// A spread quota's rate is news again once it moved by this share.
+const SPREAD_NEWS: f64 = 0.1;
+
+/// The lowest of `user`, `per_second`, `per_minute` ÷ 60 and `window`'s rate.
+fn limited_rate(
+    user: f64,
+    per_second: Option<u32>,
+    per_minute: Option<u32>,
+    window: Option<WindowBinding>,
+) -> f64 {
     let second = per_second.map_or(f64::INFINITY, f64::from);
     let minute = per_minute.map_or(f64::INFINITY, |n| f64::from(n) / 60.0);
-    user.min(second).min(minute)
+    let window = window.map_or(f64::INFINITY, |w| w.rate());
+    user.min(second).min(minute).min(window)
 }
 
 /// `quota` at no more than `rate` (and no less than the least rate).

@@ -272,3 +272,141 @@ fn frequent_maybe_rate_limited_pause_the_pool_once_rare_ones_not_at_all() {
     // Each item is retried like a retryable failure, after a backoff.
     assert!(matches!(s.status(failed[0]), ItemStatus::Retrying { .. }));
 }
+
+fn quota_hint(wait_s: u64) -> ServerHint {
+    ServerHint {
+        quota_wait: Some(Duration::from_secs(wait_s)),
+        quota_window: Some(WindowName {
+            limit: Some(6),
+            length: None,
+        }),
+        ..ServerHint::default()
+    }
+}
+
+#[test]
+fn a_quota_run_out_parks_the_run_spends_no_attempt_and_resumes_at_the_reset() {
+    let mut s = exact(4, 10.0);
+    for t in [0, 100, 200] {
+        send(&mut s, ms(t));
+    }
+    // The first answer used up the quota: back in 30 s.
+    s.observe(0, quota_hint(30), ms(300));
+    s.complete(0, AttemptResult::Success, ms(300));
+    let park = s.quota_park(ms(300)).unwrap();
+    assert_eq!(park.until, ms(30_300));
+    assert_eq!(park.window.unwrap().limit, Some(6));
+    assert_eq!(s.poll(ms(300)), Decision::WaitUntil(ms(30_300)));
+    // The two on the wire come back refused: back to the queue.
+    for item in [1, 2] {
+        s.complete(
+            item,
+            AttemptResult::RateLimited { retry_after: None },
+            ms(400),
+        );
+        assert!(matches!(s.status(item), ItemStatus::Retrying { .. }));
+    }
+    assert_eq!(s.poll(ms(20_000)), Decision::WaitUntil(ms(30_300)));
+    // The quota is late to return, again and again: the item is never failed.
+    let mut now = ms(30_300);
+    for _ in 0..3 * RetryPolicy::default().max_rate_limited {
+        assert_eq!(s.quota_park(now), None);
+        let item = send(&mut s, now);
+        now += ms(50);
+        s.observe(item, quota_hint(10), now);
+        s.complete(item, AttemptResult::RateLimited { retry_after: None }, now);
+        assert!(matches!(s.status(item), ItemStatus::Retrying { .. }));
+        now += Duration::from_secs(10);
+    }
+    assert_eq!(s.counts().failed, 0);
+    assert_eq!(
+        s.counts().quota_refused,
+        2 + 3 * RetryPolicy::default().max_rate_limited as usize
+    );
+    assert_eq!(s.pacing().pauses(), 0, "no rate pause for a quota");
+    // Once it returns, the run goes on by itself, at the rate.
+    let first = send(&mut s, now);
+    s.complete(first, AttemptResult::Success, now + ms(10));
+    assert!(matches!(s.poll(now + ms(10)), Decision::WaitUntil(_)));
+}
+
+#[test]
+fn quota_refusals_leave_an_items_attempts_for_errors() {
+    let mut s = exact(1, 10.0);
+    send(&mut s, ms(0));
+    s.observe(0, quota_hint(20), ms(50));
+    s.complete(0, AttemptResult::RateLimited { retry_after: None }, ms(50));
+    for i in 0..RetryPolicy::default().max_attempts - 1 {
+        let at = ms(20_100 + u64::from(i) * 60_000);
+        send(&mut s, at);
+        s.complete(
+            0,
+            AttemptResult::Retryable {
+                reason: "HTTP 500".into(),
+            },
+            at + ms(10),
+        );
+        assert!(
+            matches!(s.status(0), ItemStatus::Retrying { .. }),
+            "error {i} after a quota refusal"
+        );
+    }
+}
+
+#[test]
+fn a_saved_park_is_taken_up() {
+    let mut s = exact(2, 10.0);
+    s.park_until(ms(5_000), None);
+    s.park_until(ms(1_000), None);
+    assert_eq!(
+        s.poll(ms(0)),
+        Decision::WaitUntil(ms(5_000)),
+        "a later park wins"
+    );
+    assert_eq!(send(&mut s, ms(5_000)), 0);
+}
+
+#[test]
+fn a_concurrency_cap_is_learnt_and_its_refusals_are_no_rate() {
+    let mut s = exact(40, 1000.0);
+    let t = std::cell::Cell::new(0);
+    let tick = || {
+        t.set(t.get() + 2);
+        ms(t.get())
+    };
+    // Two in flight hold: answered before the next pair goes.
+    for _ in 0..3 {
+        let (a, b) = (send(&mut s, tick()), send(&mut s, tick()));
+        for i in [a, b] {
+            s.complete(i, AttemptResult::Success, tick());
+        }
+    }
+    // Three or four in flight: the third and fourth are refused (a 429,
+    // then a 503), till the cap is learnt.
+    for round in 0..2 {
+        let sent: Vec<_> = (0..4).map(|_| send(&mut s, tick())).collect();
+        let refusal = if round % 2 == 0 {
+            AttemptResult::RateLimited { retry_after: None }
+        } else {
+            AttemptResult::Busy {
+                reason: "HTTP 503".into(),
+            }
+        };
+        s.complete(sent[2], refusal.clone(), tick());
+        s.complete(sent[3], refusal, tick());
+        let now = tick();
+        s.complete(sent[0], AttemptResult::Success, now);
+        s.complete(sent[1], AttemptResult::Success, now);
+        // Past pauses end before the next round.
+        t.set(t.get() + 2_000);
+    }
+    assert_eq!(s.concurrency_cap(), Some(2));
+    let now = ms(t.get() + 10);
+    let (a, b) = (send(&mut s, now), send(&mut s, now + ms(100)));
+    assert_eq!(s.poll(now + ms(200)), Decision::Idle, "at the cap");
+    s.complete(a, AttemptResult::Success, now + ms(300));
+    assert!(matches!(s.poll(now + ms(300)), Decision::Send { .. }));
+    let _ = b;
+    assert_eq!(s.counts().failed, 0);
+    assert!(s.counts().cap_refused >= 1);
+}

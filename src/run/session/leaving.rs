@@ -36,7 +36,10 @@ impl Session {
         after(STAY_AFTER, move || {
             let Some(me) = me.upgrade() else { return };
             me.transport.stay();
-            if me.view.state.get_untracked() == RunState::Running {
+            if matches!(
+                me.view.state.get_untracked(),
+                RunState::Running | RunState::WaitingForQuota
+            ) {
                 me.control.update(Scheduler::resume);
             }
         });

@@ -19,6 +19,7 @@ fn w(
         remaining,
         reset: reset.map(s),
         length: length.map(s),
+        reset_computed: false,
     }
 }
 
@@ -198,4 +199,87 @@ fn park_beyond_is_the_callers_choice() {
     );
     let e = exhausted(&[day], true, Some(s(5)), s(2)).unwrap();
     assert_eq!(e.wait, s(5));
+}
+
+/// What, windows, refused, `Retry-After` (s), and the wait wanted (s).
+type ParkCase = (&'static str, Vec<Window>, bool, Option<u64>, Option<u64>);
+
+#[test]
+fn what_parks_a_run() {
+    let kong_day = |remaining| Window {
+        reset_computed: true,
+        ..w("day", Some(6), Some(remaining), Some(50_000), Some(86_400))
+    };
+    let github = |remaining, reset| w("window", Some(6), Some(remaining), Some(reset), None);
+    let minute = w("minute", Some(60), Some(0), Some(40), Some(60));
+    // (windows, refused, Retry-After, wait wanted)
+    let cases: Vec<ParkCase> = vec![
+        (
+            "the last success of a stated window parks until its reset",
+            vec![github(0, 25)],
+            false,
+            None,
+            Some(25),
+        ),
+        (
+            "a window at zero resetting within a pause does not park",
+            vec![github(0, 3)],
+            false,
+            None,
+            None,
+        ),
+        (
+            "Kong's reckoned midnight does not park a success",
+            vec![kong_day(0)],
+            false,
+            None,
+            None,
+        ),
+        (
+            "...but a refusal, with the server's Retry-After",
+            vec![kong_day(0)],
+            true,
+            Some(20),
+            Some(20),
+        ),
+        (
+            "...or without one, until the reckoned midnight",
+            vec![kong_day(0)],
+            true,
+            None,
+            Some(50_000),
+        ),
+        (
+            "a minute window at zero is a rate: paced, not parked",
+            vec![minute],
+            true,
+            Some(40),
+            None,
+        ),
+        (
+            "a short Retry-After with no quota at zero is a rate's pause",
+            vec![],
+            true,
+            Some(30),
+            None,
+        ),
+        (
+            "a long one parks by itself",
+            vec![],
+            true,
+            Some(3_600),
+            Some(3_600),
+        ),
+        (
+            "a quota with some left does not park",
+            vec![github(2, 25), kong_day(5)],
+            true,
+            Some(1),
+            None,
+        ),
+    ];
+    for (what, windows, refused, retry, want) in cases {
+        let got = parks(&windows, refused, retry.map(s)).map(|e| e.wait);
+        assert_eq!(got, want.map(s), "{what}");
+    }
 }

@@ -48,7 +48,8 @@ fn an_announced_lower_limit_is_adopted_and_the_margin_dropped() {
             per_second: Some(4),
             per_minute: None,
             rate: 4.0,
-            lowered: true
+            lowered: true,
+            window: None,
         })
     );
     assert_eq!(p.on_hint(hint, ms(0)), None, "said once");
@@ -220,4 +221,70 @@ fn a_new_user_rate_keeps_a_backed_off_rate_unless_it_limited_nothing() {
     // At 10/s the learned 19.8 limited nothing: a higher rate applies as is.
     p.set_quota(Quota::per_second(30.0).unwrap());
     assert_eq!(p.quota().rate(), 30.0);
+}
+
+/// What a response's headers say, read as the page reads them.
+fn read_hint(pairs: &[(&str, &str)], spend: crate::api::quota::Spend) -> ServerHint {
+    let h = crate::api::RateHeaders::from_lookup(|n| {
+        pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.to_string())
+    });
+    ServerHint::read(
+        &h,
+        200,
+        Duration::ZERO,
+        Duration::from_secs(1_700_000_000),
+        spend,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_lowest_rate_among_every_announced_window_is_kept() {
+    use crate::api::quota::Spend;
+    let mut p = pacing(10.0);
+    // Kong's 4/s, and an IETF policy of 120 a minute: 2/s binds.
+    let pairs = [
+        ("X-RateLimit-Limit-Second", "4"),
+        (
+            "RateLimit-Policy",
+            r#""burst";q=120;w=60, "daily";q=8640;w=86400"#,
+        ),
+        ("RateLimit", r#""burst";r=100;t=30, "daily";r=720;t=3600"#),
+    ];
+    let a = p
+        .on_hint(read_hint(&pairs, Spend::AsFastAsAllowed), ms(0))
+        .unwrap();
+    assert!((a.rate - 2.0).abs() < 1e-9 && a.lowered);
+    assert_eq!(a.window.unwrap().name.limit, Some(120));
+    assert!((p.quota().rate() - 2.0).abs() < 1e-9);
+    // Spreading the day's quota: 720 left over an hour, 0.2/s.
+    let mut p = pacing(10.0);
+    let a = p.on_hint(read_hint(&pairs, Spend::Spread), ms(0)).unwrap();
+    assert!((a.rate - 0.2).abs() < 1e-9);
+    assert_eq!(
+        a.window.unwrap().spread,
+        Some((720, Duration::from_secs(3600)))
+    );
+    // A spread rate that moves a little is no news; by a tenth, it is.
+    let later = |left: &str| {
+        let state = format!(r#""burst";r=100;t=30, "daily";r={left};t=3600"#);
+        let pairs = [
+            ("X-RateLimit-Limit-Second", "4"),
+            (
+                "RateLimit-Policy",
+                r#""burst";q=120;w=60, "daily";q=8640;w=86400"#,
+            ),
+            ("RateLimit", state.as_str()),
+        ];
+        read_hint(&pairs, Spend::Spread)
+    };
+    assert_eq!(p.on_hint(later("710"), ms(100)), None);
+    assert!(
+        (p.quota().rate() - 710.0 / 3600.0).abs() < 1e-9,
+        "paced at it all the same"
+    );
+    assert!(p.on_hint(later("600"), ms(200)).is_some());
 }
