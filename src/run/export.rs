@@ -174,6 +174,7 @@ mod tests {
                 status: Some(500),
                 error: Some("HTTP 500".into()),
                 possibly_charged: false,
+                held_ms: None,
             },
             None,
         );
@@ -222,6 +223,7 @@ mod tests {
             status,
             error: error.map(str::to_owned),
             possibly_charged: false,
+            held_ms: None,
         };
         record.add(
             0,
@@ -280,6 +282,7 @@ mod tests {
             status: None,
             error: Some("cut off".into()),
             possibly_charged: true,
+            held_ms: None,
         };
         record.add(0, cut, None);
         let items = [ExportItem {
@@ -312,6 +315,7 @@ mod tests {
             status,
             error: error.map(str::to_owned),
             possibly_charged: false,
+            held_ms: None,
         };
         let mut record = RunRecord::new(3);
         record.add(0, attempt(1, Some(503), Some("server error")), None);

@@ -29,6 +29,7 @@ use pacer_core::Clock;
 
 use super::model::Settings;
 use super::record::{AttemptRecord, RunRecord};
+use super::team::{self, TeamWatch};
 use super::work::Work;
 use crate::browser::{
     answers_at_all, page_origin, unix_now, AbortHandle, FetchError, HttpAnswer, PendingFetch,
@@ -71,6 +72,8 @@ pub struct FetchTransport {
     pub stats: Rc<RefCell<RunStats>>,
     /// Per-item attempts, results and timings.
     pub record: Rc<RefCell<RunRecord>>,
+    /// What a team-budget proxy said of its budget, answer by answer.
+    pub team: RefCell<TeamWatch>,
 }
 
 impl FetchTransport {
@@ -88,6 +91,7 @@ impl FetchTransport {
             trouble: Rc::default(),
             stats: Rc::default(),
             record,
+            team: RefCell::default(),
         }
     }
 
@@ -115,6 +119,7 @@ impl FetchTransport {
                         status: None,
                         error: Some(LEFT_ON_THE_WIRE.to_owned()),
                         possibly_charged: true,
+                        held_ms: None,
                     },
                     None,
                 );
@@ -196,6 +201,11 @@ impl FetchTransport {
         for (_, wire) in self.in_flight.borrow_mut().drain() {
             wire.abort.abort();
         }
+    }
+
+    /// The endpoint the run sends to.
+    pub fn endpoint(&self) -> &str {
+        &self.settings.endpoint
     }
 
     fn timeout(&self) -> Duration {
@@ -301,6 +311,12 @@ impl FetchTransport {
         self.in_flight.borrow_mut().remove(&item);
         let now = PerformanceClock.now();
         let latency = now.saturating_sub(sent);
+        // A team-budget proxy's hold is part of the wait, not the API's latency.
+        let team = answer.as_ref().ok().and_then(|a| a.team);
+        let held = team.map(|t| t.hold.min(latency));
+        if let Some(t) = &team {
+            self.team.borrow_mut().note(t);
+        }
         let mut recorded = false;
         let (result, status, outcome, hint) = match answer {
             Ok(a) => {
@@ -308,7 +324,9 @@ impl FetchTransport {
                 let retry_after = a.headers.retry_after.as_deref();
                 let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
                 let result = to_attempt(&parsed);
-                let hint = ServerHint::from_headers(&a.headers, PerformanceClock.wall_offset());
+                let wall_offset = PerformanceClock.wall_offset();
+                let hint = ServerHint::from_headers(&a.headers, wall_offset);
+                let hint = team::with_team(hint, a.team.as_ref(), wall_offset);
                 (result, Some(a.status), Some(parsed), hint)
             }
             Err(FetchError::Aborted) if self.leaving.get() => {
@@ -336,7 +354,9 @@ impl FetchTransport {
         {
             let mut stats = self.stats.borrow_mut();
             match &result {
-                AttemptResult::Success => stats.on_success(now, latency),
+                AttemptResult::Success => {
+                    stats.on_success(now, latency.saturating_sub(held.unwrap_or_default()))
+                }
                 AttemptResult::RateLimited { .. } => stats.on_failure(now, Mark::RateLimited),
                 AttemptResult::MaybeRateLimited { .. }
                 | AttemptResult::Retryable { .. }
@@ -365,6 +385,7 @@ impl FetchTransport {
                 status,
                 error,
                 possibly_charged: false,
+                held_ms: held.map(|h| h.as_secs_f64() * 1000.0),
             },
             prediction,
         );
@@ -411,6 +432,7 @@ impl FetchTransport {
                 status,
                 error: Some(error.to_owned()),
                 possibly_charged: false,
+                held_ms: None,
             },
             None,
         );
