@@ -122,6 +122,13 @@ pub async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response 
             }
             body = Some(Outgoing::Read(bytes));
         }
+        // After a quiet spell the API connections may be gone: open new
+        // ones while this request waits for its slot, so that the next
+        // ones do not lose a connect's time and bunch (see `Upstream::warm`).
+        if upstream.woke() {
+            let (warm, connections) = (proxy.clone(), Upstream::connections_for(budget.rate()));
+            tokio::spawn(async move { warm.upstream.warm(connections).await });
+        }
         // Counted as held from here: waiting for Redis is part of the hold.
         let _counted = budget.hold();
         match budget.take(&key).await {
