@@ -202,6 +202,13 @@ impl Budget {
         self.config.rate
     }
 
+    /// How late after its slot a held request may still be forwarded:
+    /// half an interval, so that it cannot reach the API with the next
+    /// slot's request.
+    pub fn late_after(&self) -> Duration {
+        self.config.interval() / 2
+    }
+
     /// The longest a request is held.
     pub fn max_wait(&self) -> Duration {
         self.config.max_wait
