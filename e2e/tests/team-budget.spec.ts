@@ -120,13 +120,15 @@ async function everyPageDone(pacers: PacerPage[]): Promise<void> {
  * leave the proxy's hold out: with 18 requests in flight for a 10/s budget
  * the proxies hold each for about a second, the emulator answers in 200 ms.
  */
-async function pagesKnowTheTeamBudget(pacers: PacerPage[], holdP50: number): Promise<void> {
-  for (const p of pacers) {
+async function pagesKnowTheTeamBudget(pacers: PacerPage[], holdP50: number, { tabs = false } = {}): Promise<void> {
+  for (const [t, p] of pacers.entries()) {
     await expect(p.byId('team-budget')).toContainText(`Team budget ${RATE}/s through the proxy`);
     const latencyP50 = await p.number('stat-latency-p50');
-    // Smoke floor: the API's 200 ms and a loaded machine's overhead, far below the hold.
-    expect(latencyP50).toBeLessThan(200 + 300);
     expect(latencyP50).toBeLessThan(200 + holdP50);
+    // Smoke floor: the API's 200 ms and a loaded machine's overhead, far
+    // below the hold. Not for two tabs of one browser: their requests can
+    // also wait for one of the browser's 6 connections to the proxy.
+    if (!(tabs && t < 2)) expect(latencyP50).toBeLessThan(200 + 300);
   }
   expect(holdP50).toBeGreaterThan(300);
 }
@@ -157,7 +159,7 @@ test('two tabs of one browser behind one proxy share their budget and the team\'
   expect([...f.good.values()].filter((n) => n !== 1)).toEqual([]);
   expect(f.busiest).toBeLessThanOrEqual(BUSIEST_FLOOR);
   expect(f.refused / f.log.length).toBeLessThanOrEqual(0.03);
-  await pagesKnowTheTeamBudget(pacers, f.holdP50);
+  await pagesKnowTheTeamBudget(pacers, f.holdP50, { tabs: true });
 });
 
 test('a proxy killed mid-run: its page retries through it once it is back, nothing lost', async ({ browser }) => {
