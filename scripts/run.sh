@@ -13,7 +13,7 @@ t0=$SECONDS
 say "compiling the emulator and the page's Rust code alongside the tools"
 run_logged emulator cargo build --release -p pacer-emulator &
 emulator_job=$!
-run_logged page-deps cargo build --release --target wasm32-unknown-unknown -p pacer --bin pacer &
+run_logged page-deps cargo build --profile page --target wasm32-unknown-unknown -p pacer --bin pacer &
 page_job=$!
 "$ROOT/scripts/setup.sh"
 wait_all "$emulator_job" "$page_job"

@@ -79,6 +79,31 @@ const EXTRA = [
 ];
 
 /**
+ * Every send on time (kind `ontime`, own figures and verdict in
+ * figures.mjs, targets printed with each row): a lone tab's sends from the
+ * timer worker (the 2nd send and the first 5 s), against a strict limiter
+ * whose 429s say `Retry-After: 1` (no learning 429), what the starting
+ * margin costs servers that tolerate early arrivals, and 200/s over
+ * HTTPS/HTTP2. `--only ontime` runs them all; `--only ontime-200` the
+ * 200/s ones.
+ */
+const RA = ['--retry-after'];
+const ONTIME_B0 = { id: 'ontime-gcra-b0-ra', label: 'gcra burst 0, Retry-After (whole s)', args: ['--limiter', 'gcra', '--burst', '0', ...RA], strict: true };
+const ONTIME_B4 = { id: 'ontime-gcra-b4-ra', label: 'gcra burst 4, Retry-After (whole s)', args: ['--limiter', 'gcra', '--burst', '4', ...RA], strict: false };
+const ONTIME_FW = { id: 'ontime-fw-ra', label: 'fixed-window, Retry-After (whole s)', args: ['--limiter', 'fixed-window', ...RA], strict: false };
+const ONTIME_B10 = { id: 'ontime-200-gcra-b10', label: 'gcra burst 10, https/h2', args: ['--limiter', 'gcra', '--burst', '10'], strict: false };
+export const ONTIME = [
+  { id: 'ontime-gcra-b0-ra-r4-n60', limiter: ONTIME_B0, rate: 4, latencyMs: 1000, images: 60, targets: { ratio: 0.97, max429: 1 } },
+  { id: 'ontime-gcra-b0-ra-r10-n100', limiter: ONTIME_B0, rate: 10, latencyMs: 300, images: 100, targets: { ratio: 0.93, max429: 1 } },
+  { id: 'ontime-gcra-b4-ra-r4-n60', limiter: ONTIME_B4, rate: 4, latencyMs: 1000, images: 60, targets: { ratio: 0.99, max429: 0 } },
+  { id: 'ontime-gcra-b4-ra-r10-n100', limiter: ONTIME_B4, rate: 10, latencyMs: 300, images: 100, targets: { ratio: 0.99, max429: 0 } },
+  { id: 'ontime-fw-ra-r4-n60', limiter: ONTIME_FW, rate: 4, latencyMs: 1000, images: 60, targets: { ratio: 0.99, max429: 0 } },
+  { id: 'ontime-fw-ra-r10-n100', limiter: ONTIME_FW, rate: 10, latencyMs: 300, images: 100, targets: { ratio: 0.99, max429: 0 } },
+  { id: 'ontime-200-gcra-b10-r100-n2000', limiter: ONTIME_B10, rate: 100, latencyMs: 200, images: 2000, targets: { ratio: 0.98, max429: 0 } },
+  { id: 'ontime-200-gcra-b10-r200-n4000', limiter: ONTIME_B10, rate: 200, latencyMs: 200, images: 4000, targets: { ratio: 0.98, max429: 0 } },
+].map((c) => ({ ...c, kind: 'ontime' }));
+
+/**
  * Tabs of one origin sharing one budget (same
  * endpoint, same key) against a strict limit, 10/s with 1 s latency; and
  * the leading tab closed mid-run (the handover gap). `images` is the total
@@ -111,7 +136,7 @@ export const MULTITAB = [
  * The cells `--check` runs when no `--only` is given: one per limiter family
  * the targets speak of, short enough for a gate (~6 minutes in all).
  */
-export const KEY_CELLS = ['fw-r4-n60', 'gcra-b4-r10-n200', 'gcra-b0-r4-n60', 'multitab-fw-2tabs-r10', 'faults-fw-r20-n300'];
+export const KEY_CELLS = ['fw-r4-n60', 'gcra-b4-r10-n200', 'gcra-b0-r4-n60', 'multitab-fw-2tabs-r10', 'faults-fw-r20-n300', 'ontime-gcra-b0-ra-r10-n100'];
 
 /**
  * The team-budget cells (pacer-proxy with Redis; their own runner and
@@ -129,7 +154,7 @@ export function allCells({ quick = false } = {}) {
       ...s,
     })),
   );
-  return [...matrix, ...(quick ? [] : [...EXTRA, ...MULTITAB])].map((c) => ({
+  return [...matrix, ...(quick ? [] : [...EXTRA, ...MULTITAB, ...ONTIME])].map((c) => ({
     ...c,
     concurrency: c.concurrency ?? concurrencyFor(Math.max(c.rate, c.pageRate ?? 0), c.latencyMs),
   }));

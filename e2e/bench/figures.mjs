@@ -366,8 +366,61 @@ function multitabVerdict(f, { rate, handover, strict }) {
 
 const fx3 = (v) => (Number.isFinite(v) ? v.toFixed(3) : '–');
 
+/**
+ * How late sends went, from consecutive times (ms, sorted): each gap over
+ * the median of the gaps around it (two each side) is lateness; a paced
+ * run's spacing changes slowly (its margin narrows), a late send stands
+ * out. Gaps past 3 × that median are pauses (a 429's), not lateness.
+ */
+export function latenessMs(times) {
+  const gaps = times.slice(1).map((t, i) => t - times[i]);
+  const late = [];
+  for (let k = 0; k < gaps.length; k++) {
+    const around = gaps.slice(Math.max(0, k - 2), k + 3);
+    const med = quantile(around, 0.5);
+    if (gaps[k] <= 3 * med) late.push(Math.max(0, gaps[k] - med));
+  }
+  return late;
+}
+
+/**
+ * The on-time cells' targets: every send from the timer worker at its
+ * instant (the 2nd send one spacing after the 1st, to within 3 ms; p99 of
+ * the lateness over the first 5 s at most 3 ms, from the log's arrivals);
+ * against a strict limiter answering 429s with `Retry-After: 1`, the
+ * send-rate ratio per cell (`targets.ratio`) with at most one 429; on
+ * tolerant servers the ratio the margin leaves them; at 200/s no 429.
+ */
+export const ONTIME_TARGETS = { secondExcessMs: 3, lateP99Ms: 3, firstS: 5 };
+
+/** The on-time cells' own figures: the start of the run, from the log and the export's send stamps. */
+function onTimeFigures(f, api, items, rate) {
+  const arrivals = api.map((l) => l.arrival_ms).sort((a, b) => a - b);
+  const t0 = arrivals[0];
+  const first = arrivals.filter((t) => t < t0 + ONTIME_TARGETS.firstS * 1000);
+  f.secondGapMs = arrivals[1] - arrivals[0];
+  f.spacingMs = quantile(first.slice(1, 12).map((t, i) => t - first[i]), 0.5);
+  f.secondExcessMs = f.secondGapMs - f.spacingMs;
+  f.lateArrivalP99Ms = quantile(latenessMs(first), 0.99);
+  f.lateArrivalMaxMs = max(latenessMs(first));
+  const sent = (items ?? []).flatMap((i) => i.attempts ?? []).map((a) => a.sent_unix_ms).sort((a, b) => a - b);
+  const sentFirst = sent.filter((t) => t < sent[0] + ONTIME_TARGETS.firstS * 1000);
+  f.lateSendP99Ms = sentFirst.length > 2 ? quantile(latenessMs(sentFirst), 0.99) : NaN;
+  f.oneOverRateMs = 1000 / rate;
+}
+
+function onTimeVerdict(f, targets) {
+  const why = [];
+  if (f.doneImages !== f.total) why.push(`done ${f.doneImages}/${f.total}`);
+  if (!(f.n429 <= targets.max429)) why.push(`${f.n429} × 429 > ${targets.max429}`);
+  if (!(f.ratio >= targets.ratio)) why.push(`ratio ${fx3(f.ratio)} < ${targets.ratio}`);
+  if (!(f.secondExcessMs <= ONTIME_TARGETS.secondExcessMs)) why.push(`2nd send ${f.secondExcessMs.toFixed(1)} ms past the spacing`);
+  if (!(f.lateArrivalP99Ms <= ONTIME_TARGETS.lateP99Ms)) why.push(`lateness p99 ${f.lateArrivalP99Ms.toFixed(1)} ms > ${ONTIME_TARGETS.lateP99Ms}`);
+  return { pass: why.length === 0, label: why.length === 0 ? 'PASS' : 'FAIL', why };
+}
+
 /** Every figure of one cell. `exported` is the parsed pacer-results.json or null. */
-export function cellFigures({ rate, latencyMs, images, strict, kind, tabs, handover }, log, page, exported) {
+export function cellFigures({ rate, latencyMs, images, strict, kind, tabs, handover, targets }, log, page, exported) {
   // `stat-sent` counts every request the page made, which the log has as
   // one line each (the page's own origin: no preflights to tell apart).
   const api = log.filter((l) => l.method === 'GET' || l.method === 'POST');
@@ -424,7 +477,8 @@ export function cellFigures({ rate, latencyMs, images, strict, kind, tabs, hando
   if (kind === 'hidden') hiddenFigures(f, api, okArrivals, rate, page?.hidden);
   if (kind === 'faults') faultFigures(f, api, ok, arrivals, rate, page, Array.isArray(items) ? items : null);
   if (kind === 'multitab') multitabFigures(f, api, okArrivals, { rate, tabs, images: images / tabs, strict }, page);
-  f.verdict = kind === 'aimd' ? aimdVerdict(f) : kind === 'hidden' ? hiddenVerdict(f)
+  if (kind === 'ontime') onTimeFigures(f, api, Array.isArray(items) ? items : null, rate);
+  f.verdict = kind === 'aimd' ? aimdVerdict(f) : kind === 'hidden' ? hiddenVerdict(f) : kind === 'ontime' ? onTimeVerdict(f, targets)
     : kind === 'faults' ? faultVerdict(f) : kind === 'multitab' ? multitabVerdict(f, { rate, handover, strict })
     : verdict(f, strict);
   return f;

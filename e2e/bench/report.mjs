@@ -39,6 +39,12 @@ export function criteria(cell, f) {
     }
     return `${tabs}; together ${fx(f.togetherRatio, 3)} of the limit over ${fx(f.togetherS, 1)} s, 429 ${fx(f.pct429, 1)} %, max ${f.maxOkPerSecond} successes/1 s${jBits(cell, f)}`;
   }
+  if (cell.kind === 'ontime') {
+    const t = cell.targets;
+    return `2nd send ${fx(f.secondGapMs, 1)} ms after the 1st (1/rate ${fx(f.oneOverRateMs, 1)}, spacing ${fx(f.spacingMs, 1)}: +${fx(f.secondExcessMs, 1)}, target ≤ 3); ` +
+      `lateness first 5 s p99 ${fx(f.lateArrivalP99Ms, 1)} ms at the server (max ${fx(f.lateArrivalMaxMs, 1)}), ${fx(f.lateSendP99Ms, 1)} ms by the page's send stamps, target ≤ 3; ` +
+      `targets: ratio ≥ ${t.ratio}, 429s ≤ ${t.max429}`;
+  }
   if (cell.kind === 'faults') {
     return `lost ${f.lostByPage} (+${len(f.doneWithoutGood)} done w/o good 200), dup ${f.duplicateImages}, ` +
       `sends/item ${fx(f.retriesPerItem, 2)} (page retries ${fx(f.pageRetries, 0)}), good tput/rate ${fx(f.goodTputRatio, 3)}, ` +

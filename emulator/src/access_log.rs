@@ -4,18 +4,11 @@
 //! first). In proxy mode (`--proxy-to`) each forwarded request gets a line
 //! too, written when the upstream's answer headers come, without the key.
 
+pub use pacer_proxy::log::since_epoch;
+use pacer_proxy::log::JsonLines;
 use serde::Serialize;
-use std::fs::OpenOptions;
-use std::io::{self, Write};
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Time since the Unix epoch: arrivals and ends are logged on it.
-pub fn since_epoch() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-}
+use std::io;
+use std::time::Duration;
 
 /// What a request's line says besides how it ended.
 pub struct LoggedRequest<'a> {
@@ -46,9 +39,9 @@ pub fn key_tag(key: &str) -> String {
     format!("sha256:{hex}")
 }
 
-/// Where the lines go (a file opened for append, or stdout).
+/// The emulator's access log.
 pub struct AccessLog {
-    out: Mutex<Box<dyn Write + Send>>,
+    lines: JsonLines,
 }
 
 /// One API request, as logged.
@@ -95,13 +88,8 @@ pub struct Entry<'a> {
 impl AccessLog {
     /// Opens `path` for append (created if missing); `-` means stdout.
     pub fn open(path: &str) -> io::Result<AccessLog> {
-        let out: Box<dyn Write + Send> = if path == "-" {
-            Box::new(io::stdout())
-        } else {
-            Box::new(OpenOptions::new().create(true).append(true).open(path)?)
-        };
         Ok(AccessLog {
-            out: Mutex::new(out),
+            lines: JsonLines::open(path, "pacer-emulator")?,
         })
     }
 
@@ -123,18 +111,9 @@ impl AccessLog {
         });
     }
 
-    /// Writes one line and flushes it. A failing log never fails a request;
-    /// the error goes to stderr.
+    /// Writes one line and flushes it.
     pub fn write(&self, entry: &Entry<'_>) {
-        let mut line = match serde_json::to_vec(entry) {
-            Ok(line) => line,
-            Err(e) => return eprintln!("pacer-emulator: access log: {e}"),
-        };
-        line.push(b'\n');
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = out.write_all(&line).and_then(|()| out.flush()) {
-            eprintln!("pacer-emulator: access log: {e}");
-        }
+        self.lines.write(entry);
     }
 }
 

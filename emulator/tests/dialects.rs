@@ -174,6 +174,22 @@ async fn retry_after_as_an_http_date_and_for_gcra() {
     let got = burst(&base, "g", 2).await;
     // 2.5 s to the next slot, rounded up.
     assert_eq!(got[1].1.retry_after.as_deref(), Some("3"));
+
+    // A strict 10/s bucket refuses a request a few ms early with a whole
+    // second, as gateways that round up do: the wait a client pays.
+    let base = emulator(&[
+        "--limiter",
+        "gcra",
+        "--limit",
+        "10",
+        "--burst",
+        "0",
+        "--retry-after",
+    ])
+    .await;
+    let got = burst(&base, "s", 2).await;
+    assert_eq!(got[1].0, 429);
+    assert_eq!(got[1].1.retry_after.as_deref(), Some("1"));
 }
 
 #[tokio::test]

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use futures::future::select;
+use futures::future::{select, Either};
 
 use crate::schedule::{
     AnnouncedLimit, AttemptResult, Decision, ItemId, ItemStatus, Scheduler, ServerHint,
@@ -66,7 +66,24 @@ pub trait Transport {
     ) -> Option<Self::Fut> {
         None
     }
+
+    /// How far ahead of its instant the pool hands a send over
+    /// ([`Transport::send_at`]); `None` when this transport cannot time its
+    /// sends (the pool then wakes at the instant and calls
+    /// [`Transport::send`]).
+    fn handoff(&self) -> Option<Duration> {
+        None
+    }
 }
+
+/// Sends are handed over this many spacings ahead (plus the transport's
+/// handoff): the page's Start took a second and more on a loaded machine,
+/// during which the sends already handed over still went on time.
+pub const AHEAD_SPACINGS: u32 = 2;
+
+/// A send is never handed over further ahead than this: once handed over
+/// it can no longer be held back by a 429's pause heard meanwhile.
+pub const MAX_AHEAD: Duration = Duration::from_millis(1000);
 
 /// Hears what the pool does, to update a UI or a log.
 pub trait Observer {
@@ -181,11 +198,27 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
                 }
                 Decision::Send { item, attempt } => {
                     drop(listener);
-                    self.send(item, attempt, now).await;
+                    if self.transport.handoff().is_some() {
+                        // Due now: still made by the transport's own timer
+                        // (the run's first send, at Start, when this thread
+                        // has the page to draw), which fetches at once.
+                        self.send_timed(item, attempt, now).await;
+                    } else {
+                        self.send(item, attempt, now).await;
+                    }
                 }
                 Decision::WaitUntil(at) if !self.waiter.get() => {
+                    let ahead = self.ahead();
+                    if ahead > Duration::ZERO && at <= now + ahead {
+                        // Close enough: the send is taken for its instant
+                        // and handed over, so that whatever holds this
+                        // thread up then does not move it.
+                        drop(listener);
+                        self.send_ahead(at).await;
+                        continue;
+                    }
                     self.waiter.set(true);
-                    let timer = self.sleep.sleep(at.saturating_sub(now));
+                    let timer = self.sleep.sleep(at.saturating_sub(now + ahead));
                     let _ = select(Box::pin(timer), listener).await;
                     self.waiter.set(false);
                 }
@@ -194,12 +227,77 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
         }
     }
 
+    /// How far ahead of its instant a send is handed over: the transport's
+    /// handoff plus [`AHEAD_SPACINGS`] spacings ([`MAX_AHEAD`] at most), so
+    /// that when one send goes the next ones are already with the
+    /// transport, and a page busy for a while (Start drawing its rows, a
+    /// big list) does not hold them back; zero when the transport cannot
+    /// time its sends.
+    fn ahead(&self) -> Duration {
+        let Some(handoff) = self.transport.handoff() else {
+            return Duration::ZERO;
+        };
+        let spacing = self.control.read(|s| s.pacing().interval());
+        (handoff + spacing * AHEAD_SPACINGS)
+            .min(MAX_AHEAD)
+            .max(handoff)
+    }
+
+    /// Takes the send due at `due` now and hands it to the transport to
+    /// make at that instant; if the scheduler has nothing to send then
+    /// after all (paused, cancelled meanwhile), nothing happens.
+    async fn send_ahead(&self, due: Duration) {
+        let decision = self.control.scheduler.borrow_mut().poll(due);
+        let Decision::Send { item, attempt } = decision else {
+            // Nothing to send at that instant after all: wait for it before
+            // deciding again, never spin on a plan that does not hold.
+            let now = self.clock.now();
+            if due > now {
+                self.sleep.sleep(due - now).await;
+            }
+            return;
+        };
+        self.send_timed(item, attempt, due).await;
+    }
+
+    /// Hands `item`'s send, taken for `due`, to the transport to make then.
+    async fn send_timed(&self, item: ItemId, attempt: u32, due: Duration) {
+        let (tx, rx) = oneshot::channel();
+        let Some(answer) = self.transport.send_at(item, attempt, due, tx) else {
+            // It cannot time this one after all: wake at the instant.
+            self.control.wake.notify_one();
+            let now = self.clock.now();
+            if due > now {
+                self.sleep.sleep(due - now).await;
+            }
+            let now = self.clock.now();
+            return self.send(item, attempt, now).await;
+        };
+        self.control.wake.notify_one();
+        let answer = match select(rx, Box::pin(answer)).await {
+            Either::Left((Ok(sent), answer)) => {
+                self.control.scheduler.borrow_mut().sent_at(item, due, sent);
+                self.observer.on_send(item, attempt, sent);
+                answer.await
+            }
+            // Never went (aborted first).
+            Either::Left((Err(_), answer)) => answer.await,
+            Either::Right((answer, _)) => answer,
+        };
+        self.conclude(item, answer);
+    }
+
     async fn send(&self, item: ItemId, attempt: u32, now: Duration) {
         let answer = self.transport.send(item, attempt);
         self.observer.on_send(item, attempt, now);
         // Someone else must now watch the pacing timer.
         self.control.wake.notify_one();
-        let Answer { result, hint } = answer.await;
+        self.conclude(item, answer.await);
+    }
+
+    /// Records `item`'s answer.
+    fn conclude(&self, item: ItemId, answer: Answer) {
+        let Answer { result, hint } = answer;
         let at = self.clock.now();
         let (announced, status) = {
             let mut scheduler = self.control.scheduler.borrow_mut();

@@ -181,6 +181,25 @@ pub fn endpoint_origin(endpoint: &str) -> Option<String> {
     })
 }
 
+/// What one rate budget is kept for: the endpoint's [`endpoint_origin`]
+/// and its path without trailing slashes, so `HTTPS://API.example:443/v2/`
+/// and `https://api.example/v2` share a budget (tabs spelling one API two
+/// ways would otherwise each pace at the full rate). `None` where the
+/// endpoint is not an http(s) URL. A proxy in front of the API is a
+/// different endpoint and so a different budget: it keeps its own.
+pub fn budget_scope(endpoint: &str) -> Option<String> {
+    let origin = endpoint_origin(endpoint)?;
+    let rest = strip_scheme(endpoint.trim())?;
+    let path = rest
+        .find('/')
+        .map_or("", |start| &rest[start..])
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    Some(format!("{origin}{path}"))
+}
+
 /// Entries of `text`: split on commas and whitespace, blanks dropped.
 fn split_entries(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| c == ',' || c.is_whitespace())
@@ -312,6 +331,29 @@ mod tests {
             let err = check_endpoint(bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn budget_scopes_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("https://api.example/v2", Some("https://api.example/v2")),
+            (
+                "HTTPS://API.example:443/v2/",
+                Some("https://api.example/v2"),
+            ),
+            ("https://api.example", Some("https://api.example")),
+            ("https://api.example/", Some("https://api.example")),
+            ("http://127.0.0.1:8080/V2", Some("http://127.0.0.1:8080/V2")),
+            ("http://127.0.0.1:80//", Some("http://127.0.0.1")),
+            ("ftp://x", None),
+        ];
+        for (endpoint, want) in cases {
+            assert_eq!(budget_scope(endpoint).as_deref(), *want, "{endpoint}");
+        }
+        assert_ne!(
+            budget_scope("https://api.example/v2"),
+            budget_scope("https://api.example:8443/v2")
+        );
     }
 
     #[test]

@@ -9,15 +9,17 @@ mod backoff;
 mod concurrency;
 mod grid;
 mod history;
+mod jitter;
 mod margin;
 mod opaque;
 mod pacing;
 mod probe;
 mod retry;
 
-pub use backoff::{BackoffPolicy, RateBackoff};
+pub use backoff::{BackoffPolicy, HeldBy, RateBackoff};
 pub use concurrency::{CapVerdict, ConcurrencyLearner, ConcurrencyPolicy};
 pub use grid::GridAligner;
+pub use jitter::JitterEstimate;
 pub use margin::{MarginPolicy, SafetyMargin};
 pub use opaque::{OPAQUE_COUNT, OPAQUE_WINDOW, SLOW_SHARE};
 pub use pacing::{AnnouncedLimit, Pacing, Pause, ServerHint};
@@ -346,6 +348,17 @@ impl Scheduler {
         }
     }
 
+    /// `item`'s request, taken for `due`, went at `sent` (a transport that
+    /// times its sends says when, see [`crate::driver::Transport::send_at`]):
+    /// its latency is measured from then, and the pacing hears how late
+    /// it went.
+    pub fn sent_at(&mut self, item: ItemId, due: Duration, sent: Duration) {
+        if let ItemStatus::InFlight { sent_at } = &mut self.status[item] {
+            *sent_at = sent;
+            self.pacing.on_sent(due, sent);
+        }
+    }
+
     /// Takes in what the headers of the answer to `item` said about the
     /// server's limits (call before [`Scheduler::complete`]); returns the
     /// announced limits when they are new.
@@ -371,6 +384,7 @@ impl Scheduler {
         self.counts.in_flight -= 1;
         let next = match result {
             AttemptResult::Success => {
+                self.pacing.on_answer_time(now.saturating_sub(sent_at));
                 self.pacing.on_success(now);
                 self.pacing.on_admitted(sent_at);
                 self.opaque.on_success(now.saturating_sub(sent_at));

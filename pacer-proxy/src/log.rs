@@ -16,9 +16,46 @@ pub fn since_epoch() -> Duration {
         .unwrap_or_default()
 }
 
-/// Where the lines go (a file opened for append, or stdout).
-pub struct AccessLog {
+/// A file (or stdout) taking one flushed JSON line at a time: the proxy's
+/// access log, and the emulator's, which the same tools read.
+pub struct JsonLines {
     out: Mutex<Box<dyn Write + Send>>,
+    /// Who writes, for the message on stderr when a line cannot be.
+    writer: &'static str,
+}
+
+impl JsonLines {
+    /// Opens `path` for append (created if missing); `-` means stdout.
+    pub fn open(path: &str, writer: &'static str) -> io::Result<JsonLines> {
+        let out: Box<dyn Write + Send> = if path == "-" {
+            Box::new(io::stdout())
+        } else {
+            Box::new(OpenOptions::new().create(true).append(true).open(path)?)
+        };
+        Ok(JsonLines {
+            out: Mutex::new(out),
+            writer,
+        })
+    }
+
+    /// Writes one line and flushes it. A failing log never fails a request;
+    /// the error goes to stderr.
+    pub fn write<T: Serialize>(&self, entry: &T) {
+        let mut line = match serde_json::to_vec(entry) {
+            Ok(line) => line,
+            Err(e) => return eprintln!("{}: access log: {e}", self.writer),
+        };
+        line.push(b'\n');
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = out.write_all(&line).and_then(|()| out.flush()) {
+            eprintln!("{}: access log: {e}", self.writer);
+        }
+    }
+}
+
+/// The proxy's access log.
+pub struct AccessLog {
+    lines: JsonLines,
 }
 
 /// One forwarded request, as logged.
@@ -58,27 +95,13 @@ pub struct Entry<'a> {
 impl AccessLog {
     /// Opens `path` for append (created if missing); `-` means stdout.
     pub fn open(path: &str) -> io::Result<AccessLog> {
-        let out: Box<dyn Write + Send> = if path == "-" {
-            Box::new(io::stdout())
-        } else {
-            Box::new(OpenOptions::new().create(true).append(true).open(path)?)
-        };
         Ok(AccessLog {
-            out: Mutex::new(out),
+            lines: JsonLines::open(path, "pacer-proxy")?,
         })
     }
 
-    /// Writes one line and flushes it. A failing log never fails a request;
-    /// the error goes to stderr.
+    /// Writes one line and flushes it.
     pub fn write(&self, entry: &Entry<'_>) {
-        let mut line = match serde_json::to_vec(entry) {
-            Ok(line) => line,
-            Err(e) => return eprintln!("pacer-proxy: access log: {e}"),
-        };
-        line.push(b'\n');
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = out.write_all(&line).and_then(|()| out.flush()) {
-            eprintln!("pacer-proxy: access log: {e}");
-        }
+        self.lines.write(entry);
     }
 }

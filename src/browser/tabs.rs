@@ -33,12 +33,13 @@ impl Clock for SharedClock {
     }
 }
 
-/// The name of the budget of `endpoint` with `key`: `pacer-budget-` and the
-/// first 128 bits of SHA-256(endpoint, NUL, key) in hex. `None` where
-/// `crypto.subtle` is missing (not a secure context): then nothing is shared.
-pub async fn budget_name(endpoint: &str, key: &str) -> Option<String> {
+/// The name of the budget of `scope` (see `pacer_core::input::budget_scope`)
+/// with `key`: `pacer-budget-` and the first 128 bits of SHA-256(scope, NUL,
+/// key) in hex. `None` where `crypto.subtle` is missing (not a secure
+/// context): then nothing is shared.
+pub async fn budget_name(scope: &str, key: &str) -> Option<String> {
     let subtle = web_sys::window()?.crypto().ok()?.subtle();
-    let mut text = format!("{}\u{0}{}", endpoint.trim_end_matches('/'), key).into_bytes();
+    let mut text = format!("{scope}\u{0}{key}").into_bytes();
     let promise = subtle.digest_with_str_and_u8_array("SHA-256", &text).ok()?;
     text.fill(0);
     let digest = JsFuture::from(promise).await.ok()?;

@@ -115,7 +115,7 @@ impl Sleep for TimerSleep {
 }
 
 /// Whether sleeps run on the worker's timers (and so keep their pace in a
-/// hidden tab).
+/// hidden tab); starts the worker if it has not started yet.
 pub fn worker_timers() -> bool {
     WorkerTimers::get().is_some()
 }

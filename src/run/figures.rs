@@ -7,14 +7,13 @@ use std::cell::RefCell;
 use leptos::prelude::*;
 use pacer_core::driver::RunControl;
 use pacer_core::schedule::{AnnouncedLimit, Scheduler};
-use pacer_core::Clock;
 
 use super::model::{NoticeLevel, StatsView};
 use super::record::RunRecord;
 use super::saved::stats_of;
 use super::transport::FetchTransport;
 use super::view::RunView;
-use crate::browser::{unix_now, PerformanceClock};
+use crate::browser::unix_now;
 
 /// Columns of the throughput chart, at most.
 pub const CHART_COLUMNS: usize = 120;
@@ -31,7 +30,8 @@ pub fn live_figures(
     if let Some(text) = transport.take_trouble() {
         view.say(NoticeLevel::Warning, &text);
     }
-    let now = PerformanceClock.now();
+    // The run's clock (see `Session`): wall-clock time.
+    let now = unix_now();
     let counts = control.read(|s| s.counts());
     let pacing_rate = control.read(|s| s.pacing().quota().rate());
     let finished = finished || control.read(Scheduler::is_finished);

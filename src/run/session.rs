@@ -32,7 +32,7 @@ use super::team;
 use super::transport::{FetchTransport, SharedTransport};
 use super::view::RunView;
 use super::work::Work;
-use crate::browser::{take_timer_lateness, Every, HeldLock, PerformanceClock, TimerSleep};
+use crate::browser::{take_timer_lateness, Every, HeldLock, SharedClock, TimerSleep};
 use observer::RowObserver;
 
 /// How often rows and figures are redrawn.
@@ -122,7 +122,9 @@ impl Session {
         };
         let pool = Pool::new(
             control.clone(),
-            PerformanceClock,
+            // One clock for the lone tab and the shared budget: the
+            // worker's send instants, the grants and the pacing agree.
+            SharedClock,
             TimerSleep,
             share.gate(SharedTransport(Rc::clone(&transport))),
             observer,

@@ -82,10 +82,14 @@ impl TabShare {
             old.leave();
         }
         install_page_events();
-        let (endpoint, key) = (settings.endpoint.clone(), settings.key.clone());
+        // Spellings of one endpoint (case, default port, a trailing slash)
+        // share one budget.
+        let scope = pacer_core::input::budget_scope(&settings.endpoint)
+            .unwrap_or_else(|| settings.endpoint.clone());
+        let key = settings.key.clone();
         let weak = Rc::downgrade(&share);
         spawn_local(async move {
-            let name = budget_name(&endpoint, &key).await;
+            let name = budget_name(&scope, &key).await;
             drop(key);
             let Some(share) = weak.upgrade() else { return };
             if share.coord.is_gone() {

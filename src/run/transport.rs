@@ -23,17 +23,17 @@ use pacer_core::api::{
 };
 use pacer_core::driver::Answer;
 use pacer_core::schedule::{AttemptResult, ItemId, ServerHint};
+use pacer_core::shared::HANDOFF;
 use pacer_core::stats::RunStats;
 use pacer_core::timeline::Mark;
-use pacer_core::Clock;
 
 use super::model::Settings;
 use super::record::{AttemptRecord, RunRecord};
 use super::team::{self, TeamWatch};
 use super::work::Work;
 use crate::browser::{
-    answers_at_all, page_origin, unix_now, AbortHandle, FetchError, HttpAnswer, PendingFetch,
-    PerformanceClock, MAX_BODY_BYTES,
+    answers_at_all, page_origin, unix_now, worker_timers, AbortHandle, FetchError, HttpAnswer,
+    PendingFetch, MAX_BODY_BYTES,
 };
 
 /// A request on the wire: how to abort it, and what to record if the page
@@ -290,14 +290,13 @@ impl FetchTransport {
                 // Sent again at once by GET; the refused POST stays on the
                 // item's record.
                 self.keep_attempt(item, attempt, sent, Some(refusal.status), "refused POST");
-                sent = PerformanceClock.now();
+                sent = unix_now();
                 let again = self.start(item, Method::Get);
                 if let Ok(p) = &again {
                     let wire = OnWire {
                         abort: p.abort_handle(),
                         attempt,
-                        sent_unix_ms: (PerformanceClock.wall_offset() + sent).as_secs_f64()
-                            * 1000.0,
+                        sent_unix_ms: sent.as_secs_f64() * 1000.0,
                     };
                     self.in_flight.borrow_mut().insert(item, wire);
                 }
@@ -307,9 +306,9 @@ impl FetchTransport {
                 };
             }
         }
-        let sent_unix = PerformanceClock.wall_offset() + sent;
+        let sent_unix = sent;
         self.in_flight.borrow_mut().remove(&item);
-        let now = PerformanceClock.now();
+        let now = unix_now();
         let latency = now.saturating_sub(sent);
         // A team-budget proxy's hold is part of the wait, not the API's latency.
         let team = answer.as_ref().ok().and_then(|a| a.team);
@@ -324,9 +323,9 @@ impl FetchTransport {
                 let retry_after = a.headers.retry_after.as_deref();
                 let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
                 let result = to_attempt(&parsed);
-                let wall_offset = PerformanceClock.wall_offset();
-                let hint = ServerHint::from_headers(&a.headers, wall_offset);
-                let hint = team::with_team(hint, a.team.as_ref(), wall_offset);
+                // The run's clock is wall-clock time already.
+                let hint = ServerHint::from_headers(&a.headers, Duration::ZERO);
+                let hint = team::with_team(hint, a.team.as_ref(), Duration::ZERO);
                 (result, Some(a.status), Some(parsed), hint)
             }
             Err(FetchError::Aborted) if self.leaving.get() => {
@@ -420,8 +419,8 @@ impl FetchTransport {
         status: Option<u16>,
         error: &str,
     ) {
-        let now = PerformanceClock.now();
-        let sent_unix = PerformanceClock.wall_offset() + sent;
+        let now = unix_now();
+        let sent_unix = sent;
         self.stats.borrow_mut().on_failure(now, Mark::Failure);
         self.record.borrow_mut().add(
             item,
@@ -453,9 +452,9 @@ impl pacer_core::driver::Transport for SharedTransport {
         }
         let method = this.method.get();
         let pending = this.start(item, method);
-        let sent = PerformanceClock.now();
+        let sent = unix_now();
         if let Ok(p) = &pending {
-            let sent_unix_ms = (PerformanceClock.wall_offset() + sent).as_secs_f64() * 1000.0;
+            let sent_unix_ms = sent.as_secs_f64() * 1000.0;
             let wire = OnWire {
                 abort: p.abort_handle(),
                 attempt,
@@ -467,9 +466,9 @@ impl pacer_core::driver::Transport for SharedTransport {
             .boxed_local()
     }
 
-    /// Hands the request to the timer worker, to go at `due` on the shared
-    /// clock (time since the Unix epoch, [`crate::browser::SharedClock`]:
-    /// only the tabs' gate calls this).
+    /// Hands the request to the timer worker, to go at `due` on the run's
+    /// clock (time since the Unix epoch, [`crate::browser::SharedClock`],
+    /// which the pool and the tabs' gate both run on).
     fn send_at(
         &self,
         item: ItemId,
@@ -495,16 +494,23 @@ impl pacer_core::driver::Transport for SharedTransport {
                 let sent = match pending.sent().await {
                     Some(unix) => {
                         let _ = sent_tx.send(unix);
-                        unix.saturating_sub(PerformanceClock.wall_offset())
+                        unix
                     }
-                    // Never went (aborted first): no word to the tabs.
-                    None => PerformanceClock.now(),
+                    // Never went (aborted first): no word to the caller.
+                    None => unix_now(),
                 };
                 this.conclude(item, attempt, (Ok(pending), method), sent)
                     .await
             }
             .boxed_local(),
         )
+    }
+
+    /// Sends go from the timer worker when there is one: handed over
+    /// [`HANDOFF`] ahead of their instant, the page's own long tasks
+    /// (Start, a big list, a restore) no longer move them.
+    fn handoff(&self) -> Option<Duration> {
+        worker_timers().then_some(HANDOFF)
     }
 }
 

@@ -235,10 +235,11 @@ impl RateBackoff {
         self.since = now;
     }
 
-    /// A success at `now` while pacing at no more than `ceiling`; `binding`
-    /// says whether the rate is what holds the sends back. Marks the rate
-    /// good once it held, then probes. True when the rate changed.
-    pub fn on_success(&mut self, now: Duration, ceiling: f64, binding: bool) -> bool {
+    /// A success at `now` while pacing at no more than `ceiling`; `held_by`
+    /// says what holds the sends back. Marks the rate good once it held
+    /// (only a rate that binds was put to the test), then probes. True when
+    /// the rate changed.
+    pub fn on_success(&mut self, now: Duration, ceiling: f64, held_by: HeldBy) -> bool {
         let Some(rate) = self.rate else {
             return false;
         };
@@ -246,7 +247,10 @@ impl RateBackoff {
         self.streak = self.streak.saturating_add(1);
         self.clean = self.clean.saturating_add(1);
         self.admitted += 1.0;
-        if self.streak < p.probe_every || now < self.since + p.probe_spacing || !binding {
+        if self.streak < p.probe_every
+            || now < self.since + p.probe_spacing
+            || held_by == HeldBy::Pool
+        {
             return false;
         }
         self.good = Some(self.good.map_or(rate, |g| g.max(rate)));
@@ -281,15 +285,24 @@ impl RateBackoff {
     }
 }
 
+/// What holds a run's sends back lately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeldBy {
+    /// The rate: sends go at it (or nearly), so its answers test it.
+    Rate,
+    /// The pool of workers: sends wait for a free worker, below the rate.
+    Pool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// `n` successes 100 ms apart, the rate binding or not.
-    fn succeed(b: &mut RateBackoff, n: u32, now: &mut Duration, binding: bool) {
+    fn succeed(b: &mut RateBackoff, n: u32, now: &mut Duration, held_by: HeldBy) {
         for _ in 0..n {
             *now += Duration::from_millis(100);
-            b.on_success(*now, 1000.0, binding);
+            b.on_success(*now, 1000.0, held_by);
         }
     }
 
@@ -315,17 +328,17 @@ mod tests {
         let mut b = engaged();
         assert!(close(b.rate(), 9.9), "{:?}", b.rate());
         // One 429 in ~400 sends: 1 %.
-        succeed(&mut b, 400, &mut now, false);
+        succeed(&mut b, 400, &mut now, HeldBy::Pool);
         refuse(&mut b, now);
         assert!(close(b.rate(), 9.9 * 0.99), "{:?}", b.rate());
         // One in 5: 10 %.
         let mut b = engaged();
-        succeed(&mut b, 5, &mut now, false);
+        succeed(&mut b, 5, &mut now, HeldBy::Pool);
         refuse(&mut b, now);
         assert!(close(b.rate(), 9.9 * 0.9), "{:?}", b.rate());
         // One in 40 (the first 429 counts half after its cut): 7.5 %.
         let mut b = engaged();
-        succeed(&mut b, 40, &mut now, false);
+        succeed(&mut b, 40, &mut now, HeldBy::Pool);
         refuse(&mut b, now);
         assert!(close(b.rate(), 9.9 * (1.0 - 0.01 * 200.0 * 1.5 / 40.0)));
     }
@@ -336,19 +349,19 @@ mod tests {
         let mut b = RateBackoff::new(p);
         let mut now = Duration::ZERO;
         refuse(&mut b, now); // 9.9
-        succeed(&mut b, 3, &mut now, true);
+        succeed(&mut b, 3, &mut now, HeldBy::Rate);
         refuse(&mut b, now); // frequent: 10 % off, to 8.91
         assert!(close(b.rate(), 8.91));
         // 8.91 held 50 successes and a second: half way to 9.9.
-        succeed(&mut b, p.probe_every, &mut now, true);
+        succeed(&mut b, p.probe_every, &mut now, HeldBy::Rate);
         assert!(close(b.rate(), 9.405));
         // That drew a 429: back to what held.
         refuse(&mut b, now);
         assert!(close(b.rate(), 8.91));
         // Within 6 % of the bad mark: no more bisection, 1 % per 200 successes.
-        succeed(&mut b, p.settle - 1, &mut now, true);
+        succeed(&mut b, p.settle - 1, &mut now, HeldBy::Rate);
         assert!(close(b.rate(), 8.91));
-        succeed(&mut b, 1, &mut now, true);
+        succeed(&mut b, 1, &mut now, HeldBy::Rate);
         assert!(close(b.rate(), 8.91 * 1.01));
     }
 
@@ -358,14 +371,14 @@ mod tests {
         let mut b = RateBackoff::new(p);
         let mut now = Duration::ZERO;
         refuse(&mut b, now);
-        succeed(&mut b, 3, &mut now, true);
+        succeed(&mut b, 3, &mut now, HeldBy::Rate);
         refuse(&mut b, now); // 8.91, bad 9.9
         for _ in 0..80 {
             now += Duration::from_millis(10);
-            b.on_success(now, 1000.0, true);
+            b.on_success(now, 1000.0, HeldBy::Rate);
         }
         assert!(close(b.rate(), 8.91), "80 successes in 0.8 s");
-        succeed(&mut b, 3, &mut now, true);
+        succeed(&mut b, 3, &mut now, HeldBy::Rate);
         assert!(close(b.rate(), 9.405));
     }
 
@@ -390,24 +403,24 @@ mod tests {
         let mut now = Duration::ZERO;
         refuse(&mut b, now); // 9.9, bad mark 10
                              // Creeps up to the bad mark and past it...
-        succeed(&mut b, p.settle, &mut now, true);
+        succeed(&mut b, p.settle, &mut now, HeldBy::Rate);
         assert!(close(b.rate(), 9.9 * 1.01));
-        succeed(&mut b, p.settle, &mut now, true);
+        succeed(&mut b, p.settle, &mut now, HeldBy::Rate);
         let past = 9.9 * 1.01 * 1.01;
         assert!(close(b.rate(), past));
         // ...then probes above: +1 %, +2 %, every 50 successes (and a second).
-        succeed(&mut b, p.probe_every, &mut now, true);
+        succeed(&mut b, p.probe_every, &mut now, HeldBy::Rate);
         assert!(close(b.rate(), past * 1.01));
-        succeed(&mut b, p.probe_every, &mut now, true);
+        succeed(&mut b, p.probe_every, &mut now, HeldBy::Rate);
         assert!(close(b.rate(), past * 1.01 * 1.02));
         // A probe drew a 429: back to what held...
         refuse(&mut b, now);
         let held = past * 1.01;
         assert!(close(b.rate(), held));
         // ...within 6 % of the new bad mark: creep, every 400 successes now.
-        succeed(&mut b, 2 * p.settle - 1, &mut now, true);
+        succeed(&mut b, 2 * p.settle - 1, &mut now, HeldBy::Rate);
         assert!(close(b.rate(), held));
-        succeed(&mut b, 1, &mut now, true);
+        succeed(&mut b, 1, &mut now, HeldBy::Rate);
         assert!(close(b.rate(), held * 1.01));
     }
 
@@ -416,7 +429,7 @@ mod tests {
         let mut b = RateBackoff::new(BackoffPolicy::default());
         let mut now = Duration::ZERO;
         refuse(&mut b, now);
-        succeed(&mut b, 5000, &mut now, false);
+        succeed(&mut b, 5000, &mut now, HeldBy::Pool);
         assert!(close(b.rate(), 9.9));
     }
 
@@ -427,7 +440,7 @@ mod tests {
         refuse(&mut b, now);
         for _ in 0..5000 {
             now += Duration::from_millis(100);
-            b.on_success(now, 10.5, true);
+            b.on_success(now, 10.5, HeldBy::Rate);
         }
         assert_eq!(b.rate(), Some(10.5));
     }

@@ -4,17 +4,35 @@
 //! *arrives* even 1 ms early, and the delay between a browser's `fetch()`
 //! and the server's arrival varies by a few ms. So against such a server
 //! sends must be spaced by `1/rate + margin` with the margin at least that
-//! jitter. Nothing tells the margin in advance: it starts tiny (a tolerant
-//! server loses under 0.5 % of its rate), doubles on each new 429, and decays
-//! slowly while answers succeed, so it settles just above what the server
-//! tolerates and costs few 429s.
+//! jitter. Nothing tells the margin in advance what the server tolerates,
+//! and against a server that answers its 429s with `Retry-After: 1` the
+//! first one costs a whole second. So where the margin can cover the usual
+//! jitter (at most [`MarginPolicy::max_fraction`] of `1/rate`) it starts
+//! there, then follows what the run measures of its own jitter (see
+//! [`super::JitterEstimate`]), narrowing while answers keep coming; a
+//! tolerant server pays that measured jitter, no more. Each new 429 doubles
+//! it, and it never narrows back near a width that drew one.
 
 use std::time::Duration;
 
 /// How the margin starts, grows and decays.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MarginPolicy {
-    /// The margin before any 429...
+    /// The margin before anything is measured, where the cap is at least
+    /// this (at lower rates); elsewhere the margin starts at its floor...
+    pub start: Duration,
+    /// ...and at most this fraction of `1/rate`, what it may cost a
+    /// tolerant server until answers come.
+    pub start_fraction: f64,
+    /// Over the measured need, the margin narrows to this fraction of
+    /// itself on each success (never below that need)...
+    pub narrow: f64,
+    /// ...for this many successes; after them, while still no 429 came,
+    /// down to the floor at the same pace: so many answers at that width
+    /// say the server tolerates more than was measured, or the run is long
+    /// enough for one learning 429 to cost little.
+    pub trust_after: u32,
+    /// The least margin, the floor...
     pub initial: Duration,
     /// ...but at most this fraction of `1/rate`.
     pub initial_fraction: f64,
@@ -32,13 +50,20 @@ pub struct MarginPolicy {
 }
 
 impl Default for MarginPolicy {
-    /// Starts at 1 ms (at most 0.4 % of the interval); a 429 raises it to at
-    /// least 6 ms (about Chromium's send-to-arrival jitter on loopback) and
-    /// doubles it, up to 10 % of the interval; every 20 successes in a row
-    /// take 5 % off. Timers may fire 3 ms late (at most 10 % of the
-    /// interval) without costing rate.
+    /// Starts at 6 ms (about Chromium's send-to-arrival jitter on loopback),
+    /// at most 6 % of the interval, up to 16.7 req/s, where 6 ms is within
+    /// 10 % of the interval, and at the floor of 1 ms (at most 0.4 % of
+    /// the interval) above; narrows by
+    /// a tenth per success to what is measured. A 429 raises it to at least
+    /// 6 ms and doubles it, up to 10 % of the interval; every 20 successes
+    /// in a row take 5 % off. Timers may fire 3 ms late (at most 10 % of
+    /// the interval) without costing rate.
     fn default() -> Self {
         Self {
+            start: Duration::from_millis(6),
+            start_fraction: 0.06,
+            narrow: 0.9,
+            trust_after: 100,
             initial: Duration::from_millis(1),
             initial_fraction: 0.004,
             step: Duration::from_millis(6),
@@ -58,6 +83,10 @@ pub struct SafetyMargin {
     known_bad: Duration,
     streak: u32,
     enabled: bool,
+    /// Successes measured before any 429 (see [`SafetyMargin::on_measured`]).
+    measured: u32,
+    /// A 429 came: from then on only 429s and the slow decay move it.
+    refused: bool,
 }
 
 impl SafetyMargin {
@@ -65,10 +94,12 @@ impl SafetyMargin {
     pub fn new(policy: MarginPolicy, interval: Duration) -> Self {
         Self {
             policy,
-            value: floor(policy, interval),
+            value: start(policy, interval),
             known_bad: Duration::ZERO,
             streak: 0,
             enabled: true,
+            measured: 0,
+            refused: false,
         }
     }
 
@@ -81,9 +112,17 @@ impl SafetyMargin {
         }
     }
 
+    /// The send-to-arrival jitter assumed before any is measured (the
+    /// policy's `start`).
+    pub fn usual_jitter(&self) -> Duration {
+        self.policy.start
+    }
+
     /// The catch-up allowance for sends `interval` apart.
     pub fn catch_up(&self, interval: Duration) -> Duration {
-        self.policy.catch_up.min(interval.mul_f64(0.1))
+        self.policy
+            .catch_up
+            .min(interval.mul_f64(MAX_CATCH_UP_FRACTION))
     }
 
     /// The initial margin for sends `interval` apart, starting at `value`
@@ -106,6 +145,7 @@ impl SafetyMargin {
     /// is remembered as too small: decay never goes back within 25 % of it.
     pub fn on_rate_limited(&mut self, interval: Duration) {
         self.streak = 0;
+        self.refused = true;
         self.known_bad = self.known_bad.max(self.value);
         self.value = (self.value.saturating_mul(2))
             .max(self.policy.step)
@@ -119,7 +159,7 @@ impl SafetyMargin {
             return false;
         }
         self.streak = 0;
-        let lowest = floor(self.policy, interval).max(self.known_bad.mul_f64(1.25));
+        let lowest = floor(self.policy, interval).max(self.known_bad.mul_f64(KNOWN_BAD_CLEARANCE));
         let shrunk = self
             .value
             .mul_f64(self.policy.decay)
@@ -128,6 +168,38 @@ impl SafetyMargin {
         let changed = shrunk != self.value;
         self.value = shrunk;
         changed && self.enabled
+    }
+
+    /// A success, before which the run measured that arrival gaps may
+    /// fall `need` short of the send gaps (see [`super::JitterEstimate`];
+    /// `None`: not measured yet). Until a 429 comes: for the policy's
+    /// `trust_after` successes a margin above that need narrows toward it,
+    /// one below rises to it; after them it narrows to the floor. True when
+    /// it changed.
+    pub fn on_measured(&mut self, interval: Duration, need: Option<Duration>) -> bool {
+        if !self.enabled || self.refused {
+            return false;
+        }
+        self.measured = self.measured.saturating_add(1);
+        let cap = cap(self.policy, interval);
+        let lowest = floor(self.policy, interval).min(cap);
+        let need = if self.measured > self.policy.trust_after {
+            lowest
+        } else {
+            match need {
+                Some(need) => need,
+                None => return false,
+            }
+        };
+        let target = need.max(lowest).min(cap);
+        let next = if target >= self.value {
+            target
+        } else {
+            mul(self.value, self.policy.narrow).max(target)
+        };
+        let changed = next != self.value;
+        self.value = next;
+        changed
     }
 
     /// True when a 429 can still be absorbed by widening the spacing: the
@@ -152,6 +224,26 @@ impl SafetyMargin {
     /// so in its headers): no margin is needed.
     pub fn disable(&mut self) {
         self.enabled = false;
+    }
+}
+
+/// The catch-up allowance is at most this fraction of the interval.
+const MAX_CATCH_UP_FRACTION: f64 = 0.1;
+
+/// The margin never goes back within this factor of a width that drew a
+/// 429 (25 % over it).
+const KNOWN_BAD_CLEARANCE: f64 = 1.25;
+
+/// The margin before anything is measured: the policy's `start` where the
+/// cap allows it, else the floor.
+fn start(policy: MarginPolicy, interval: Duration) -> Duration {
+    if policy.start <= cap(policy, interval) {
+        policy
+            .start
+            .min(mul(interval, policy.start_fraction))
+            .max(floor(policy, interval))
+    } else {
+        floor(policy, interval)
     }
 }
 
@@ -186,9 +278,76 @@ mod tests {
 
     const T: Duration = Duration::from_millis(100);
 
+    /// The default policy, but starting at the floor.
+    fn from_floor() -> MarginPolicy {
+        MarginPolicy {
+            start: Duration::ZERO,
+            ..MarginPolicy::default()
+        }
+    }
+
     #[test]
-    fn starts_tiny_jumps_to_the_step_doubles_and_is_capped() {
+    fn starts_at_the_usual_jitter_where_the_cap_allows_else_at_the_floor() {
+        let m = SafetyMargin::new(MarginPolicy::default(), T);
+        assert_eq!(m.value(), Duration::from_millis(6));
+        // 16/s: no more than 6 % of the interval until measured.
+        let m = SafetyMargin::new(MarginPolicy::default(), Duration::from_micros(62_500));
+        assert_eq!(m.value(), Duration::from_micros(3750));
+        // 50/s: a cap of 2 ms cannot hold 6 ms of jitter.
+        let fast = Duration::from_millis(20);
+        let m = SafetyMargin::new(MarginPolicy::default(), fast);
+        assert_eq!(m.value(), Duration::from_micros(80));
+    }
+
+    #[test]
+    fn narrows_to_what_is_measured_and_rises_to_it_at_once() {
         let mut m = SafetyMargin::new(MarginPolicy::default(), T);
+        assert!(!m.on_measured(T, None), "nothing measured: stays");
+        let need = Some(Duration::from_millis(2));
+        assert!(m.on_measured(T, need));
+        assert_eq!(
+            m.value(),
+            Duration::from_micros(5400),
+            "a tenth per success"
+        );
+        for _ in 0..30 {
+            m.on_measured(T, need);
+        }
+        assert_eq!(m.value(), Duration::from_millis(2));
+        assert!(m.on_measured(T, Some(Duration::from_millis(9))));
+        assert_eq!(m.value(), Duration::from_millis(9));
+        m.on_measured(T, Some(Duration::from_millis(40)));
+        assert_eq!(m.value(), Duration::from_millis(10), "capped");
+    }
+
+    #[test]
+    fn after_enough_successes_it_narrows_to_the_floor() {
+        let mut m = SafetyMargin::new(MarginPolicy::default(), T);
+        let need = Some(Duration::from_millis(3));
+        for _ in 0..MarginPolicy::default().trust_after {
+            m.on_measured(T, need);
+        }
+        assert_eq!(m.value(), Duration::from_millis(3));
+        for _ in 0..40 {
+            m.on_measured(T, need);
+        }
+        assert_eq!(m.value(), Duration::from_micros(400));
+    }
+
+    #[test]
+    fn after_a_429_measurements_no_longer_move_it() {
+        let mut m = SafetyMargin::new(MarginPolicy::default(), T);
+        m.on_rate_limited(T); // at 6 ms -> 10 ms (cap)
+        assert!(!m.on_measured(T, Some(Duration::ZERO)));
+        assert_eq!(m.value(), Duration::from_millis(10));
+        let mut off = SafetyMargin::new(MarginPolicy::default(), T);
+        off.disable();
+        assert!(!off.on_measured(T, Some(Duration::from_millis(9))));
+    }
+
+    #[test]
+    fn from_the_floor_jumps_to_the_step_doubles_and_is_capped() {
+        let mut m = SafetyMargin::new(from_floor(), T);
         assert_eq!(m.value(), Duration::from_micros(400));
         m.on_rate_limited(T);
         assert_eq!(m.value(), Duration::from_millis(6));
@@ -198,7 +357,7 @@ mod tests {
 
     #[test]
     fn decays_slowly_on_successes_down_to_the_floor() {
-        let mut m = SafetyMargin::new(MarginPolicy::default(), T);
+        let mut m = SafetyMargin::new(from_floor(), T);
         m.on_rate_limited(T);
         for _ in 0..19 {
             assert!(!m.on_success(T));
@@ -214,7 +373,7 @@ mod tests {
 
     #[test]
     fn never_decays_back_near_a_margin_that_drew_a_429() {
-        let mut m = SafetyMargin::new(MarginPolicy::default(), T);
+        let mut m = SafetyMargin::new(from_floor(), T);
         m.on_rate_limited(T); // at 0.4 ms -> 6 ms
         m.on_rate_limited(T); // at 6 ms -> 10 ms (cap)
         for _ in 0..10_000 {

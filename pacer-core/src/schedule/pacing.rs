@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use super::backoff::{BackoffPolicy, RateBackoff};
+use super::backoff::{BackoffPolicy, HeldBy, RateBackoff};
 use super::grid::GridAligner;
 use super::history::SendHistory;
+use super::jitter::JitterEstimate;
 use super::margin::{MarginPolicy, SafetyMargin};
 use super::probe::{ProbePolicy, RateProbe};
 use crate::gcra::{Gcra, NotUntil, Quota};
@@ -109,6 +110,8 @@ pub struct Pacing {
     admitted_settled: bool,
     /// The rate of the team budget a proxy holds the requests to, if any.
     team: Option<f64>,
+    /// What the run measured of its send-to-arrival jitter, for the margin.
+    jitter: JitterEstimate,
 }
 
 impl Pacing {
@@ -133,6 +136,7 @@ impl Pacing {
             admitted_peak: 0.0,
             admitted_settled: false,
             team: None,
+            jitter: JitterEstimate::default(),
         };
         pacing.apply();
         pacing
@@ -226,7 +230,11 @@ impl Pacing {
         if self.grid.is_some() {
             // Windows fill only while the sends go at the rate; while the
             // pool holds them back, waiting for a grid point only delays them.
-            self.align(self.sends_reach(now, ALIGN_SHARE));
+            self.align(if self.sends_reach(now, ALIGN_SHARE) {
+                Alignment::OnGrid
+            } else {
+                Alignment::Free
+            });
         }
         self.aligner.check(&mut self.gcra, now)?;
         self.first_send.get_or_insert(now);
@@ -249,7 +257,7 @@ impl Pacing {
 
     /// How far back sends are remembered.
     fn history_span(&self) -> Duration {
-        self.pool_window() * 2
+        self.pool_window() * HISTORY_POOL_WINDOWS
     }
 
     /// True when the rate, not the pool of workers, holds the sends back
@@ -263,8 +271,12 @@ impl Pacing {
     /// of the rate or more.
     fn sends_reach(&self, now: Duration, share: f64) -> bool {
         let rate = 1.0 / self.gcra.interval().as_secs_f64();
-        self.history
-            .rate_is_binding(now, self.pool_window() / 2, rate, share)
+        self.history.rate_is_binding(
+            now,
+            self.pool_window() / BINDING_WINDOW_DIVISOR,
+            rate,
+            share,
+        )
     }
 
     /// An answer's headers, for a request sent at `sent_at`.
@@ -357,17 +369,43 @@ impl Pacing {
         self.probe.as_ref()
     }
 
-    /// A success at `now`: the margin may shrink a little, a probing rate
-    /// grows, a backed-off fixed rate climbs back.
+    /// A send taken for `due` went at `sent`: its lateness is measured for
+    /// the margin, and a send later than the catch-up allows keeps the
+    /// next one a spacing away from it (a strict server measures the gap
+    /// between arrivals, not between plans).
+    pub fn on_sent(&mut self, due: Duration, sent: Duration) {
+        let late = sent.saturating_sub(due);
+        self.jitter.on_sent(late);
+        if late > self.margin.catch_up(self.quota.emission_interval()) {
+            self.gcra.hold_until(sent + self.gcra.interval());
+        }
+    }
+
+    /// A request was answered `took` after it went: the spread of answer
+    /// times bounds how much the way in varies, for the margin.
+    pub fn on_answer_time(&mut self, took: Duration) {
+        self.jitter.on_answer(took);
+    }
+
+    /// A success at `now`: the margin follows the jitter measured (or
+    /// shrinks a little), a probing rate grows, a backed-off fixed rate
+    /// climbs back.
     pub fn on_success(&mut self, now: Duration) {
         if let Some(probe) = &mut self.probe {
             let rate = probe.on_success(now);
             self.set_user_rate(rate);
             return;
         }
-        let shrunk = self.margin.on_success(self.quota.emission_interval());
-        let binding = self.rate_is_binding(now);
-        let climbed = self.backoff.on_success(now, self.ceiling(), binding);
+        let interval = self.quota.emission_interval();
+        let mut shrunk = self.margin.on_success(interval);
+        let need = self.jitter.bound(self.margin.usual_jitter());
+        shrunk |= self.margin.on_measured(interval, need);
+        let held_by = if self.rate_is_binding(now) {
+            HeldBy::Rate
+        } else {
+            HeldBy::Pool
+        };
+        let climbed = self.backoff.on_success(now, self.ceiling(), held_by);
         if shrunk || climbed {
             self.refresh();
         }
@@ -473,7 +511,7 @@ impl Pacing {
         // until then over a second or 20 sends (the most seen so far).
         if sent_at >= first + ADMITTED_SKIP + long {
             let sends = (long.as_secs_f64() / self.gcra.interval().as_secs_f64()) as usize;
-            let min = (sends / 2).max(ADMITTED_MIN_SENDS);
+            let min = (sends / ADMITTED_SHARE_DIVISOR).max(ADMITTED_MIN_SENDS);
             if let Some(a) = self.history.admitted(sent_at, long, min) {
                 let early = !std::mem::replace(&mut self.admitted_settled, true);
                 self.admitted_peak = if early { a } else { self.admitted_peak.max(a) };
@@ -537,7 +575,7 @@ impl Pacing {
         }
         let wait = match (retry_after, again) {
             (Some(wait), _) => wait,
-            (None, Some(p)) => ((p.until - p.from) * 2)
+            (None, Some(p)) => ((p.until - p.from) * REPEAT_PAUSE_GROWTH)
                 .min(self.gcra.interval().max(MAX_REPEAT_PAUSE))
                 .max(self.gcra.interval()),
             (None, None) => self.gcra.interval(),
@@ -637,14 +675,14 @@ impl Pacing {
             .and_then(|a| a.per_second)
             .is_some_and(|n| self.quota.rate() >= f64::from(n) * AT_LIMIT_SHARE);
         self.grid = at_window_limit.then(|| mid_window_anchor(spacing, self.wall_offset));
-        self.align(true);
+        self.align(Alignment::OnGrid);
     }
 
     /// Puts sends on the mid-window grid (if at an announced window limit)
-    /// or not.
-    fn align(&mut self, aligned: bool) {
+    /// or frees them from it.
+    fn align(&mut self, alignment: Alignment) {
         let interval = self.quota.emission_interval();
-        let grid = self.grid.filter(|_| aligned);
+        let grid = self.grid.filter(|_| alignment == Alignment::OnGrid);
         let catch_up = match grid {
             Some(_) => interval / GRID_CATCH_UP_DIVISOR,
             None => self.margin.catch_up(interval),
@@ -652,6 +690,16 @@ impl Pacing {
         self.gcra.set_catch_up(catch_up);
         self.aligner.set_anchor(grid);
     }
+}
+
+/// Whether sends go on the mid-window grid (when there is one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Alignment {
+    /// On the grid: the windows fill, so each send keeps mid-slot.
+    OnGrid,
+    /// Off it: the pool holds the sends back, and waiting for a grid
+    /// point would only delay them further.
+    Free,
 }
 
 /// What a refusal was, for the fixed rate's reaction to it.
@@ -704,8 +752,22 @@ const POOL_SPAN: Duration = Duration::from_secs(4);
 const RATE_EPSILON: f64 = 1e-9;
 
 /// A pause repeated on the first send after one (the server was still
-/// full) doubles, up to this or one spacing, whichever is longer.
+/// full) grows by this factor (doubles)...
+const REPEAT_PAUSE_GROWTH: u32 = 2;
+/// ...up to this or one spacing, whichever is longer.
 const MAX_REPEAT_PAUSE: Duration = Duration::from_secs(1);
+
+/// Sends are remembered over this many pool windows (the admitted rate is
+/// measured over one and two of them).
+const HISTORY_POOL_WINDOWS: u32 = 2;
+
+/// Whether the rate binds is judged over this fraction of the pool's
+/// window (its recent half: answers come back in clumps over the whole).
+const BINDING_WINDOW_DIVISOR: u32 = 2;
+
+/// Over the pool's window, the admitted rate is measured from at least
+/// this fraction (a half) of the sends the rate allows.
+const ADMITTED_SHARE_DIVISOR: usize = 2;
 
 /// The admitted rate is estimated from at least this many sends.
 const ADMITTED_MIN_SENDS: usize = 8;

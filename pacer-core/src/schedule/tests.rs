@@ -8,6 +8,7 @@ fn ms(n: u64) -> Duration {
 
 fn exact(items: usize, rate: f64) -> Scheduler {
     let margin = MarginPolicy {
+        start: Duration::ZERO,
         initial: Duration::ZERO,
         ..MarginPolicy::default()
     };

@@ -250,10 +250,15 @@ impl<C: Clock + 'static, S: Sleep + 'static> Coordinator<C, S> {
     /// A send wants to go: `None` to go now, else the grant's instant to
     /// wait for.
     fn ask(&self) -> Option<oneshot::Receiver<Duration>> {
+        self.ask_at(self.clock.now())
+    }
+
+    /// [`Coordinator::ask`] for a send that goes at `at` (now or later).
+    fn ask_at(&self, at: Duration) -> Option<oneshot::Receiver<Duration>> {
         let (tx, rx) = oneshot::channel();
         // The waiter is queued before the flush: `ask` may hand out the
         // permit at once (a lone leader spacing its sends).
-        let ask = self.tab.borrow_mut().ask(self.clock.now());
+        let ask = self.tab.borrow_mut().ask(at);
         let rx = match ask {
             Ask::Now => None,
             Ask::Wait => {
@@ -345,6 +350,63 @@ where
             });
             return answer.boxed_local();
         };
+        self.granted(first, item, attempt, None)
+    }
+
+    /// A lone tab's send goes to `inner` to be made at `due`; once tabs
+    /// share, at its grant's instant instead (which the budget's leader
+    /// paces), and `sent` hears when it went all the same.
+    fn send_at(
+        &self,
+        item: ItemId,
+        attempt: u32,
+        due: Duration,
+        sent: oneshot::Sender<Duration>,
+    ) -> Option<Self::Fut> {
+        let Some(coord) = &self.coord else {
+            return Some(self.inner.send_at(item, attempt, due, sent)?.boxed_local());
+        };
+        // Asked for its instant, not now: alone, the tab records the send
+        // as the budget's latest, for a tab that joins to continue from.
+        let Some(first) = coord.ask_at(due.max(coord.clock.now())) else {
+            let answer = self.inner.send_at(item, attempt, due, sent);
+            if answer.is_some() {
+                coord.trace(Trace::Sent {
+                    item,
+                    attempt,
+                    at: due,
+                    now: due,
+                });
+            }
+            return Some(answer?.boxed_local());
+        };
+        Some(self.granted(first, item, attempt, Some(sent)))
+    }
+
+    fn handoff(&self) -> Option<Duration> {
+        self.inner.handoff()
+    }
+}
+
+impl<T, C, S> Gated<T, C, S>
+where
+    T: Transport + Clone + 'static,
+    T::Fut: 'static,
+    C: Clock + 'static,
+    S: Sleep + 'static,
+{
+    /// A send that waits for its grant (`first`, asked already); `told`
+    /// hears when it went.
+    fn granted(
+        &self,
+        first: oneshot::Receiver<Duration>,
+        item: ItemId,
+        attempt: u32,
+        told: Option<oneshot::Sender<Duration>>,
+    ) -> LocalBoxFuture<'static, Answer> {
+        let Some(coord) = &self.coord else {
+            return self.inner.send(item, attempt).boxed_local();
+        };
         let coord = Rc::clone(coord);
         let inner = self.inner.clone();
         let untimed = Rc::clone(&self.untimed);
@@ -400,7 +462,11 @@ where
                 grant = coord.ask();
             };
             let Some(at) = at else {
-                return inner.send(item, attempt).await;
+                let answer = inner.send(item, attempt);
+                if let Some(tx) = told {
+                    let _ = tx.send(coord.clock.now());
+                }
+                return answer.await;
             };
             if coord.is_gone() {
                 // The tab left meanwhile: its slot is given back, not used.
@@ -410,7 +476,11 @@ where
                 });
             }
             // The word to the other tabs, once the request went.
-            let went = |sent: Duration| {
+            let mut told = told;
+            let mut went = |sent: Duration| {
+                if let Some(tx) = told.take() {
+                    let _ = tx.send(sent);
+                }
                 coord.update(|t, _| t.sent(at, sent));
                 coord.trace(Trace::Sent {
                     item,

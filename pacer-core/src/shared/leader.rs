@@ -15,6 +15,10 @@ use crate::schedule::{MarginPolicy, SafetyMargin};
 /// usual to reach the server, which no small margin absorbs, and a margin
 /// that widened on each of them held the tabs at 0.90 of the limit.
 pub const LEADER_MARGIN: MarginPolicy = MarginPolicy {
+    start: Duration::ZERO,
+    start_fraction: 0.0,
+    narrow: 1.0,
+    trust_after: 0,
     initial: Duration::from_millis(1),
     initial_fraction: 0.01,
     step: Duration::from_millis(2),

@@ -27,6 +27,9 @@ pub struct ServerModel {
     pub reject_latency: Duration,
     /// Whether 429s carry `Retry-After` (until the limiter would admit).
     pub retry_after: bool,
+    /// ...in whole seconds, rounded up, as the header carries it (many
+    /// gateways send `Retry-After: 1` for a wait of a few ms).
+    pub retry_after_whole_seconds: bool,
     /// Added to the clock before the limiter sees it (moves window edges).
     pub phase: Duration,
     /// Whether the client can read the limiter's rate headers (CORS-exposed).
@@ -52,6 +55,7 @@ impl Default for ServerModel {
             arrival_jitter: Duration::ZERO,
             reject_latency: Duration::ZERO,
             retry_after: false,
+            retry_after_whole_seconds: false,
             phase: Duration::ZERO,
             rate_headers: true,
             opaque_429: false,
@@ -172,7 +176,15 @@ impl Transport for SimServer {
                     if server.model.opaque_429 {
                         (429, server.network_error())
                     } else {
-                        let retry_after = retry_after.filter(|_| server.model.retry_after);
+                        let retry_after =
+                            retry_after
+                                .filter(|_| server.model.retry_after)
+                                .map(|d| match server.model.retry_after_whole_seconds {
+                                    true => Duration::from_secs(
+                                        d.as_secs() + u64::from(d.subsec_nanos() > 0),
+                                    ),
+                                    false => d,
+                                });
                         (429, AttemptResult::RateLimited { retry_after })
                     }
                 }

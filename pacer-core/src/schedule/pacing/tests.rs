@@ -8,6 +8,7 @@ fn ms(n: u64) -> Duration {
 
 fn pacing(rate: f64) -> Pacing {
     let policy = MarginPolicy {
+        start: Duration::ZERO,
         initial: Duration::ZERO,
         ..MarginPolicy::default()
     };
