@@ -30,6 +30,7 @@ mod settings_form;
 mod share_settings;
 mod shared_settings;
 mod stats_bar;
+mod team_budget;
 mod throughput_chart;
 mod url_input;
 mod validate;
@@ -51,6 +52,7 @@ pub use results_table::ResultsTable;
 pub use run_history::RunHistory;
 pub use settings_form::SettingsForm;
 pub use stats_bar::StatsBar;
+pub use team_budget::TeamBudget;
 pub use throughput_chart::ThroughputChart;
 pub use url_input::UrlInput;
 
@@ -91,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <section class="card run-card" aria-label="Run">
                         <Controls />
                         <StatsBar />
+                        <TeamBudget />
                         <ThroughputChart />
                     </section>
                     <NoticeBar />

@@ -10,6 +10,7 @@
 //!   [`Prediction`] or an [`ApiError`].
 //! - [`headers`]: [`RateHeaders`], [`parse_retry_after`], [`EXPOSED_HEADERS`].
 //! - [`error`]: what an [`ApiError`] means to a user ([`ApiError::is_retryable`], `Display`).
+//! - [`team`]: what a team-budget proxy says of the budget ([`TeamBudget`]).
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub mod quota;
 pub mod request;
 pub mod response;
 pub mod scrub;
+pub mod team;
 pub mod windows;
 
 pub use headers::{parse_retry_after, RateHeaders, EXPOSED_HEADERS};
@@ -31,6 +33,7 @@ pub use request::{
 };
 pub use response::{classify, classify_at, parse_solution};
 pub use scrub::scrub_secrets;
+pub use team::{TeamBudget, TeamMode};
 
 /// The models the vision v2 API (and the emulator) know, in a sensible
 /// display order.

@@ -22,6 +22,9 @@ use std::time::Duration;
 
 /// Largest form body read to find the key (a base64 image).
 const MAX_FORM_BODY: usize = 32 * 1024 * 1024;
+/// How many times a request woken late takes a new slot before it goes
+/// anyway (a machine always that late would otherwise hold it for ever).
+const MAX_RETAKES: u32 = 2;
 
 /// A running proxy: the API, the access log, and the team budget if any.
 pub struct Proxy {
@@ -122,19 +125,41 @@ pub async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response 
             }
             body = Some(Outgoing::Read(bytes));
         }
+        // After a quiet spell the API connections may be gone: open new
+        // ones while this request waits for its slot, so that the next
+        // ones do not lose a connect's time and bunch (see `Upstream::warm`).
+        if upstream.woke() {
+            let (warm, connections) = (proxy.clone(), Upstream::connections_for(budget.rate()));
+            tokio::spawn(async move { warm.upstream.warm(connections).await });
+        }
         // Counted as held from here: waiting for Redis is part of the hold.
         let _counted = budget.hold();
-        match budget.take(&key).await {
-            Decision::Refuse(retry, mode) => {
-                logged.mode = Some(mode);
-                return logged.finish(refusal(budget, retry, mode), Some("budget"));
-            }
-            Decision::Hold(wait, mode) => {
-                tokio::time::sleep(wait).await;
-                let hold = since_epoch().saturating_sub(arrival);
-                logged.hold = Some(hold);
-                logged.mode = Some(mode);
-                held = Some((budget, hold, mode));
+        let mut retakes = 0;
+        loop {
+            match budget.take(&key).await {
+                Decision::Refuse(retry, mode) => {
+                    logged.mode = Some(mode);
+                    return logged.finish(refusal(budget, retry, mode), Some("budget"));
+                }
+                Decision::Hold(wait, mode) => {
+                    let slot = tokio::time::Instant::now() + wait;
+                    tokio::time::sleep_until(slot).await;
+                    // A stalled process (a busy machine) wakes its held
+                    // requests late, several at once: sent now they would
+                    // reach the API together with the ones sent on time
+                    // after them. Forwarded only at a slot: a late one
+                    // takes the next free slot instead.
+                    let late = tokio::time::Instant::now().saturating_duration_since(slot);
+                    if late > budget.late_after() && retakes < MAX_RETAKES {
+                        retakes += 1;
+                        continue;
+                    }
+                    let hold = since_epoch().saturating_sub(arrival);
+                    logged.hold = Some(hold);
+                    logged.mode = Some(mode);
+                    held = Some((budget, hold, mode));
+                    break;
+                }
             }
         }
     }

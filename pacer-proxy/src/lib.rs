@@ -72,9 +72,10 @@ pub async fn start(config: ProxyConfig) -> anyhow::Result<Running> {
         proxy = proxy.with_budget(budget::Budget::new(budget, &config.upstream.base)?);
     }
     let proxy = Arc::new(proxy);
-    if proxy.budget().is_some() {
-        let warm = proxy.clone();
-        tokio::spawn(async move { warm.upstream.warm().await });
+    if let Some(budget) = proxy.budget() {
+        let (warm, connections) = (proxy.clone(), Upstream::connections_for(budget.rate()));
+        warm.upstream.woke();
+        tokio::spawn(async move { warm.upstream.warm(connections).await });
     }
     let app = routes::app(proxy, config.dist.as_deref());
     let addr = SocketAddr::new(config.host, config.port);

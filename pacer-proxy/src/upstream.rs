@@ -7,7 +7,15 @@ use crate::path::{self, Refused};
 use anyhow::Context;
 use axum::http::StatusCode;
 use axum::response::Response;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A proxy that forwarded nothing for this long may have lost its
+/// connections to the API (its own pool drops idle ones after 90 s, and
+/// servers close them sooner): it opens new ones as requests come again.
+const IDLE: Duration = Duration::from_secs(30);
+/// The most connections opened ahead.
+const MAX_WARM: usize = 16;
 
 /// What reaching the API takes: plain values, whoever parsed them.
 #[derive(Clone, Debug)]
@@ -29,6 +37,8 @@ pub struct Upstream {
     /// The base URL's path, without a trailing slash (`""` or `/prefix`).
     base_path: String,
     pub(crate) timeout: Duration,
+    /// When a request last went to the API (or a warm-up began).
+    last_use: Mutex<Option<Instant>>,
 }
 
 /// Checks a base URL: an absolute http(s) URL with a host and no query or
@@ -71,17 +81,41 @@ impl Upstream {
             base,
             base_path,
             timeout: config.timeout,
+            last_use: Mutex::new(None),
         })
     }
 
-    /// Opens a connection to the API ahead of the first page's request
-    /// (a `HEAD` of the base URL, answer ignored): on a busy machine a
-    /// first connection (TCP, TLS) can take an interval or more, which
-    /// would delay that request past the next one's slot and bunch them
-    /// at the API.
-    pub async fn warm(&self) {
-        let head = self.client.head(format!("{}/", self.base)).send();
-        let _ = tokio::time::timeout(self.timeout, head).await;
+    /// Opens `connections` connections to the API at once (concurrent
+    /// `HEAD`s of the base URL, answers ignored; over HTTP/2 they share
+    /// one). A held request is forwarded at its slot; if it must first
+    /// open a connection (TCP, TLS: 70-140 ms on a busy machine) it
+    /// reaches the API that much late, while the next ones, on connections
+    /// already open, arrive on time: they bunch, and the API counts more
+    /// than its limit in a second. So a budgeted proxy keeps as many
+    /// connections open as its rate can have requests in flight.
+    pub async fn warm(&self, connections: usize) {
+        let mut heads = tokio::task::JoinSet::new();
+        for _ in 0..connections.clamp(1, MAX_WARM) {
+            let head = self.client.head(format!("{}/", self.base)).send();
+            heads.spawn(tokio::time::timeout(self.timeout, head));
+        }
+        while heads.join_next().await.is_some() {}
+    }
+
+    /// How many connections a proxy forwarding at `rate` wants open: a
+    /// second's worth of requests in flight, at least 2.
+    pub fn connections_for(rate: f64) -> usize {
+        ((rate.max(0.0)).ceil() as usize).clamp(2, MAX_WARM)
+    }
+
+    /// Notes a request going to the API now; true when none went for a
+    /// while (the connections may be gone: time to open new ones).
+    pub(crate) fn woke(&self) -> bool {
+        let now = Instant::now();
+        let mut last = self.last_use.lock().unwrap_or_else(|e| e.into_inner());
+        let idle = last.is_none_or(|t| now.duration_since(t) >= IDLE);
+        *last = Some(now);
+        idle
     }
 
     /// The base URL.

@@ -104,3 +104,101 @@ async fn answers_carry_the_team_policy_and_a_long_wait_is_a_429() {
     assert_eq!(forms.len(), 2);
     assert!(forms.iter().all(|b| &b[..] == form.as_bytes()));
 }
+
+/// Regression: a run's first second at the API held more than the limit
+/// and the burst. The proxy had one warm connection; the second and third
+/// requests forwarded while the first was still being answered each opened
+/// a connection first (70-140 ms on a loaded machine), reached the API that
+/// much late, and bunched with the next ones, which went on time. Now a
+/// budgeted proxy opens a second's worth of connections at start, and the
+/// forwards find them open.
+#[tokio::test]
+async fn a_budgeted_proxy_opens_its_connections_before_the_first_slots() {
+    use axum::extract::ConnectInfo;
+    use axum::http::Method;
+    use std::net::SocketAddr;
+
+    let redis = redis();
+    // Every request's method and the client port it came from (one port,
+    // one connection).
+    let seen: Arc<Mutex<Vec<(Method, u16)>>> = Arc::default();
+    let record = seen.clone();
+    let app = Router::new().fallback(any(
+        move |ConnectInfo(peer): ConnectInfo<SocketAddr>, method: Method| {
+            let record = record.clone();
+            async move {
+                record.lock().unwrap().push((method, peer.port()));
+                // Slow enough that forwards overlap and need connections.
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                "{\"error\":\"false\"}"
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).await.unwrap()
+    });
+    let config = ProxyConfig {
+        host: "127.0.0.1".parse().unwrap(),
+        port: 0,
+        upstream: UpstreamConfig {
+            base: format!("http://{addr}"),
+            timeout: Duration::from_secs(5),
+            insecure: false,
+        },
+        access_log: None,
+        dist: None,
+        budget: Some(budget(&redis, &fresh_name("warm"), 20.0, 0, 5_000)),
+    };
+    let via = format!("http://{}", start(config).await.unwrap().http);
+    // The warm-up: 20/s wants 16 connections (a second's worth, at most 16).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let warmed: std::collections::HashSet<u16> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, _)| m == Method::HEAD)
+        .map(|(_, p)| *p)
+        .collect();
+    assert_eq!(warmed.len(), 16, "{warmed:?}");
+    // Eight forwards 50 ms apart, each answered in 150 ms: four overlap.
+    let client = reqwest::Client::new();
+    let posts = (0..8).map(|i| {
+        client
+            .post(format!("{via}/vision/v2/multipredict"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "client_key=k&model_id=m&image_url=http%3A%2F%2Fx%2F{i}.jpg"
+            ))
+            .send()
+    });
+    for answer in futures_join_all(posts).await {
+        assert_eq!(answer.unwrap().status(), 200);
+    }
+    let forwarded: Vec<u16> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, _)| m == Method::POST)
+        .map(|(_, p)| *p)
+        .collect();
+    assert_eq!(forwarded.len(), 8);
+    let cold: Vec<&u16> = forwarded.iter().filter(|p| !warmed.contains(p)).collect();
+    assert!(cold.is_empty(), "forwards on new connections: {cold:?}");
+}
+
+/// Awaits every future (the tests' own small join, without a crate).
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}

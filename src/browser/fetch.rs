@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::future::{select, Either};
 use js_sys::{Promise, Reflect, Uint8Array};
-use pacer_core::api::{scrub_secrets, RateHeaders};
+use pacer_core::api::{scrub_secrets, RateHeaders, TeamBudget};
 use pacer_core::Sleep;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -27,6 +27,9 @@ pub struct HttpAnswer {
     pub body: String,
     /// The rate-limit headers the page may read (CORS-exposed ones only).
     pub headers: RateHeaders,
+    /// What a team-budget proxy said of its budget, when the answer came
+    /// through one.
+    pub team: Option<TeamBudget>,
 }
 
 /// Why no [`HttpAnswer`] came.
@@ -225,15 +228,16 @@ fn worker_answer(answer: &JsValue) -> Result<HttpAnswer, FetchError> {
     }
     let headers = get("headers");
     // The worker's names are lower-case (as `Headers` iterates them).
-    let rate = RateHeaders::from_lookup(|name| {
+    let lookup = |name: &str| {
         js_sys::Reflect::get(&headers, &name.to_ascii_lowercase().into())
             .ok()
             .and_then(|v| v.as_string())
-    });
+    };
     Ok(HttpAnswer {
         status: get("status").as_f64().unwrap_or(0.0) as u16,
         body: get("body").as_string().unwrap_or_default(),
-        headers: rate,
+        headers: RateHeaders::from_lookup(lookup),
+        team: TeamBudget::from_lookup(lookup),
     })
 }
 
@@ -276,7 +280,9 @@ async fn read_answer(promise: Promise) -> Result<HttpAnswer, FetchError> {
         .dyn_into()
         .map_err(js_error)?;
     let headers = response.headers();
-    let rate = RateHeaders::from_lookup(|name| headers.get(name).ok().flatten());
+    let lookup = |name: &str| headers.get(name).ok().flatten();
+    let rate = RateHeaders::from_lookup(lookup);
+    let team = TeamBudget::from_lookup(lookup);
     let declared = headers
         .get("content-length")
         .ok()
@@ -292,6 +298,7 @@ async fn read_answer(promise: Promise) -> Result<HttpAnswer, FetchError> {
         status: response.status(),
         body: read_capped(&response).await?,
         headers: rate,
+        team,
     })
 }
 

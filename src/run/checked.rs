@@ -124,15 +124,21 @@ pub fn check_settings(s: &mut SavedSettings) -> Vec<String> {
 }
 
 /// Drops attempts whose send time or latency no clock could have read
-/// (not a number, before 2001 or after 2100, a latency over a day):
-/// how many, and the first bad send time (or latency) for the message.
+/// (not a number, before 2001 or after 2100, a latency over a day), and
+/// a proxy's hold that is not part of its attempt's latency: how many
+/// attempts, and the first bad send time (or latency) for the message.
 pub fn drop_implausible_attempts<'a>(
     items: impl IntoIterator<Item = &'a mut SavedItem>,
 ) -> (usize, Option<f64>) {
     let mut dropped = 0;
     let mut example = None;
     for item in items {
-        item.attempts.retain(|a: &AttemptRecord| {
+        item.attempts.retain_mut(|a: &mut AttemptRecord| {
+            // A proxy's hold is part of the latency: one that is not is dropped.
+            let latency = a.latency_ms;
+            a.held_ms = a
+                .held_ms
+                .filter(|h| h.is_finite() && (0.0..=latency).contains(h));
             let ok = plausible_send_time(a.sent_unix_ms) && plausible_latency(a.latency_ms);
             if !ok {
                 dropped += 1;

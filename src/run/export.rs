@@ -251,6 +251,7 @@ mod tests {
                 status: Some(500),
                 error: Some("HTTP 500".into()),
                 possibly_charged: false,
+                held_ms: None,
             },
             None,
         );
@@ -299,6 +300,7 @@ mod tests {
             status,
             error: error.map(str::to_owned),
             possibly_charged: false,
+            held_ms: None,
         };
         record.add(
             0,
@@ -357,6 +359,7 @@ mod tests {
             status: None,
             error: Some("cut off".into()),
             possibly_charged: true,
+            held_ms: None,
         };
         record.add(0, cut, None);
         let items = [ExportItem {
@@ -389,6 +392,7 @@ mod tests {
             status,
             error: error.map(str::to_owned),
             possibly_charged: false,
+            held_ms: None,
         };
         let mut record = RunRecord::new(3);
         record.add(0, attempt(1, Some(503), Some("server error")), None);

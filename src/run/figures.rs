@@ -35,6 +35,10 @@ pub fn live_figures(
     let counts = control.read(|s| s.counts());
     let pacing_rate = control.read(|s| s.pacing().quota().rate());
     let finished = finished || control.read(Scheduler::is_finished);
+    let team = transport.team.borrow().shown();
+    if view.team.with_untracked(|t| *t != team) {
+        view.team.set(team);
+    }
     let mut stats = transport.stats.borrow_mut();
     if !finished {
         stats.sample_rate(now, pacing_rate);
@@ -70,6 +74,7 @@ pub fn saved_figures(
     total: usize,
 ) {
     let mut figures = stats_of(record, rate);
+    view.team.set(None);
     view.chart.set(figures.timeline().columns(CHART_COLUMNS));
     let now = unix_now();
     view.stats.set(StatsView {

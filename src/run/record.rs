@@ -24,6 +24,17 @@ pub struct AttemptRecord {
     /// have counted (and billed) it although its answer was never read.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub possibly_charged: bool,
+    /// How long a team-budget proxy held it before passing it on, ms (part
+    /// of `latency_ms`, but not the API's latency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_ms: Option<f64>,
+}
+
+impl AttemptRecord {
+    /// The API's own latency, ms: send to whole answer, less a proxy's hold.
+    pub fn api_latency_ms(&self) -> f64 {
+        (self.latency_ms - self.held_ms.unwrap_or(0.0)).max(0.0)
+    }
 }
 
 /// Records of a run, indexed by item.

@@ -357,7 +357,7 @@ pub fn stats_of(record: &RunRecord, rate: f64) -> RunStats {
     for a in answered {
         let end = ms(a.sent_unix_ms + a.latency_ms);
         match (a.status, &a.error) {
-            (Some(200), None) => stats.on_success(end, ms(a.latency_ms)),
+            (Some(200), None) => stats.on_success(end, ms(a.api_latency_ms())),
             (Some(429), _) => stats.on_failure(end, Mark::RateLimited),
             _ => stats.on_failure(end, Mark::Failure),
         }
@@ -441,6 +441,7 @@ mod tests {
             status,
             error: None,
             possibly_charged: false,
+            held_ms: None,
         }
     }
 
@@ -572,6 +573,7 @@ mod tests {
             status,
             error: None,
             possibly_charged: false,
+            held_ms: None,
         };
         record.attempts[0] = vec![at(1000.0, 300.0, Some(200))];
         record.attempts[1] = vec![at(1250.0, 100.0, Some(503)), at(1500.0, 500.0, Some(200))];

@@ -29,6 +29,7 @@ use super::saved::SavedItem;
 use super::summary::SavedPhase;
 use super::tab::{late_text, LATE};
 use super::tabs::TabShare;
+use super::team;
 use super::transport::{FetchTransport, SharedTransport};
 use super::view::RunView;
 use super::work::Work;
@@ -360,10 +361,12 @@ impl Session {
         );
         let id = self.id.clone();
         let cap_said = Cell::new(None);
+        let (spawn, pool) = (Rc::clone(&self.spawn_workers), self.concurrency.get());
         *self.ticker.borrow_mut() = Some(Every::new(TICK, move || {
             rows::flush(&dirty, view.items, &control, &record);
             live_figures(view, &control, &transport, &record, finished.get(), total);
             quota::tick(view, &control, &id, &cap_said);
+            team::grow_pool(&transport, &control, pool, &*spawn);
             let late = take_timer_lateness();
             if late >= LATE && view.state.get_untracked() == RunState::Running {
                 view.say(NoticeLevel::Warning, &late_text(late));

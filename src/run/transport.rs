@@ -30,6 +30,7 @@ use pacer_core::timeline::Mark;
 
 use super::model::Settings;
 use super::record::{AttemptRecord, RunRecord};
+use super::team::{self, TeamWatch};
 use super::work::Work;
 use crate::browser::{
     answers_at_all, page_origin, unix_now, worker_timers, AbortHandle, FetchError, HttpAnswer,
@@ -72,6 +73,8 @@ pub struct FetchTransport {
     pub stats: Rc<RefCell<RunStats>>,
     /// Per-item attempts, results and timings.
     pub record: Rc<RefCell<RunRecord>>,
+    /// What a team-budget proxy said of its budget, answer by answer.
+    pub team: RefCell<TeamWatch>,
 }
 
 impl FetchTransport {
@@ -89,6 +92,7 @@ impl FetchTransport {
             trouble: Rc::default(),
             stats: Rc::default(),
             record,
+            team: RefCell::default(),
         }
     }
 
@@ -116,6 +120,7 @@ impl FetchTransport {
                         status: None,
                         error: Some(LEFT_ON_THE_WIRE.to_owned()),
                         possibly_charged: true,
+                        held_ms: None,
                     },
                     None,
                 );
@@ -206,6 +211,11 @@ impl FetchTransport {
         } else {
             Spend::AsFastAsAllowed
         }
+    }
+
+    /// The endpoint the run sends to.
+    pub fn endpoint(&self) -> &str {
+        &self.settings.endpoint
     }
 
     fn timeout(&self) -> Duration {
@@ -310,6 +320,12 @@ impl FetchTransport {
         self.in_flight.borrow_mut().remove(&item);
         let now = unix_now();
         let latency = now.saturating_sub(sent);
+        // A team-budget proxy's hold is part of the wait, not the API's latency.
+        let team = answer.as_ref().ok().and_then(|a| a.team);
+        let held = team.map(|t| t.hold.min(latency));
+        if let Some(t) = &team {
+            self.team.borrow_mut().note(t);
+        }
         let mut recorded = false;
         let (result, status, outcome, hint) = match answer {
             Ok(a) => {
@@ -325,6 +341,7 @@ impl FetchTransport {
                     unix_now(),
                     self.spend(),
                 );
+                let hint = team::with_team(hint, a.team.as_ref(), Duration::ZERO);
                 (result, Some(a.status), Some(parsed), hint)
             }
             Err(FetchError::Aborted) if self.leaving.get() => {
@@ -352,7 +369,9 @@ impl FetchTransport {
         {
             let mut stats = self.stats.borrow_mut();
             match &result {
-                AttemptResult::Success => stats.on_success(now, latency),
+                AttemptResult::Success => {
+                    stats.on_success(now, latency.saturating_sub(held.unwrap_or_default()))
+                }
                 AttemptResult::RateLimited { .. } => stats.on_failure(now, Mark::RateLimited),
                 AttemptResult::MaybeRateLimited { .. }
                 | AttemptResult::Retryable { .. }
@@ -383,6 +402,7 @@ impl FetchTransport {
                 status,
                 error,
                 possibly_charged: false,
+                held_ms: held.map(|h| h.as_secs_f64() * 1000.0),
             },
             prediction,
         );
@@ -432,6 +452,7 @@ impl FetchTransport {
                 status,
                 error: Some(error.to_owned()),
                 possibly_charged: false,
+                held_ms: None,
             },
             None,
         );

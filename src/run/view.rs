@@ -7,6 +7,7 @@ use super::history::HistoryEntry;
 use super::id::RunId;
 use super::model::{Notice, NoticeLevel, RunState, StatsView};
 use super::rows::ItemRows;
+use super::team::TeamShown;
 use crate::browser::StorageUse;
 use pacer_core::timeline::Column;
 
@@ -32,6 +33,8 @@ pub struct RunView {
     pub save_warning: RwSignal<Option<String>>,
     /// How many other tabs share this run's rate budget now (0: alone).
     pub sharing: RwSignal<usize>,
+    /// The team budget of the proxy the run goes through, once it said.
+    pub team: RwSignal<Option<TeamShown>>,
     /// The id of the run on show.
     pub run_id: RwSignal<Option<RunId>>,
     /// The saved runs, newest first.
@@ -65,6 +68,7 @@ impl RunView {
             input_note: RwSignal::new(None),
             save_warning: RwSignal::new(None),
             sharing: RwSignal::new(0),
+            team: RwSignal::new(None),
             run_id: RwSignal::new(None),
             history: RwSignal::new(Vec::new()),
             storage: RwSignal::new(None),

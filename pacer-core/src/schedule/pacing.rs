@@ -48,6 +48,9 @@ pub struct ServerHint {
     pub quota_wait: Option<Duration>,
     /// ...and the window that ran out, when one said so.
     pub quota_window: Option<WindowName>,
+    /// A team-budget proxy's spacing between the team's requests (one over
+    /// its rate): no page behind it needs to send faster.
+    pub team_interval: Option<Duration>,
 }
 
 impl ServerHint {
@@ -116,6 +119,8 @@ pub struct Pacing {
     admitted_peak: f64,
     /// ...measured over the pool's window, not the first seconds'.
     admitted_settled: bool,
+    /// The rate of the team budget a proxy holds the requests to, if any.
+    team: Option<f64>,
     /// What the run measured of its send-to-arrival jitter, for the margin.
     jitter: JitterEstimate,
 }
@@ -141,6 +146,7 @@ impl Pacing {
             first_send: None,
             admitted_peak: 0.0,
             admitted_settled: false,
+            team: None,
             jitter: JitterEstimate::default(),
         };
         pacing.apply();
@@ -203,9 +209,16 @@ impl Pacing {
     }
 
     /// The rate in force without the backoff: the user's, capped by the
-    /// announced limits. The backoff's ceiling.
+    /// announced limits and a team budget's rate. The backoff's ceiling.
     fn ceiling(&self) -> f64 {
-        self.announced.map_or(self.user.rate(), |a| a.rate)
+        let announced = self.announced.map_or(self.user.rate(), |a| a.rate);
+        self.team.map_or(announced, |team| announced.min(team))
+    }
+
+    /// The rate of the team budget the requests are held to, once a
+    /// proxy said so.
+    pub fn team_rate(&self) -> Option<f64> {
+        self.team
     }
 
     /// Recomputes the quota in force and applies it.
@@ -286,8 +299,20 @@ impl Pacing {
     /// window edges so that send-to-arrival jitter never carries one across
     /// an edge. A window with nothing remaining holds every send until it
     /// ends. Returns the announced limits when they are new or changed.
+    ///
+    /// A team budget's rate caps the rate too: the proxy would only hold
+    /// whatever comes faster. It is not a window (the proxy spaces the
+    /// requests itself), so it moves neither the margin nor the grid.
     pub fn on_hint(&mut self, hint: ServerHint, sent_at: Duration) -> Option<AnnouncedLimit> {
         self.hold_for_exhausted_windows(hint, sent_at);
+        let team = hint
+            .team_interval
+            .filter(|i| !i.is_zero())
+            .map(|i| 1.0 / i.as_secs_f64());
+        if team.is_some() && team != self.team {
+            self.team = team;
+            self.refresh();
+        }
         let per_second = hint.per_second.filter(|n| *n > 0);
         let per_minute = hint.per_minute.filter(|n| *n > 0);
         // Kong's second and minute are read as such; another window is

@@ -77,6 +77,23 @@ mod tests {
     }
 
     #[test]
+    fn pages_read_every_field_the_proxy_exposes() {
+        // The page's reader (pacer-core) and these names must agree.
+        let mut ours: Vec<String> = EXPOSED.iter().map(|n| n.to_string()).collect();
+        let mut read: Vec<String> = pacer_core::api::team::TEAM_HEADERS
+            .iter()
+            .chain([
+                &pacer_core::api::ietf::POLICY,
+                &pacer_core::api::ietf::RATELIMIT,
+            ])
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        ours.sort();
+        read.sort();
+        assert_eq!(ours, read);
+    }
+
+    #[test]
     fn refusals_say_when() {
         assert_eq!(exhausted(Duration::from_millis(1)), "\"team\";r=0;t=1");
         assert_eq!(exhausted(Duration::from_millis(2_001)), "\"team\";r=0;t=3");

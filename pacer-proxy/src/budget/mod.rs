@@ -46,6 +46,8 @@ const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
 const SETTLING: Duration = Duration::from_millis(300);
 /// How often each proxy records its heartbeat in the budgets it uses.
 const BEAT_EVERY: Duration = Duration::from_secs(2);
+/// How often the clocks are paired again while the pairing is poor.
+const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// How recent a heartbeat must be for its proxy to count as alive.
 const ALIVE_WINDOW: Duration = Duration::from_secs(60);
 /// A budget unused this long is forgotten by the proxy (Redis keeps it).
@@ -172,13 +174,24 @@ impl Budget {
             if let Some(budget) = beats.upgrade() {
                 budget.warm_up().await;
             }
-            let mut every = tokio::time::interval(BEAT_EVERY);
+            // Heartbeats every BEAT_EVERY; in between, while the clock
+            // pairing is poor (a busy machine), one more `TIME` call every
+            // SAMPLE_EVERY, so that a quick one is found before a run's
+            // first slots are mapped, not by the held requests themselves.
+            let mut every = tokio::time::interval(SAMPLE_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_beat: Option<Instant> = None;
             loop {
                 every.tick().await;
                 let Some(budget) = beats.upgrade() else {
                     return;
                 };
-                budget.beat_all().await;
+                if last_beat.is_none_or(|t| t.elapsed() >= BEAT_EVERY) {
+                    last_beat = Some(Instant::now());
+                    budget.beat_all().await;
+                } else if lock(&budget.health).is_up() && !lock(&budget.clock).within(CLOCK_ERROR) {
+                    budget.sample_time().await;
+                }
             }
         });
         Ok(budget)
@@ -187,6 +200,13 @@ impl Budget {
     /// The team's rate.
     pub fn rate(&self) -> f64 {
         self.config.rate
+    }
+
+    /// How late after its slot a held request may still be forwarded:
+    /// half an interval, so that it cannot reach the API with the next
+    /// slot's request.
+    pub fn late_after(&self) -> Duration {
+        self.config.interval() / 2
     }
 
     /// The longest a request is held.
@@ -417,7 +437,7 @@ impl Budget {
         let mut trial = lane.local.clone();
         let taken = trial.take(now, interval, Duration::ZERO, self.config.max_wait);
         // Onto this proxy's own slots of Redis's clock (see `own_slot`).
-        let taken = match (taken, *lock(&self.clock)) {
+        let taken = match (taken, lock(&self.clock).clone()) {
             (Slot::After(wait), clock) => {
                 let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 4);
                 let snapped = clock.redis(now + wait).and_then(|at| {

@@ -12,6 +12,7 @@ fn attempt(sent: f64, latency: f64) -> AttemptRecord {
         status: Some(503),
         error: None,
         possibly_charged: false,
+        held_ms: None,
     }
 }
 
@@ -130,6 +131,25 @@ fn settings_out_of_bounds_are_mended_and_said() {
 }
 
 #[test]
+fn a_proxy_hold_is_not_api_latency_and_a_hold_longer_than_its_attempt_is_dropped() {
+    let held = |latency: f64, held: f64| AttemptRecord {
+        status: Some(200),
+        held_ms: Some(held),
+        ..attempt(1.7e12, latency)
+    };
+    let items = vec![
+        (0, failed(vec![held(900.0, 600.0)])),
+        (1, failed(vec![held(300.0, 5e6)])),
+    ];
+    let r = restore(None, 2, items);
+    assert_eq!(r.record.attempts[0][0].api_latency_ms(), 300.0);
+    assert_eq!(r.record.attempts[1][0].held_ms, None);
+    let mut stats = stats_of(&r.record, 10.0);
+    assert_eq!(stats.latency_quantile_ms(1.0), 300.0);
+    assert_eq!(stats.latency_quantile_ms(0.0), 300.0);
+}
+
+#[test]
 fn a_saved_run_with_absurd_times_restores_and_charts() {
     let items = vec![
         (0, failed(vec![attempt(1e300, 1.0), attempt(1.7e12, 10.0)])),
@@ -175,15 +195,17 @@ fn arb_attempt() -> impl Strategy<Value = AttemptRecord> {
         number(),
         any::<Option<u16>>(),
         any::<bool>(),
+        proptest::option::of(number()),
     )
         .prop_map(
-            |(attempt, sent, latency, status, possibly_charged)| AttemptRecord {
+            |(attempt, sent, latency, status, possibly_charged, held)| AttemptRecord {
                 attempt,
                 sent_unix_ms: sent,
                 latency_ms: latency,
                 status,
                 error: None,
                 possibly_charged,
+                held_ms: held,
             },
         )
 }
@@ -277,6 +299,10 @@ proptest! {
     ) {
         let r = restore(None, len, items);
         prop_assert!(r.pending() <= len);
+        for a in r.record.attempts.iter().flatten() {
+            prop_assert!(a.held_ms.is_none_or(|h| (0.0..=a.latency_ms).contains(&h)));
+            prop_assert!((0.0..=a.latency_ms).contains(&a.api_latency_ms()));
+        }
         let mut stats = stats_of(&r.record, rate);
         let _ = stats.timeline().columns(120);
         let _ = stats.latency_quantile_ms(0.95);

@@ -288,3 +288,39 @@ fn the_lowest_rate_among_every_announced_window_is_kept() {
     );
     assert!(p.on_hint(later("600"), ms(200)).is_some());
 }
+
+#[test]
+fn a_team_budget_caps_the_rate_without_a_margin_or_a_notice() {
+    let mut p = pacing(12.0);
+    let team = ServerHint {
+        team_interval: Some(ms(100)),
+        ..ServerHint::default()
+    };
+    // Not a window limit: nothing to announce, but the rate is capped.
+    assert_eq!(p.on_hint(team, ms(0)), None);
+    assert_eq!(p.team_rate(), Some(10.0));
+    assert_eq!(p.quota().rate(), 10.0);
+    assert_eq!(p.announced(), None);
+    // A lower user rate stays as it is; a higher one is capped again.
+    p.set_quota(Quota::per_second(4.0).unwrap());
+    assert_eq!(p.quota().rate(), 4.0);
+    p.set_quota(Quota::per_second(50.0).unwrap());
+    assert_eq!(p.quota().rate(), 10.0);
+    // An answer without the team's fields leaves the cap; a new team rate moves it.
+    p.on_hint(ServerHint::default(), ms(10));
+    assert_eq!(p.quota().rate(), 10.0);
+    let slower = ServerHint {
+        team_interval: Some(ms(200)),
+        ..ServerHint::default()
+    };
+    p.on_hint(slower, ms(20));
+    assert_eq!(p.quota().rate(), 5.0);
+    // A per-second limit below the team's binds as ever.
+    let kong = ServerHint {
+        per_second: Some(3),
+        team_interval: Some(ms(200)),
+        ..ServerHint::default()
+    };
+    assert!(p.on_hint(kong, ms(30)).is_some());
+    assert_eq!(p.quota().rate(), 3.0);
+}
