@@ -450,6 +450,7 @@ mod parts_tests {
                     latency_ms: 50.5,
                     status: Some(500),
                     error: Some("HTTP 500:\nline two".into()),
+                    held_ms: None,
                     possibly_charged: i % 4 == 0,
                 },
                 None,

@@ -94,6 +94,7 @@ mod tests {
             status: Some(503),
             error: None,
             possibly_charged: false,
+            held_ms: None,
         };
         let mut record = RunRecord::new(2);
         record.add(0, attempt(1), None);
