@@ -87,6 +87,10 @@ pub enum AttemptResult {
     },
     /// The run was cancelled while this request was in flight.
     Aborted,
+    /// Handed over to go at a later instant, and taken back before it went
+    /// (the run was paused): back to the front of the queue as if it had
+    /// never been taken, no attempt spent.
+    Withdrawn,
 }
 
 /// What the driver should do next.
@@ -498,6 +502,23 @@ impl Scheduler {
             AttemptResult::Aborted => {
                 self.counts.cancelled += 1;
                 ItemStatus::Cancelled
+            }
+            AttemptResult::Withdrawn => {
+                if self.attempts[item] > 1 {
+                    self.counts.retries = self.counts.retries.saturating_sub(1);
+                }
+                self.attempts[item] = self.attempts[item].saturating_sub(1);
+                self.counts.sent = self.counts.sent.saturating_sub(1);
+                self.ready.push_front(item);
+                self.counts.queued += 1;
+                if self.attempts[item] == 0 {
+                    ItemStatus::Queued
+                } else {
+                    ItemStatus::Retrying {
+                        not_before: now,
+                        reason: "taken back at the pause, before it went".into(),
+                    }
+                }
             }
             AttemptResult::Fatal { reason } => self.fail(reason),
             AttemptResult::RateLimited { retry_after } => {

@@ -277,6 +277,7 @@ impl Session {
     /// Sends nothing new; requests on the wire finish.
     pub(super) fn pause(&self) {
         self.control.update(Scheduler::hold);
+        self.transport.withdraw_unsent();
         self.view.state.set(RunState::Paused);
     }
 

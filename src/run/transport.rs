@@ -8,7 +8,7 @@
 //! URLs. Failure reasons are scrubbed of the key before they are kept.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -58,6 +58,9 @@ pub struct FetchTransport {
     /// takes POST, no switch to GET any more.
     post_taken: Cell<bool>,
     in_flight: RefCell<HashMap<ItemId, OnWire>>,
+    /// Sends handed to the timer worker and taken back before their
+    /// instant (a pause): answered as withdrawn, not as aborted.
+    withdrawn: RefCell<HashSet<ItemId>>,
     /// Set when the page is being left: aborts then mean "send again
     /// later", not "cancelled".
     leaving: Cell<bool>,
@@ -86,6 +89,7 @@ impl FetchTransport {
             method: Cell::new(Method::Post),
             post_taken: Cell::new(false),
             in_flight: RefCell::default(),
+            withdrawn: RefCell::default(),
             leaving: Cell::new(false),
             answered: Cell::new(false),
             explained: (Cell::new(false), Cell::new(false)),
@@ -195,6 +199,19 @@ impl FetchTransport {
     /// The page was not left after all.
     pub fn stay(&self) {
         self.leaving.set(false);
+    }
+
+    /// Takes back the sends handed to the timer worker whose instant has
+    /// not come (a pause holds new sends, and these are not sent yet): each
+    /// goes back to the queue without spending an attempt.
+    pub fn withdraw_unsent(&self) {
+        let now_ms = unix_now().as_secs_f64() * 1000.0;
+        for (item, wire) in self.in_flight.borrow().iter() {
+            if wire.sent_unix_ms > now_ms {
+                self.withdrawn.borrow_mut().insert(*item);
+                wire.abort.abort();
+            }
+        }
     }
 
     /// Aborts every request on the wire (cancel).
@@ -377,12 +394,12 @@ impl FetchTransport {
                 | AttemptResult::Retryable { .. }
                 | AttemptResult::Busy { .. }
                 | AttemptResult::Fatal { .. } => stats.on_failure(now, Mark::Failure),
-                AttemptResult::Aborted => {}
+                AttemptResult::Aborted | AttemptResult::Withdrawn => {}
             }
         }
         let result = self.scrubbed(result);
         let error = match &result {
-            AttemptResult::Success | AttemptResult::Aborted => None,
+            AttemptResult::Success | AttemptResult::Aborted | AttemptResult::Withdrawn => None,
             AttemptResult::RateLimited { .. } => Some("rate limited (429)".to_string()),
             AttemptResult::Retryable { reason }
             | AttemptResult::MaybeRateLimited { reason }
@@ -514,8 +531,14 @@ impl pacer_core::driver::Transport for SharedTransport {
             async move {
                 let sent = match pending.sent().await {
                     Some(unix) => {
+                        this.withdrawn.borrow_mut().remove(&item);
                         let _ = sent_tx.send(unix);
                         unix
+                    }
+                    None if this.withdrawn.borrow_mut().remove(&item) => {
+                        // Taken back at a pause before it went.
+                        this.in_flight.borrow_mut().remove(&item);
+                        return Answer::from(AttemptResult::Withdrawn);
                     }
                     // Never went (aborted first): no word to the caller.
                     None => unix_now(),

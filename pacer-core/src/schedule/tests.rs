@@ -410,3 +410,24 @@ fn a_concurrency_cap_is_learnt_and_its_refusals_are_no_rate() {
     assert_eq!(s.counts().failed, 0);
     assert!(s.counts().cap_refused >= 1);
 }
+
+#[test]
+fn a_send_taken_back_before_it_went_spends_no_attempt_and_goes_first_again() {
+    let mut s = exact(2, 10.0);
+    assert_eq!(send(&mut s, ms(0)), 0);
+    s.hold();
+    s.complete(0, AttemptResult::Withdrawn, ms(50));
+    assert_eq!(s.status(0), &ItemStatus::Queued);
+    assert_eq!(s.attempts(0), 0);
+    let counts = s.counts();
+    assert_eq!((counts.sent, counts.queued, counts.in_flight), (0, 2, 0));
+    assert_eq!(s.poll(ms(500)), Decision::Idle, "held: nothing goes");
+    s.resume();
+    assert_eq!(
+        s.poll(ms(500)),
+        Decision::Send {
+            item: 0,
+            attempt: 1
+        }
+    );
+}
