@@ -383,6 +383,14 @@ impl FetchTransport {
                 )
             }
         };
+        // A refusal, or a quota that ran out, stops the sends for a while:
+        // those already handed to the timer worker would only be refused
+        // too, so they are taken back before they go.
+        if matches!(result, AttemptResult::RateLimited { .. })
+            || hint.as_ref().is_some_and(|h| h.quota_wait.is_some())
+        {
+            self.withdraw_unsent();
+        }
         {
             let mut stats = self.stats.borrow_mut();
             match &result {
