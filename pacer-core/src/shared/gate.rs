@@ -369,16 +369,33 @@ where
         // Asked for its instant, not now: alone, the tab records the send
         // as the budget's latest, for a tab that joins to continue from.
         let Some(first) = coord.ask_at(due.max(coord.clock.now())) else {
-            let answer = self.inner.send_at(item, attempt, due, sent);
-            if answer.is_some() {
-                coord.trace(Trace::Sent {
-                    item,
-                    attempt,
-                    at: due,
-                    now: due,
-                });
-            }
-            return Some(answer?.boxed_local());
+            // Traced when it went, not when handed over: a send taken back
+            // before its instant (a pause, a 429) never went.
+            let (went_tx, went) = oneshot::channel();
+            let answer = self
+                .inner
+                .send_at(item, attempt, due, went_tx)?
+                .boxed_local();
+            let coord = Rc::clone(coord);
+            return Some(
+                async move {
+                    match select(went, answer).await {
+                        Either::Left((Ok(now), answer)) => {
+                            let _ = sent.send(now);
+                            coord.trace(Trace::Sent {
+                                item,
+                                attempt,
+                                at: due,
+                                now,
+                            });
+                            answer.await
+                        }
+                        Either::Left((Err(_), answer)) => answer.await,
+                        Either::Right((answer, _)) => answer,
+                    }
+                }
+                .boxed_local(),
+            );
         };
         Some(self.granted(first, item, attempt, Some(sent)))
     }
