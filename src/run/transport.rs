@@ -113,8 +113,11 @@ impl FetchTransport {
         let mut record = self.record.borrow_mut();
         let mut items = Vec::with_capacity(cut.len());
         for (item, wire) in cut {
-            // A worker send not yet due never left this page.
-            if wire.sent_unix_ms <= now {
+            // A worker send due well after now never left this page; one
+            // due about now may have gone before the worker read the abort
+            // (an unload can stall the page), so it counts as possibly
+            // charged: shown, never silently sent twice.
+            if wire.sent_unix_ms <= now + ABORT_RACE_MS {
                 record.add(
                     item,
                     AttemptRecord {
@@ -565,6 +568,10 @@ impl pacer_core::driver::Transport for SharedTransport {
         worker_timers().then_some(HANDOFF)
     }
 }
+
+/// How soon a send handed to the timer worker may be due and still have
+/// gone before the worker hears that the page is being left, in ms.
+const ABORT_RACE_MS: f64 = 250.0;
 
 /// Why an attempt cut off by leaving the page has no answer.
 const LEFT_ON_THE_WIRE: &str =
