@@ -26,3 +26,13 @@ pub mod timeline;
 
 pub use gcra::{Gcra, NotUntil, Quota};
 pub use time::{Clock, Sleep};
+
+/// How many cases each reader's "never panics" property draws: 4096, or
+/// `PROPTEST_CASES` (the test command lowers it on a slow machine).
+#[cfg(test)]
+pub(crate) fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4096)
+}

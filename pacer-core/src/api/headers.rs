@@ -311,15 +311,8 @@ mod tests {
         assert_eq!(h.reset, Some(MAX_SERVER_WAIT));
     }
 
-    fn cases() -> u32 {
-        std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(4096)
-    }
-
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases()))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::proptest_cases()))]
 
         /// Whatever a server sends, reading the headers never panics and
         /// never asks for a wait beyond a day.

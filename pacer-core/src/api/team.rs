@@ -246,15 +246,8 @@ mod tests {
         assert_eq!(read(&[("pacer-budget-rate", &"9".repeat(300))]), None);
     }
 
-    fn cases() -> u32 {
-        std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(4096)
-    }
-
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases()))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::proptest_cases()))]
 
         /// Whatever a proxy (or anything posing as one) sends, reading
         /// never panics, and what it accepts is in bounds.

@@ -154,15 +154,8 @@ fn older_draft_single_window() {
     assert!(announced_windows(&RateHeaders::default(), s(NOW)).is_empty());
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4096)
-}
-
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases()))]
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::proptest_cases()))]
 
     /// Whatever a server sends, and whatever the clock, reading the windows
     /// and deciding on them never panics, gives a rate within bounds and
