@@ -6,8 +6,16 @@
 # emulators).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-"$ROOT/scripts/setup-test.sh"
 cd "$ROOT"
+# CI builds everything once from scratch: incremental caches there are only
+# disk (gigabytes of it), never reused.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+# A full disk shows up as an odd linker crash; say it plainly first.
+free_kb=$(df -Pk "$ROOT" | awk 'NR==2 {print $4}')
+if [ "${free_kb:-0}" -lt $((8 * 1024 * 1024)) ]; then
+  printf '\033[1;33m[pacer] only %s MB free on this disk; a test run from scratch needs about 8 GB\033[0m\n' "$((free_kb / 1024))" >&2
+fi
+"$ROOT/scripts/setup-test.sh"
 
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 PIDS=()
