@@ -94,6 +94,7 @@ async fn a_send_handed_to_the_worker_goes_at_its_instant_with_a_readable_answer(
         None,
         Duration::from_secs(10),
         due,
+        Duration::ZERO,
     )
     .expect("a timer worker");
     let sent = pending.sent().await.expect("it went");
@@ -108,6 +109,31 @@ async fn a_send_handed_to_the_worker_goes_at_its_instant_with_a_readable_answer(
     assert_eq!(prediction.solutions.len(), 2);
 }
 
+/// The page plans a send before the one before it went: the worker keeps
+/// the gap from the one it actually made.
+#[wasm_bindgen_test]
+async fn the_worker_keeps_a_send_its_gap_from_the_last_one_it_made() {
+    let first_due = unix_now() + Duration::from_millis(20);
+    let gap = Duration::from_millis(150);
+    let start = |name: &str, due| {
+        PendingFetch::start_at(&url(name), None, Duration::from_secs(10), due, gap)
+            .expect("a timer worker")
+    };
+    let mut first = start("https://example.com/gap-1.jpg", first_due);
+    let mut second = start(
+        "https://example.com/gap-2.jpg",
+        first_due + Duration::from_millis(10),
+    );
+    let first_sent = first.sent().await.expect("it went");
+    let second_sent = second.sent().await.expect("it went");
+    assert!(
+        second_sent >= first_sent + gap,
+        "{second_sent:?} < {first_sent:?} + {gap:?}"
+    );
+    assert_eq!(first.finish().await.expect("an answer").status, 200);
+    assert_eq!(second.finish().await.expect("an answer").status, 200);
+}
+
 #[wasm_bindgen_test]
 async fn a_send_handed_to_the_worker_can_be_called_off_before_it_goes() {
     let due = unix_now() + Duration::from_millis(200);
@@ -116,6 +142,7 @@ async fn a_send_handed_to_the_worker_can_be_called_off_before_it_goes() {
         None,
         Duration::from_secs(10),
         due,
+        Duration::ZERO,
     )
     .expect("a timer worker");
     pending.abort_handle().abort();
@@ -130,6 +157,7 @@ async fn a_worker_send_times_out_and_is_refused_like_the_page_s_own() {
         None,
         Duration::from_millis(5),
         unix_now(),
+        Duration::ZERO,
     )
     .expect("a timer worker");
     assert_eq!(slow.finish().await, Err(FetchError::Timeout));
@@ -138,6 +166,7 @@ async fn a_worker_send_times_out_and_is_refused_like_the_page_s_own() {
         None,
         Duration::from_secs(5),
         unix_now(),
+        Duration::ZERO,
     )
     .expect("a timer worker")
     .finish()

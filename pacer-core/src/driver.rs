@@ -52,7 +52,10 @@ pub trait Transport {
     /// Sends `item`'s request at `due` on the caller's clock (at once if
     /// that has passed) rather than now: for a transport that times a send
     /// more exactly than its caller's own wake-ups can (in the browser, a
-    /// worker whose thread no page work holds up). `sent` hears the instant
+    /// worker whose thread no page work holds up). The transport keeps it at
+    /// least `min_gap` after the last request it made (later than `due` if
+    /// that one went late: the pacing planned this one before knowing).
+    /// `sent` hears the instant
     /// the request went, on the same clock; it is dropped unsent if the
     /// request never went (aborted first). The future must be polled for
     /// the send to happen. `None`: this transport cannot time its sends,
@@ -62,6 +65,7 @@ pub trait Transport {
         _item: ItemId,
         _attempt: u32,
         _due: Duration,
+        _min_gap: Duration,
         _sent: oneshot::Sender<Duration>,
     ) -> Option<Self::Fut> {
         None
@@ -263,7 +267,8 @@ impl<C: Clock, S: Sleep, T: Transport, O: Observer> Pool<C, S, T, O> {
     /// Hands `item`'s send, taken for `due`, to the transport to make then.
     async fn send_timed(&self, item: ItemId, attempt: u32, due: Duration) {
         let (tx, rx) = oneshot::channel();
-        let Some(answer) = self.transport.send_at(item, attempt, due, tx) else {
+        let min_gap = self.control.read(|s| s.pacing().min_send_gap());
+        let Some(answer) = self.transport.send_at(item, attempt, due, min_gap, tx) else {
             // It cannot time this one after all: wake at the instant.
             self.control.wake.notify_one();
             let now = self.clock.now();

@@ -135,6 +135,11 @@ impl Gcra {
         self.catch_up = nanos(catch_up);
     }
 
+    /// How late a send may be and still keep the schedule.
+    pub fn catch_up(&self) -> Duration {
+        duration(self.catch_up)
+    }
+
     /// The spacing between sends it enforces.
     pub fn interval(&self) -> Duration {
         duration(self.interval)

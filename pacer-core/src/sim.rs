@@ -8,10 +8,12 @@
 mod fake_time;
 mod report;
 mod server;
+mod timed_sends;
 
 pub use fake_time::{FakeSleep, FakeTime, TimerModel};
 pub use report::{max_in_window, Convergence, SimReport};
 pub use server::{LogEntry, ServerModel, SimServer};
+pub use timed_sends::TimedSends;
 
 use std::time::Duration;
 

@@ -13,8 +13,8 @@ use futures::FutureExt;
 use pacer_core::driver::{Answer, Pool, RunControl, Transport};
 use pacer_core::limiter::LimiterConfig;
 use pacer_core::schedule::{ItemId, MarginPolicy, RetryPolicy, Scheduler};
-use pacer_core::sim::{FakeTime, ServerModel, SimServer, TimerModel};
-use pacer_core::{Clock, Quota, Sleep};
+use pacer_core::sim::{FakeTime, ServerModel, SimServer, TimedSends, TimerModel};
+use pacer_core::{Clock, Quota};
 
 const HANDOFF: Duration = Duration::from_millis(30);
 
@@ -22,10 +22,12 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// A worker: exact timers of its own, so a send goes at its instant.
+/// A worker: exact timers of its own, so a send goes at its instant (or
+/// its gap after the last one).
 #[derive(Clone)]
 struct Worker {
     time: FakeTime,
+    timing: TimedSends,
     server: SimServer,
     /// (due, when it was handed over) per timed send.
     handed: Rc<RefCell<Vec<(Duration, Duration)>>>,
@@ -43,18 +45,16 @@ impl Transport for Worker {
         item: ItemId,
         attempt: u32,
         due: Duration,
+        min_gap: Duration,
         sent: oneshot::Sender<Duration>,
     ) -> Option<Self::Fut> {
-        let (time, server) = (self.time.clone(), self.server.clone());
-        self.handed.borrow_mut().push((due, time.now()));
+        let (timing, server) = (self.timing.clone(), self.server.clone());
+        self.handed.borrow_mut().push((due, self.time.now()));
         Some(
             async move {
-                let now = time.now();
-                if due > now {
-                    time.sleep(due - now).await;
-                }
+                let at = timing.wait(due, min_gap).await;
                 let answer = server.send(item, attempt);
-                let _ = sent.send(time.now());
+                let _ = sent.send(at);
                 answer.await
             }
             .boxed_local(),
@@ -69,6 +69,15 @@ impl Transport for Worker {
 /// 40 images at 10/s from a pool whose own timers fire `late` late.
 fn run(late: Duration) -> (Vec<Duration>, Vec<(Duration, Duration)>, usize) {
     let time = FakeTime::with_timers(TimerModel::Clamped { min: ms(4), late });
+    let timing = TimedSends::new(&time);
+    run_with(&time, timing)
+}
+
+/// 40 images at 10/s against a strict GCRA, the sends timed by `timing`.
+fn run_with(
+    time: &FakeTime,
+    timing: TimedSends,
+) -> (Vec<Duration>, Vec<(Duration, Duration)>, usize) {
     let model = ServerModel {
         latency: ms(300),
         ..ServerModel::default()
@@ -77,9 +86,10 @@ fn run(late: Duration) -> (Vec<Duration>, Vec<(Duration, Duration)>, usize) {
         rate: 10.0,
         burst: 0,
     };
-    let server = SimServer::new(&time, model, limiter.build(), 1);
+    let server = SimServer::new(time, model, limiter.build(), 1);
     let worker = Worker {
         time: time.exact(),
+        timing,
         server: server.clone(),
         handed: Rc::default(),
     };
@@ -159,4 +169,38 @@ fn without_a_timed_transport_a_late_pool_sends_late() {
     sends.sort();
     // The catch-up keeps the average, but the 2nd send is 25 ms late.
     assert!(sends[1] - sends[0] >= ms(125), "{:?}", sends[1] - sends[0]);
+}
+
+/// Sends handed over ahead were planned before the one before them went.
+/// When that one goes late (the first, at a busy Start; any, when the
+/// worker's thread is held up), the next one on its plan would reach a
+/// strict server less than a spacing after it, and draw a 429. The worker
+/// keeps the gap the pacing asks for from the send it actually made.
+#[test]
+fn a_late_send_pushes_the_next_one_back_by_its_lateness() {
+    let late_sends = |timing: &TimedSends| {
+        timing.delay(0, ms(13));
+        timing.delay(9, ms(7));
+        timing.delay(23, ms(4));
+    };
+    let time = FakeTime::new();
+    let timing = TimedSends::new(&time);
+    late_sends(&timing);
+    let (sends, _, rejected) = run_with(&time, timing);
+    assert_eq!(rejected, 0, "sends {sends:?}");
+    assert!(sends.windows(2).all(|w| w[1] - w[0] >= ms(100)));
+    // The gap is kept from the late send, not added to every one after
+    // it: the run ends within the lateness (and the margin) of on time.
+    let span = *sends.last().unwrap() - sends[0];
+    assert!(span < ms(39 * 102 + 24), "span {span:?} sends {sends:?}");
+
+    // A worker that only knows instants sends the next one too soon.
+    let time = FakeTime::new();
+    let timing = TimedSends::ignoring_gaps(&time);
+    late_sends(&timing);
+    let (_, _, rejected) = run_with(&time, timing);
+    assert!(
+        rejected >= 1,
+        "no 429 without the gap: the test shows nothing"
+    );
 }

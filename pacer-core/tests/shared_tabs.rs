@@ -21,7 +21,7 @@ use pacer_core::driver::{Answer, Pool, RunControl, Transport};
 use pacer_core::limiter::{FixedWindow, LeakyBucket, Limiter};
 use pacer_core::schedule::{ItemId, MarginPolicy, RetryPolicy, Scheduler};
 use pacer_core::shared::{Bus, Coordinator, Gated, Msg, Role};
-use pacer_core::sim::{FakeTime, LogEntry, ServerModel, SimServer, TimerModel};
+use pacer_core::sim::{FakeTime, LogEntry, ServerModel, SimServer, TimedSends, TimerModel};
 use pacer_core::{Clock, Quota, Sleep};
 
 fn ms(n: u64) -> Duration {
@@ -215,7 +215,7 @@ struct TabServer {
     rng: Rc<RefCell<fastrand_lite::Rng>>,
     /// Times its own sends (the browser's worker): a send handed over goes
     /// at its instant, whatever the tab's main thread is doing.
-    timed: bool,
+    timing: Option<TimedSends>,
 }
 
 impl Transport for TabServer {
@@ -241,21 +241,17 @@ impl Transport for TabServer {
         item: ItemId,
         attempt: u32,
         due: Duration,
+        min_gap: Duration,
         sent: oneshot::Sender<Duration>,
     ) -> Option<Self::Fut> {
-        if !self.timed {
-            return None;
-        }
+        let timing = self.timing.clone()?;
         let this = self.clone();
         Some(
             async move {
                 // The worker's own timer, which no page work holds up.
-                let now = this.time.now();
-                if due > now {
-                    this.time.sleep(due - now).await;
-                }
+                let at = timing.wait(due, min_gap).await;
                 let answer = this.send(item, attempt);
-                let _ = sent.send(this.time.now());
+                let _ = sent.send(at);
                 answer.await
             }
             .boxed_local(),
@@ -406,7 +402,7 @@ fn run(setup: Setup, limiter: Box<dyn Limiter>) -> Outcome {
                     sends,
                     net: setup.net,
                     rng: Rc::new(RefCell::new(fastrand_lite::Rng(0x27d4_eb2d + i as u64))),
-                    timed: setup.timed,
+                    timing: setup.timed.then(|| TimedSends::new(&time)),
                 },
                 setup.gated.then(|| Rc::clone(&coord)),
             );

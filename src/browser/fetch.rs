@@ -15,7 +15,7 @@ use web_sys::{
     AbortController, Headers, ReadableStreamDefaultReader, RequestInit, RequestMode, Response,
 };
 
-use super::timer::{send_at, SendCanceller, TimedSend, ABORTED};
+use super::timer::{send_at, SendCanceller, SendTime, TimedSend, ABORTED};
 use super::TimerSleep;
 
 /// An HTTP answer, whatever its status.
@@ -110,16 +110,22 @@ impl PendingFetch {
 
     /// Hands a `GET` of `url` (or a form `POST` of `form`) to the timer
     /// worker, to go at `at` (time since the Unix epoch, as
-    /// [`super::unix_now`]) however busy the page is then. `None` when
+    /// [`super::unix_now`]) however busy the page is then, and at least
+    /// `min_gap` after the last request the worker made. `None` when
     /// there is no worker: the caller sends it itself.
     pub fn start_at(
         url: &str,
         form: Option<&str>,
         timeout: Duration,
         at: Duration,
+        min_gap: Duration,
     ) -> Option<Self> {
         let body = form.map(|body| (FORM, body));
-        let send = send_at(url, body, at.as_secs_f64() * 1000.0)?;
+        let when = SendTime {
+            at_unix_ms: at.as_secs_f64() * 1000.0,
+            min_gap_ms: min_gap.as_secs_f64() * 1000.0,
+        };
+        let send = send_at(url, body, when)?;
         Some(Self {
             kind: Kind::Worker(send),
             timeout,

@@ -31,9 +31,13 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 /// The worker: `[id, ms]` starts a timer that posts `id` back after `ms`;
 /// `[id, -1]` cancels it.
 ///
-/// It also sends requests at a given instant (`{id, at, url, method, type,
-/// body}`, `at` in Unix ms): a page's long tasks hold up its own timers and
-/// the start of its own fetches by tens of ms, never the worker's. It posts
+/// It also sends requests at a given instant (`{id, at, gap, url, method,
+/// type, body}`, `at` in Unix ms): a page's long tasks hold up its own
+/// timers and the start of its own fetches by tens of ms, never the
+/// worker's. A request goes no sooner than `gap` ms after the last one the
+/// worker made: the page plans a send before the one before it went, and
+/// when that one goes late (the worker's thread is not always free either)
+/// a strict server measures the gap between the two, not the plan. It posts
 /// `{id, sent}` when the request goes, then `{id, status, headers, body}`,
 /// `{id, status, headers, tooLarge: true}` (a body over `MAX` bytes, left
 /// unread) or `{id, error}` (its text with any `client_key=` value and URL
@@ -41,6 +45,7 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 /// sent or not.
 const WORKER_JS: &str = "\
 const timers = new Map(), sends = new Map();
+let lastSent = -Infinity;
 const now = () => performance.timeOrigin + performance.now();
 const MAX = 10485760;
 const scrub = (t) => String(t)
@@ -79,7 +84,10 @@ onmessage = (e) => {
   }
   const s = { controller: new AbortController() };
   sends.set(d.id, s);
-  s.timer = setTimeout(() => {
+  const go = () => {
+    const early = lastSent + (d.gap || 0) - now();
+    if (early > 0) { s.timer = setTimeout(go, early); return; }
+    lastSent = now();
     const init = { method: d.method, signal: s.controller.signal };
     if (d.body !== undefined) { init.body = d.body; init.headers = { 'Content-Type': d.type }; }
     const answer = fetch(d.url, init);
@@ -92,7 +100,8 @@ onmessage = (e) => {
       else postMessage({ id: d.id, status: r.status, headers, body });
     }).catch((err) => postMessage({ id: d.id, error: scrub((err && err.message) || err) }))
       .finally(() => sends.delete(d.id));
-  }, Math.max(0, d.at - now()));
+  };
+  s.timer = setTimeout(go, Math.max(0, d.at - now()));
 };";
 
 /// Sleeps on the worker's timers (or the page's, when there is no worker).
@@ -212,11 +221,19 @@ impl TimedSend {
 /// What a cancelled send's `done` hears.
 pub(super) const ABORTED: &str = "aborted";
 
-/// Hands a request to the worker, to go at `at_unix_ms`: a `GET` of `url`,
-/// or a `POST` of `body` (`content_type`, body). `None` when there is no
-/// worker.
-pub(super) fn send_at(url: &str, body: Option<(&str, &str)>, at_unix_ms: f64) -> Option<TimedSend> {
-    WorkerTimers::get()?.send_at(url, body, at_unix_ms)
+/// When the worker makes a request.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SendTime {
+    /// Its instant, in Unix ms.
+    pub(super) at_unix_ms: f64,
+    /// The least gap after the last request the worker made, in ms.
+    pub(super) min_gap_ms: f64,
+}
+
+/// Hands a request to the worker, to go at `when`: a `GET` of `url`, or a
+/// `POST` of `body` (`content_type`, body). `None` when there is no worker.
+pub(super) fn send_at(url: &str, body: Option<(&str, &str)>, when: SendTime) -> Option<TimedSend> {
+    WorkerTimers::get()?.send_at(url, body, when)
 }
 
 struct SendSlot {
@@ -348,13 +365,16 @@ impl WorkerTimers {
         self: Rc<Self>,
         url: &str,
         body: Option<(&str, &str)>,
-        at_unix_ms: f64,
+        when: SendTime,
     ) -> Option<TimedSend> {
         let id = self.next_id.get().wrapping_add(1);
         self.next_id.set(id);
         let msg = js_sys::Object::new();
         let set = |k: &str, v: JsValue| js_sys::Reflect::set(&msg, &k.into(), &v).is_ok();
-        let mut ok = set("id", id.into()) && set("at", at_unix_ms.into()) && set("url", url.into());
+        let mut ok = set("id", id.into())
+            && set("at", when.at_unix_ms.into())
+            && set("gap", when.min_gap_ms.into())
+            && set("url", url.into());
         ok &= match body {
             Some((content_type, body)) => {
                 set("method", "POST".into())

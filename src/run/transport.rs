@@ -523,6 +523,7 @@ impl pacer_core::driver::Transport for SharedTransport {
         item: ItemId,
         attempt: u32,
         due: Duration,
+        min_gap: Duration,
         sent_tx: oneshot::Sender<Duration>,
     ) -> Option<Self::Fut> {
         let this = Rc::clone(&self.0);
@@ -531,7 +532,8 @@ impl pacer_core::driver::Transport for SharedTransport {
         }
         let method = this.method.get();
         let (url, form) = this.request(item, method);
-        let mut pending = PendingFetch::start_at(&url, form.as_deref(), this.timeout(), due)?;
+        let mut pending =
+            PendingFetch::start_at(&url, form.as_deref(), this.timeout(), due, min_gap)?;
         let wire = OnWire {
             abort: pending.abort_handle(),
             attempt,

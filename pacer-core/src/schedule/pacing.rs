@@ -397,14 +397,40 @@ impl Pacing {
         self.probe.as_ref()
     }
 
+    /// The least gap a transport that times its sends must keep between
+    /// two of them, whatever their planned instants. Sends handed over
+    /// ahead are planned before the one before them went; when that one
+    /// goes late, the next one still on its plan would reach a strict
+    /// server too soon after it. The spacing less the catch-up (as
+    /// [`Pacing::on_sent`] would keep had it heard of the late send in
+    /// time), so that a timer a little late costs no rate; but never less
+    /// than `1/rate`, which the catch-up may exceed once the margin has
+    /// narrowed. Zero when the pacing lets sends burst (the gap is then
+    /// not what the server measures).
+    pub fn min_send_gap(&self) -> Duration {
+        if self.gcra.tolerance().is_zero() {
+            let spacing = self.gcra.interval();
+            let bare = self.quota.emission_interval().min(spacing);
+            spacing.saturating_sub(self.gcra.catch_up()).max(bare)
+        } else {
+            Duration::ZERO
+        }
+    }
+
     /// A send taken for `due` went at `sent`: its lateness is measured for
     /// the margin, and a send later than the catch-up allows keeps the
     /// next one a spacing away from it (a strict server measures the gap
     /// between arrivals, not between plans).
+    ///
+    /// Only sends that a transport timed are heard here, and such a
+    /// transport keeps the next send [`Pacing::min_send_gap`] from this
+    /// one: lateness past the catch-up then never shortens a gap at the
+    /// server, so only up to the catch-up counts as jitter for the margin.
     pub fn on_sent(&mut self, due: Duration, sent: Duration) {
         let late = sent.saturating_sub(due);
-        self.jitter.on_sent(late);
-        if late > self.margin.catch_up(self.quota.emission_interval()) {
+        let catch_up = self.margin.catch_up(self.quota.emission_interval());
+        self.jitter.on_sent(late.min(catch_up));
+        if late > catch_up {
             self.gcra.hold_until(sent + self.gcra.interval());
         }
     }

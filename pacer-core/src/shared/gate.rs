@@ -361,10 +361,15 @@ where
         item: ItemId,
         attempt: u32,
         due: Duration,
+        min_gap: Duration,
         sent: oneshot::Sender<Duration>,
     ) -> Option<Self::Fut> {
         let Some(coord) = &self.coord else {
-            return Some(self.inner.send_at(item, attempt, due, sent)?.boxed_local());
+            return Some(
+                self.inner
+                    .send_at(item, attempt, due, min_gap, sent)?
+                    .boxed_local(),
+            );
         };
         // Asked for its instant, not now: alone, the tab records the send
         // as the budget's latest, for a tab that joins to continue from.
@@ -374,7 +379,7 @@ where
             let (went_tx, went) = oneshot::channel();
             let answer = self
                 .inner
-                .send_at(item, attempt, due, went_tx)?
+                .send_at(item, attempt, due, min_gap, went_tx)?
                 .boxed_local();
             let coord = Rc::clone(coord);
             return Some(
@@ -508,7 +513,9 @@ where
             };
             let due = coord.read(|t| t.send_time(at)).unwrap_or(at);
             let (tx, rx) = oneshot::channel();
-            let answer = match inner.send_at(item, attempt, due, tx) {
+            // No gap of this tab's own: the budget's sends are spaced by the
+            // leader's grants, whichever tab makes them.
+            let answer = match inner.send_at(item, attempt, due, Duration::ZERO, tx) {
                 // The transport says when the request went (driven
                 // meanwhile), then answers.
                 Some(answer) => match select(rx, Box::pin(answer)).await {
