@@ -190,9 +190,10 @@ fn a_late_send_pushes_the_next_one_back_by_its_lateness() {
     assert_eq!(rejected, 0, "sends {sends:?}");
     assert!(sends.windows(2).all(|w| w[1] - w[0] >= ms(100)));
     // The gap is kept from the late send, not added to every one after
-    // it: the run ends within the lateness (and the margin) of on time.
+    // it: the run ends within the lateness of on time, with a margin that
+    // took in at most the catch-up (3 ms) of it as jitter.
     let span = *sends.last().unwrap() - sends[0];
-    assert!(span < ms(39 * 102 + 24), "span {span:?} sends {sends:?}");
+    assert!(span < ms(39 * 103 + 24), "span {span:?} sends {sends:?}");
 
     // A worker that only knows instants sends the next one too soon.
     let time = FakeTime::new();

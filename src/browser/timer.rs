@@ -87,11 +87,11 @@ onmessage = (e) => {
   const go = () => {
     const early = lastSent + (d.gap || 0) - now();
     if (early > 0) { s.timer = setTimeout(go, early); return; }
-    lastSent = now();
     const init = { method: d.method, signal: s.controller.signal };
     if (d.body !== undefined) { init.body = d.body; init.headers = { 'Content-Type': d.type }; }
     const answer = fetch(d.url, init);
-    postMessage({ id: d.id, sent: now() });
+    lastSent = now();
+    postMessage({ id: d.id, sent: lastSent });
     answer.then(async (r) => {
       const headers = {};
       r.headers.forEach((v, k) => { headers[k] = v; });

@@ -398,20 +398,18 @@ impl Pacing {
     }
 
     /// The least gap a transport that times its sends must keep between
-    /// two of them, whatever their planned instants. Sends handed over
-    /// ahead are planned before the one before them went; when that one
-    /// goes late, the next one still on its plan would reach a strict
-    /// server too soon after it. The spacing less the catch-up (as
-    /// [`Pacing::on_sent`] would keep had it heard of the late send in
-    /// time), so that a timer a little late costs no rate; but never less
-    /// than `1/rate`, which the catch-up may exceed once the margin has
-    /// narrowed. Zero when the pacing lets sends burst (the gap is then
-    /// not what the server measures).
+    /// two of them, whatever their planned instants: the whole spacing,
+    /// margin included. Sends handed over ahead are planned before the one
+    /// before them went; when that one goes late, the next one still on its
+    /// plan would reach a strict server too soon after it. The catch-up is
+    /// not granted here: it lets a page timer's lateness cost no rate, but
+    /// only by eating into the margin, which has narrowed to the jitter
+    /// measured; a worker's sends are late by a millisecond or so, which
+    /// costs that much rate and no 429. Zero when the pacing lets sends
+    /// burst (the gap is then not what the server measures).
     pub fn min_send_gap(&self) -> Duration {
         if self.gcra.tolerance().is_zero() {
-            let spacing = self.gcra.interval();
-            let bare = self.quota.emission_interval().min(spacing);
-            spacing.saturating_sub(self.gcra.catch_up()).max(bare)
+            self.gcra.interval()
         } else {
             Duration::ZERO
         }
@@ -422,10 +420,14 @@ impl Pacing {
     /// next one a spacing away from it (a strict server measures the gap
     /// between arrivals, not between plans).
     ///
+    ///
     /// Only sends that a transport timed are heard here, and such a
     /// transport keeps the next send [`Pacing::min_send_gap`] from this
-    /// one: lateness past the catch-up then never shortens a gap at the
-    /// server, so only up to the catch-up counts as jitter for the margin.
+    /// one, so a late send never shortens a gap at the server. Its
+    /// lateness still says how busy the sending thread is, whose hold-ups
+    /// also move a request's way out after its stamp: it counts as jitter
+    /// for the margin, up to the catch-up (a send held up at Start, 13 ms,
+    /// says nothing of the run's jitter).
     pub fn on_sent(&mut self, due: Duration, sent: Duration) {
         let late = sent.saturating_sub(due);
         let catch_up = self.margin.catch_up(self.quota.emission_interval());
