@@ -104,8 +104,18 @@ async fn strip_cors_on_429(req: Request, next: Next) -> Response {
     res
 }
 
+/// A sample image, rendered off the async workers: rendering and encoding
+/// one takes milliseconds of CPU, and a page that shows a list's
+/// thumbnails at Start asks for dozens at once. On the workers they held
+/// up the API's handlers, whose arrival stamp the limiter decides on, by up
+/// to 30 ms: a strict limiter then refused a request the page had sent on
+/// time.
 async fn sample(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
-    match state.samples.get(&file) {
+    let jpeg = tokio::task::spawn_blocking(move || state.samples.get(&file))
+        .await
+        .ok()
+        .flatten();
+    match jpeg {
         Some(jpeg) => (
             [
                 (header::CONTENT_TYPE, "image/jpeg"),
