@@ -34,11 +34,13 @@ test.afterAll(async () => {
   await Promise.all([home, other, flaky, noCors, getOnly].map((e) => e?.stop()));
 });
 
-/** Every console message the page prints, whatever its level. */
+/** Every console message the page and its workers print (the timer
+ * worker makes the sends), whatever its level. */
 function consoleOf(page: Page): string[] {
   const seen: string[] = [];
   page.on('console', (m) => seen.push(m.text()));
   page.on('pageerror', (e) => seen.push(String(e)));
+  page.on('worker', (w) => w.on('console', (m) => seen.push(`[worker] ${m.text()}`)));
   return seen;
 }
 

@@ -398,21 +398,30 @@ impl Pacing {
     }
 
     /// The least gap a transport that times its sends must keep between
-    /// two of them, whatever their planned instants: the whole spacing,
-    /// margin included. Sends handed over ahead are planned before the one
-    /// before them went; when that one goes late, the next one still on its
-    /// plan would reach a strict server too soon after it. The catch-up is
-    /// not granted here: it lets a page timer's lateness cost no rate, but
-    /// only by eating into the margin, which has narrowed to the jitter
-    /// measured; a worker's sends are late by a millisecond or so, which
-    /// costs that much rate and no 429. Zero when the pacing lets sends
-    /// burst (the gap is then not what the server measures).
+    /// two of them, whatever their planned instants. Sends handed over
+    /// ahead are planned before the one before them went; when that one
+    /// goes late, the next one still on its plan would reach a strict
+    /// server too soon after it.
+    ///
+    /// The spacing less the lateness the margin has taken in: once answers
+    /// come, the margin holds the latest recent lateness (see
+    /// [`JitterEstimate::bound`]), so a send that late still leaves the
+    /// next one the network's jitter clear of `1/rate`, and usual lateness
+    /// costs no rate. Never more than the catch-up nor the margin itself
+    /// (before answers come, the margin is a guess that took in nothing).
+    /// Lateness past that pushes the next send back by the excess. Zero
+    /// when the pacing lets sends burst (the gap is then not what the
+    /// server measures).
     pub fn min_send_gap(&self) -> Duration {
-        if self.gcra.tolerance().is_zero() {
-            self.gcra.interval()
-        } else {
-            Duration::ZERO
+        if !self.gcra.tolerance().is_zero() {
+            return Duration::ZERO;
         }
+        let absorbed = self
+            .gcra
+            .catch_up()
+            .min(self.jitter.max_lateness())
+            .min(self.margin.value());
+        self.gcra.interval().saturating_sub(absorbed)
     }
 
     /// A send taken for `due` went at `sent`: its lateness is measured for
@@ -423,11 +432,10 @@ impl Pacing {
     ///
     /// Only sends that a transport timed are heard here, and such a
     /// transport keeps the next send [`Pacing::min_send_gap`] from this
-    /// one, so a late send never shortens a gap at the server. Its
-    /// lateness still says how busy the sending thread is, whose hold-ups
-    /// also move a request's way out after its stamp: it counts as jitter
-    /// for the margin, up to the catch-up (a send held up at Start, 13 ms,
-    /// says nothing of the run's jitter).
+    /// one: lateness up to what the margin holds is absorbed, and past it
+    /// pushes the next send back. So it counts as jitter only up to the
+    /// catch-up (a send held up 13 ms at Start says nothing of the run's
+    /// jitter, and would widen the margin to its cap).
     pub fn on_sent(&mut self, due: Duration, sent: Duration) {
         let late = sent.saturating_sub(due);
         let catch_up = self.margin.catch_up(self.quota.emission_interval());

@@ -324,3 +324,32 @@ fn a_team_budget_caps_the_rate_without_a_margin_or_a_notice() {
     assert!(p.on_hint(kong, ms(30)).is_some());
     assert_eq!(p.quota().rate(), 3.0);
 }
+
+#[test]
+fn a_timed_send_keeps_the_spacing_less_the_lateness_the_margin_holds() {
+    // The default policy: a 6 ms margin from the start.
+    let mut p = Pacing::new(Quota::per_second(10.0).unwrap(), MarginPolicy::default());
+    p.check(ms(0)).unwrap();
+    let spacing = p.interval();
+    // Nothing late yet: the whole spacing.
+    assert_eq!(p.min_send_gap(), spacing);
+    // A send 2 ms late: the next may come 2 ms short of the spacing, what
+    // the margin took in.
+    p.on_sent(ms(100), ms(102));
+    assert_eq!(p.min_send_gap(), spacing - ms(2));
+    // 13 ms late (a busy Start): only the catch-up (3 ms) counts as
+    // jitter; the next send is pushed back by the rest.
+    p.on_sent(ms(200), ms(213));
+    assert_eq!(p.min_send_gap(), spacing - ms(3));
+    // Never more than the margin itself.
+    assert!(spacing - p.min_send_gap() <= p.margin());
+    // A pacing that lets sends burst keeps no gap.
+    let mut bursty = Pacing::new(
+        Quota::per_second(10.0)
+            .unwrap()
+            .with_burst(std::num::NonZeroU32::new(4).unwrap()),
+        MarginPolicy::default(),
+    );
+    bursty.check(ms(0)).unwrap();
+    assert_eq!(bursty.min_send_gap(), Duration::ZERO);
+}
