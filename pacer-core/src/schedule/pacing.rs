@@ -403,25 +403,24 @@ impl Pacing {
     /// goes late, the next one still on its plan would reach a strict
     /// server too soon after it.
     ///
-    /// The spacing less the lateness the margin has taken in: once answers
-    /// come, the margin holds the latest recent lateness (see
-    /// [`JitterEstimate::bound`]), so a send that late still leaves the
-    /// next one the network's jitter clear of `1/rate`, and usual lateness
-    /// costs no rate. Never more than the catch-up nor the margin itself
-    /// (before answers come, the margin is a guess that took in nothing).
-    /// Lateness past that pushes the next send back by the excess. Zero
-    /// when the pacing lets sends burst (the gap is then not what the
-    /// server measures).
+    /// The spacing less the latest recent lateness (at most the
+    /// catch-up), and never below `1/rate`. While the margin follows what
+    /// is measured it holds that lateness (see [`JitterEstimate::bound`]),
+    /// so a send that late still leaves the next one the network's jitter
+    /// clear of `1/rate`; once it has narrowed below it (a server that
+    /// took 100 sends at a narrower width tolerates more), the usual
+    /// lateness is still absorbed, or every millisecond of it would drift
+    /// the run. Lateness past that pushes the next send back by the
+    /// excess. Zero when the pacing lets sends burst (the gap is then not
+    /// what the server measures).
     pub fn min_send_gap(&self) -> Duration {
         if !self.gcra.tolerance().is_zero() {
             return Duration::ZERO;
         }
-        let absorbed = self
-            .gcra
-            .catch_up()
-            .min(self.jitter.max_lateness())
-            .min(self.margin.value());
-        self.gcra.interval().saturating_sub(absorbed)
+        let spacing = self.gcra.interval();
+        let bare = self.quota.emission_interval().min(spacing);
+        let absorbed = self.gcra.catch_up().min(self.jitter.max_lateness());
+        spacing.saturating_sub(absorbed).max(bare)
     }
 
     /// A send taken for `due` went at `sent`: its lateness is measured for
