@@ -34,10 +34,11 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 /// It also sends requests at a given instant (`{id, at, gap, url, method,
 /// type, body}`, `at` in Unix ms): a page's long tasks hold up its own
 /// timers and the start of its own fetches by tens of ms, never the
-/// worker's. A request goes no sooner than `gap` ms after the last one the
-/// worker made: the page plans a send before the one before it went, and
-/// when that one goes late (the worker's thread is not always free either)
-/// a strict server measures the gap between the two, not the plan. It posts
+/// worker's. A request's timer fires no sooner than `gap` ms after the
+/// last one the worker fired: the page plans a send before the one before
+/// it went, and when that one goes late (the worker's thread is not always
+/// free either) a strict server measures the gap between the two, not the
+/// plan. It posts
 /// `{id, sent}` when the request goes, then `{id, status, headers, body}`,
 /// `{id, status, headers, tooLarge: true}` (a body over `MAX` bytes, left
 /// unread) or `{id, error}` (its text with any `client_key=` value and URL
@@ -45,7 +46,7 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 /// sent or not.
 const WORKER_JS: &str = "\
 const timers = new Map(), sends = new Map();
-let lastSent = -Infinity;
+let lastFired = -Infinity;
 const now = () => performance.timeOrigin + performance.now();
 const MAX = 10485760;
 const scrub = (t) => String(t)
@@ -85,13 +86,13 @@ onmessage = (e) => {
   const s = { controller: new AbortController() };
   sends.set(d.id, s);
   const go = () => {
-    const early = lastSent + (d.gap || 0) - now();
+    const early = lastFired + (d.gap || 0) - now();
     if (early > 0) { s.timer = setTimeout(go, early); return; }
+    lastFired = now();
     const init = { method: d.method, signal: s.controller.signal };
     if (d.body !== undefined) { init.body = d.body; init.headers = { 'Content-Type': d.type }; }
     const answer = fetch(d.url, init);
-    lastSent = now();
-    postMessage({ id: d.id, sent: lastSent });
+    postMessage({ id: d.id, sent: now() });
     answer.then(async (r) => {
       const headers = {};
       r.headers.forEach((v, k) => { headers[k] = v; });

@@ -38,11 +38,6 @@ impl JitterEstimate {
         push(&mut self.lateness, late);
     }
 
-    /// The latest any recent send went after its instant.
-    pub fn max_lateness(&self) -> Duration {
-        self.lateness.iter().max().copied().unwrap_or_default()
-    }
-
     /// A request was answered (successfully) `took` after it went.
     pub fn on_answer(&mut self, took: Duration) {
         push(&mut self.answers, took);
@@ -64,7 +59,8 @@ impl JitterEstimate {
         if spread > usual {
             return Some(Duration::ZERO);
         }
-        Some(self.max_lateness().saturating_add(spread))
+        let late = self.lateness.iter().max().copied().unwrap_or_default();
+        Some(late.saturating_add(spread))
     }
 }
 

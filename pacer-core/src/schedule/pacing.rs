@@ -398,29 +398,25 @@ impl Pacing {
     }
 
     /// The least gap a transport that times its sends must keep between
-    /// two of them, whatever their planned instants. Sends handed over
-    /// ahead are planned before the one before them went; when that one
-    /// goes late, the next one still on its plan would reach a strict
-    /// server too soon after it.
+    /// a send's timer and the one before it, whatever their planned
+    /// instants. Sends handed over ahead are planned before the one before
+    /// them went; when that one goes late, the next one still on its plan
+    /// would reach a strict server too soon after it.
     ///
-    /// The spacing less the latest recent lateness (at most the
-    /// catch-up), and never below `1/rate`. While the margin follows what
-    /// is measured it holds that lateness (see [`JitterEstimate::bound`]),
-    /// so a send that late still leaves the next one the network's jitter
-    /// clear of `1/rate`; once it has narrowed below it (a server that
-    /// took 100 sends at a narrower width tolerates more), the usual
-    /// lateness is still absorbed, or every millisecond of it would drift
-    /// the run. Lateness past that pushes the next send back by the
-    /// excess. Zero when the pacing lets sends burst (the gap is then not
-    /// what the server measures).
+    /// The page's own rule for its plan: the spacing less the catch-up
+    /// (never below `1/rate`), so a timer late by no more than the
+    /// catch-up keeps the schedule, and one later than that pushes the
+    /// next send back by the excess. A gap measured from the send's
+    /// instant instead made each worker timer's millisecond drift the
+    /// whole run. Zero when the pacing lets sends burst (the gap is then
+    /// not what the server measures).
     pub fn min_send_gap(&self) -> Duration {
         if !self.gcra.tolerance().is_zero() {
             return Duration::ZERO;
         }
         let spacing = self.gcra.interval();
         let bare = self.quota.emission_interval().min(spacing);
-        let absorbed = self.gcra.catch_up().min(self.jitter.max_lateness());
-        spacing.saturating_sub(absorbed).max(bare)
+        spacing.saturating_sub(self.gcra.catch_up()).max(bare)
     }
 
     /// A send taken for `due` went at `sent`: its lateness is measured for

@@ -326,23 +326,16 @@ fn a_team_budget_caps_the_rate_without_a_margin_or_a_notice() {
 }
 
 #[test]
-fn a_timed_send_keeps_the_spacing_less_the_lateness_the_margin_holds() {
-    // The default policy: a 6 ms margin from the start.
+fn a_timed_send_keeps_the_spacing_less_the_catch_up_and_at_least_one_over_the_rate() {
+    // The default policy: a 6 ms margin from the start, a 3 ms catch-up.
     let mut p = Pacing::new(Quota::per_second(10.0).unwrap(), MarginPolicy::default());
     p.check(ms(0)).unwrap();
-    let spacing = p.interval();
-    // Nothing late yet: the whole spacing.
-    assert_eq!(p.min_send_gap(), spacing);
-    // A send 2 ms late: the next may come 2 ms short of the spacing, what
-    // the margin took in.
-    p.on_sent(ms(100), ms(102));
-    assert_eq!(p.min_send_gap(), spacing - ms(2));
-    // 13 ms late (a busy Start): only the catch-up (3 ms) counts as
-    // jitter; the next send is pushed back by the rest.
-    p.on_sent(ms(200), ms(213));
-    assert_eq!(p.min_send_gap(), spacing - ms(3));
-    // Never below 1/rate.
-    assert!(p.min_send_gap() >= Duration::from_millis(100));
+    assert_eq!(p.interval(), ms(106));
+    assert_eq!(p.min_send_gap(), ms(103));
+    // With no margin, the catch-up cannot take a gap below 1/rate.
+    let mut bare = pacing(10.0);
+    bare.check(ms(0)).unwrap();
+    assert_eq!(bare.min_send_gap(), ms(100));
     // A pacing that lets sends burst keeps no gap.
     let mut bursty = Pacing::new(
         Quota::per_second(10.0)
