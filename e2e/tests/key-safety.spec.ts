@@ -130,9 +130,10 @@ for (const kind of ['5xx answers', 'a CORS-refused endpoint'] as const) {
     } else {
       expect(await pacer.number('stat-failed')).toBe(12);
       // The case this guards did happen: the answers were refused by CORS.
-      // The browser prints that refusal where the fetch ran, and sends go
-      // from the timer worker, whose console the page's does not include;
-      // the page's own notice says it too.
+      // The browser logs that refusal where the fetch ran (the timer
+      // worker) as a network entry, which Playwright's console events (the
+      // console API's calls, the page's and the workers') do not carry;
+      // the page's own notice says it.
       const notice = await pacer.byId('notice').innerText();
       expect(seen.some((t) => /CORS/i.test(t)) || /its CORS policy/.test(notice)).toBe(true);
     }
