@@ -45,12 +45,7 @@ struct QuotaServer {
 
 impl QuotaServer {
     fn headers(&self, pairs: Vec<(&'static str, String)>) -> RateHeaders {
-        RateHeaders::from_lookup(|n| {
-            pairs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(n))
-                .map(|(_, v)| v.clone())
-        })
+        RateHeaders::from_pairs(&pairs)
     }
 }
 

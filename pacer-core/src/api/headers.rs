@@ -110,6 +110,17 @@ pub struct RateHeaders {
 }
 
 impl RateHeaders {
+    /// Reads headers given as name/value pairs, names in any case (a
+    /// recorded answer, a test's fixture).
+    pub fn from_pairs<V: AsRef<str>>(pairs: &[(&str, V)]) -> RateHeaders {
+        Self::from_lookup(|n| {
+            pairs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.as_ref().to_string())
+        })
+    }
+
     /// Reads the headers through `get`, which is called with the canonical
     /// names of [`EXPOSED_HEADERS`] (e.g. `X-RateLimit-Limit-Second`).
     ///

@@ -107,12 +107,7 @@ mod tests {
     use super::*;
 
     fn read(pairs: &[(&str, &str)], status: u16, spend: Spend) -> Option<ServerHint> {
-        let h = RateHeaders::from_lookup(|n| {
-            pairs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(n))
-                .map(|(_, v)| v.to_string())
-        });
+        let h = RateHeaders::from_pairs(pairs);
         ServerHint::read(
             &h,
             status,

@@ -5,7 +5,6 @@ use super::*;
 use crate::api::headers::*;
 use crate::api::ietf;
 use crate::api::quota::{binding_rate, exhausted, Spend};
-use std::collections::HashMap;
 
 fn s(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -15,11 +14,7 @@ fn s(n: u64) -> Duration {
 const NOW: u64 = 1_700_000_000;
 
 fn read(pairs: &[(&str, &str)]) -> RateHeaders {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-        .collect();
-    RateHeaders::from_lookup(|n| map.get(&n.to_ascii_lowercase()).cloned())
+    RateHeaders::from_pairs(pairs)
 }
 
 fn w(

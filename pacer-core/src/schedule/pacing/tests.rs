@@ -225,12 +225,7 @@ fn a_new_user_rate_keeps_a_backed_off_rate_unless_it_limited_nothing() {
 
 /// What a response's headers say, read as the page reads them.
 fn read_hint(pairs: &[(&str, &str)], spend: crate::api::quota::Spend) -> ServerHint {
-    let h = crate::api::RateHeaders::from_lookup(|n| {
-        pairs
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(n))
-            .map(|(_, v)| v.to_string())
-    });
+    let h = crate::api::RateHeaders::from_pairs(pairs);
     ServerHint::read(
         &h,
         200,
