@@ -424,10 +424,9 @@ impl Pacing {
     /// next one a spacing away from it (a strict server measures the gap
     /// between arrivals, not between plans).
     ///
-    ///
     /// Only sends that a transport timed are heard here, and such a
     /// transport keeps the next send [`Pacing::min_send_gap`] from this
-    /// one: lateness up to what the margin holds is absorbed, and past it
+    /// one: lateness up to the catch-up keeps the schedule, and past it
     /// pushes the next send back. So it counts as jitter only up to the
     /// catch-up (a send held up 13 ms at Start says nothing of the run's
     /// jitter, and would widen the margin to its cap).
