@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod bounds;
+pub mod calendar;
 pub mod driver;
 pub mod gcra;
 pub mod image_header;

@@ -110,21 +110,8 @@ pub fn utc_time(unix_ms: f64) -> String {
         (rest / 60) % 60,
         rest % 60
     );
-    let (y, m, d) = civil(days);
+    let (y, m, d) = pacer_core::calendar::civil_from_days(days);
     format!("{y}-{m:02}-{d:02} {clock}")
-}
-
-/// Year, month, day of a day since the epoch (Hinnant's civil-from-days).
-fn civil(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + u64::from(m <= 2), m, d)
 }
 
 fn round2(x: f64) -> f64 {

@@ -160,35 +160,10 @@ fn until_next_multiple(now: Duration, length: Duration) -> Duration {
 /// month window).
 fn until_next_month(now: Duration) -> Duration {
     let days = now.as_secs() / 86_400;
-    let (y, m) = year_month(days);
+    let (y, m, _) = crate::calendar::civil_from_days(days);
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    let next = Duration::from_secs(days_from_civil(ny, nm) * 86_400);
+    let next = Duration::from_secs(crate::calendar::first_of_month(ny, nm) * 86_400);
     next.saturating_sub(now).min(MAX_QUOTA_WAIT)
-}
-
-/// The year and month (1–12) of a day since the epoch (Howard Hinnant's
-/// civil-from-days, for days on or after 1970).
-fn year_month(days: u64) -> (u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m)
-}
-
-/// Days since the epoch of the first of month `m` of year `y` (y ≥ 1970).
-fn days_from_civil(y: u64, m: u64) -> u64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).saturating_sub(719_468)
 }
 
 #[cfg(test)]
