@@ -15,6 +15,7 @@ mod opaque;
 mod pacing;
 mod probe;
 mod retry;
+mod team_share;
 mod window_hint;
 
 pub use backoff::{BackoffPolicy, HeldBy, RateBackoff};
@@ -26,6 +27,7 @@ pub use opaque::{OPAQUE_COUNT, OPAQUE_WINDOW, SLOW_SHARE};
 pub use pacing::{AnnouncedLimit, Pacing, Pause, ServerHint};
 pub use probe::{ProbePolicy, RateProbe};
 pub use retry::RetryPolicy;
+pub use team_share::{TeamAnswer, TeamShare};
 pub use window_hint::{WindowBinding, WindowName};
 
 use std::cmp::Reverse;
@@ -456,6 +458,18 @@ impl Scheduler {
             _ => now,
         };
         self.hinted = Some(item);
+        if let (Some(interval), Some(hold)) = (hint.team_interval, hint.team_hold) {
+            if !interval.is_zero() {
+                self.pacing.on_team_answer(TeamAnswer {
+                    sent: sent_at,
+                    at: now,
+                    hold,
+                    team_rate: 1.0 / interval.as_secs_f64(),
+                    proxies: hint.team_proxies,
+                    left: self.counts.queued,
+                });
+            }
+        }
         if let Some(wait) = hint.quota_wait {
             self.park_until(now + wait, hint.quota_window);
         }

@@ -35,7 +35,12 @@ pub fn live_figures(
     let counts = control.read(|s| s.counts());
     let pacing_rate = control.read(|s| s.pacing().quota().rate());
     let finished = finished || control.read(Scheduler::is_finished);
-    let team = transport.team.borrow().shown();
+    let mut team = transport.team.borrow().shown();
+    if let Some(team) = &mut team {
+        // Rounded, so the figure does not redraw for every answer.
+        let share = control.read(|s| s.pacing().team_share());
+        team.share = share.map(|r| (r * 10.0).round() / 10.0);
+    }
     if view.team.with_untracked(|t| *t != team) {
         view.team.set(team);
     }

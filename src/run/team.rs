@@ -53,6 +53,9 @@ pub struct TeamShown {
     pub hold_p50_ms: f64,
     /// See `hold_p50_ms`.
     pub hold_p99_ms: f64,
+    /// This tab's share of the team's rate, while it sends below that
+    /// rate because the pages behind the proxies ask for more.
+    pub share: Option<f64>,
 }
 
 impl TeamWatch {
@@ -75,6 +78,7 @@ impl TeamWatch {
             held: last.held,
             hold_p50_ms: quantile(&self.holds_ms, 0.5),
             hold_p99_ms: quantile(&self.holds_ms, 0.99),
+            share: None,
         })
     }
 
@@ -135,6 +139,8 @@ pub fn with_team(
         ..ServerHint::default()
     });
     hint.team_interval = Some(Duration::from_secs_f64(1.0 / team.rate));
+    hint.team_hold = Some(team.hold);
+    hint.team_proxies = team.proxies;
     Some(hint)
 }
 
@@ -153,6 +159,12 @@ impl TeamShown {
             let among = proxies.map_or(String::new(), |n| format!(", 1 of {n} proxies"));
             text.push_str(&format!(
                 " · Redis unreachable: the proxy paces alone at {share}{among}"
+            ));
+        }
+        if let Some(share) = self.share {
+            text.push_str(&format!(
+                " · other pages share it: this tab sends at about {}/s",
+                number_text((share * 10.0).round() / 10.0)
             ));
         }
         text.push_str(&format!(
@@ -195,6 +207,7 @@ mod tests {
             hold: Duration::from_millis(hold_ms),
             held,
             mode,
+            proxies: None,
         }
     }
 
@@ -231,6 +244,13 @@ mod tests {
             .unwrap()
             .text()
             .contains("Redis unreachable: the proxy paces alone at 5/s, 1 of 2 proxies"));
+        let sharing = TeamShown {
+            share: Some(4.5),
+            ..shown
+        };
+        assert!(sharing
+            .text()
+            .contains("other pages share it: this tab sends at about 4.5/s"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub const RATE: &str = "Pacer-Budget-Rate";
 pub const HOLD_MS: &str = "Pacer-Budget-Hold-Ms";
 /// `Pacer-Budget-Held`: how many requests the proxy is holding now.
 pub const HELD: &str = "Pacer-Budget-Held";
-/// `Pacer-Budget-Mode`: `shared`, or `local; share=R; proxies=N; …`.
+/// `Pacer-Budget-Mode`: `shared; proxies=N`, or `local; share=R; proxies=N; …`.
 pub const MODE: &str = "Pacer-Budget-Mode";
 
 /// The proxy's fields a page reads: its CORS must expose them (with
@@ -70,6 +70,8 @@ pub struct TeamBudget {
     pub held: Option<u32>,
     /// Where the slot was decided.
     pub mode: TeamMode,
+    /// How many proxies share the budget, when said.
+    pub proxies: Option<u32>,
 }
 
 impl TeamBudget {
@@ -82,13 +84,15 @@ impl TeamBudget {
         let rate = field(RATE)
             .and_then(|v| parse_rate(&v))
             .or_else(|| field(ietf::POLICY).and_then(|v| policy_rate(&ietf::parse_policies(&v))))?;
+        let (mode, proxies) = field(MODE).map_or((TeamMode::Unknown, None), |v| parse_mode(&v));
         Some(TeamBudget {
             rate,
             hold: field(HOLD_MS)
                 .and_then(|v| parse_hold(&v))
                 .unwrap_or_default(),
             held: field(HELD).and_then(|v| v.trim().parse::<u32>().ok().filter(|n| *n <= MAX_HELD)),
-            mode: field(MODE).map_or(TeamMode::Unknown, |v| parse_mode(&v)),
+            mode,
+            proxies,
         })
     }
 
@@ -126,28 +130,28 @@ fn parse_hold(v: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(ms.min(max) / 1000.0))
 }
 
-/// `shared`, or `local` with its `share=` and `proxies=` parameters.
-fn parse_mode(v: &str) -> TeamMode {
+/// `shared` or `local`, each with a `proxies=` parameter, and `local` with
+/// its `share=`: the mode, and the proxies the budget is shared among.
+fn parse_mode(v: &str) -> (TeamMode, Option<u32>) {
     let mut parts = v.split(';').map(str::trim);
-    match parts.next().map(str::to_ascii_lowercase).as_deref() {
-        Some("shared") => TeamMode::Shared,
-        Some("local") => {
-            let (mut share, mut proxies) = (None, None);
-            for part in parts {
-                match part.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
-                    Some(("share", v)) => share = parse_rate(v),
-                    Some(("proxies", v)) => {
-                        proxies = v
-                            .parse::<u32>()
-                            .ok()
-                            .filter(|n| (1..=MAX_PROXIES).contains(n))
-                    }
-                    _ => {}
-                }
+    let word = parts.next().map(str::to_ascii_lowercase);
+    let (mut share, mut proxies) = (None, None);
+    for part in parts {
+        match part.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+            Some(("share", v)) => share = parse_rate(v),
+            Some(("proxies", v)) => {
+                proxies = v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PROXIES).contains(n))
             }
-            TeamMode::Local { share, proxies }
+            _ => {}
         }
-        _ => TeamMode::Unknown,
+    }
+    match word.as_deref() {
+        Some("shared") => (TeamMode::Shared, proxies),
+        Some("local") => (TeamMode::Local { share, proxies }, proxies),
+        _ => (TeamMode::Unknown, None),
     }
 }
 
@@ -170,7 +174,7 @@ mod tests {
             ("pacer-budget-rate", "10"),
             ("pacer-budget-hold-ms", "137"),
             ("pacer-budget-held", "4"),
-            ("pacer-budget-mode", "shared"),
+            ("pacer-budget-mode", "shared; proxies=3"),
             ("ratelimit-policy", "\"team\";q=10;w=1"),
         ])
         .unwrap();
@@ -181,8 +185,18 @@ mod tests {
                 hold: Duration::from_millis(137),
                 held: Some(4),
                 mode: TeamMode::Shared,
+                proxies: Some(3),
             }
         );
+        // A proxy that has not heard the others yet says only "shared".
+        let early = read(&[("pacer-budget-rate", "10"), ("pacer-budget-mode", "shared")]).unwrap();
+        assert_eq!((early.mode, early.proxies), (TeamMode::Shared, None));
+        let nonsense = read(&[
+            ("pacer-budget-rate", "10"),
+            ("pacer-budget-mode", "shared; proxies=0"),
+        ])
+        .unwrap();
+        assert_eq!(nonsense.proxies, None);
         assert_eq!(
             t.api_latency(Duration::from_millis(437)),
             Duration::from_millis(300)
@@ -207,6 +221,7 @@ mod tests {
                 proxies: Some(2)
             }
         );
+        assert_eq!(t.proxies, Some(2));
         assert_eq!(t.hold, Duration::ZERO);
         assert_eq!(t.held, None);
     }

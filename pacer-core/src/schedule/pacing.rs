@@ -11,6 +11,7 @@ use super::history::SendHistory;
 use super::jitter::JitterEstimate;
 use super::margin::{MarginPolicy, SafetyMargin};
 use super::probe::{ProbePolicy, RateProbe};
+use super::team_share::{TeamAnswer, TeamShare};
 use super::window_hint::{WindowBinding, WindowName};
 use crate::gcra::{Gcra, NotUntil, Quota};
 
@@ -51,6 +52,10 @@ pub struct ServerHint {
     /// A team-budget proxy's spacing between the team's requests (one over
     /// its rate): no page behind it needs to send faster.
     pub team_interval: Option<Duration>,
+    /// How long the proxy held this request for its slot.
+    pub team_hold: Option<Duration>,
+    /// How many proxies share the team's budget, when the proxy said.
+    pub team_proxies: Option<u32>,
 }
 
 impl ServerHint {
@@ -121,6 +126,8 @@ pub struct Pacing {
     admitted_settled: bool,
     /// The rate of the team budget a proxy holds the requests to, if any.
     team: Option<f64>,
+    /// This page's share of it, learnt from the proxy's holds.
+    team_share: TeamShare,
     /// What the run measured of its send-to-arrival jitter, for the margin.
     jitter: JitterEstimate,
 }
@@ -147,6 +154,7 @@ impl Pacing {
             admitted_peak: 0.0,
             admitted_settled: false,
             team: None,
+            team_share: TeamShare::default(),
             jitter: JitterEstimate::default(),
         };
         pacing.apply();
@@ -209,16 +217,32 @@ impl Pacing {
     }
 
     /// The rate in force without the backoff: the user's, capped by the
-    /// announced limits and a team budget's rate. The backoff's ceiling.
+    /// announced limits and this page's share of a team budget. The
+    /// backoff's ceiling.
     fn ceiling(&self) -> f64 {
         let announced = self.announced.map_or(self.user.rate(), |a| a.rate);
-        self.team.map_or(announced, |team| announced.min(team))
+        let team = self.team_share.share().or(self.team);
+        team.map_or(announced, |team| announced.min(team))
     }
 
     /// The rate of the team budget the requests are held to, once a
     /// proxy said so.
     pub fn team_rate(&self) -> Option<f64> {
         self.team
+    }
+
+    /// This page's share of the team budget, while the proxy's holds say
+    /// the pages behind it ask for more than the team's rate.
+    pub fn team_share(&self) -> Option<f64> {
+        self.team_share.share()
+    }
+
+    /// An answer came back through a team-budget proxy: this page's share
+    /// follows (see [`TeamShare`]).
+    pub fn on_team_answer(&mut self, answer: TeamAnswer) {
+        if self.team_share.on_answer(answer) {
+            self.refresh();
+        }
     }
 
     /// Recomputes the quota in force and applies it.

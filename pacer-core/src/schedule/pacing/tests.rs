@@ -321,6 +321,37 @@ fn a_team_budget_caps_the_rate_without_a_margin_or_a_notice() {
 }
 
 #[test]
+fn long_holds_at_a_team_proxy_bring_the_rate_down_to_the_pages_share() {
+    let mut p = pacing(12.0);
+    let team = ServerHint {
+        team_interval: Some(ms(100)),
+        ..ServerHint::default()
+    };
+    p.on_hint(team, ms(0));
+    assert_eq!(p.quota().rate(), 10.0);
+    // Answers come back at 5/s, each held 900 ms at the proxy: another
+    // page takes the other half of the team's 10/s.
+    for i in 0..4 {
+        let now = ms(2_000 + i * 200);
+        p.on_team_answer(TeamAnswer {
+            sent: now - ms(1_200),
+            at: now,
+            hold: ms(900),
+            team_rate: 10.0,
+            proxies: None,
+            left: 100,
+        });
+    }
+    let share = p.team_share().expect("a share");
+    assert!(share < 5.0, "{share}");
+    assert_eq!(p.quota().rate(), share);
+    assert_eq!(p.team_rate(), Some(10.0));
+    // The user's lower rate still binds.
+    p.set_quota(Quota::per_second(2.0).unwrap());
+    assert_eq!(p.quota().rate(), 2.0);
+}
+
+#[test]
 fn a_timed_send_keeps_the_spacing_less_the_catch_up_and_at_least_one_over_the_rate() {
     // The default policy: a 6 ms margin from the start, a 3 ms catch-up.
     let mut p = Pacing::new(Quota::per_second(10.0).unwrap(), MarginPolicy::default());
