@@ -187,7 +187,7 @@ async function main() {
   const team = [];
   for (const cell of teamCells) {
     console.log(`▶ ${cell.id}: ${cell.proxies} pacer-proxy sharing 10/s in one Redis, ${cell.images} images`);
-    const r = await runTeamCell(cell, { root: ROOT, dist: page.dir, log: (l) => console.log(`  ${l}`) });
+    const r = await runTeamCell(cell, { root: ROOT, dist: page.dir, rawDir, log: (l) => console.log(`  ${l}`) });
     console.log(`  ${r.error ? `⚠ ${r.error}` : teamMarkdown([r]).split('\n').at(-1)}`);
     team.push(r);
   }

@@ -22,7 +22,7 @@
 //   node e2e/bench/run.mjs --only team
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,7 +77,7 @@ function spawnReady(binary, args, ready, what) {
 }
 
 /** Runs one team cell; never throws (an error is returned in the result). */
-export async function runTeamCell(cell, { root, dist, log = () => {} }) {
+export async function runTeamCell(cell, { root, dist, rawDir = null, log = () => {} }) {
   const dir = mkdtempSync(join(tmpdir(), `pacer-bench-${cell.id}-`));
   const stops = [];
   const result = { cell };
@@ -157,6 +157,13 @@ export async function runTeamCell(cell, { root, dist, log = () => {} }) {
     const last = Math.max(...good.map((l) => l.end_ms));
     const proxyLines = proxies.flatMap((p) => readLog(p.logPath));
     const held = proxyLines.map((l) => l.hold_ms).filter((h) => typeof h === 'number');
+    if (rawDir) {
+      // --keep-raw: the upstream's and the proxies' logs, for a look at each page's sends.
+      const out = join(rawDir, cell.id);
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'upstream.jsonl'), up.map((l) => JSON.stringify(l)).join('\n'));
+      writeFileSync(join(out, 'proxies.jsonl'), proxyLines.map((l) => JSON.stringify(l)).join('\n'));
+    }
     result.figures = {
       images: perPage * cell.proxies,
       requests: up.length,

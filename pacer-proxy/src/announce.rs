@@ -39,7 +39,10 @@ fn policy_fields(headers: &mut HeaderMap, budget: &Budget, mode: Mode) {
     put(headers, fields::RATE, fields::rate_text(budget.rate()));
     put(headers, fields::HELD, budget.held().to_string());
     let mode = match mode {
-        Mode::Shared => "shared".to_string(),
+        Mode::Shared { proxies: None } => "shared".to_string(),
+        Mode::Shared {
+            proxies: Some(proxies),
+        } => format!("shared; proxies={proxies}"),
         Mode::Local { share, proxies } => format!(
             "local; share={}; proxies={proxies}; reason=\"redis unreachable\"",
             fields::rate_text(share)

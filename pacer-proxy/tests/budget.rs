@@ -37,7 +37,7 @@ async fn proxies_sharing_a_budget_send_one_interval_apart() {
     let mut sends = Vec::new();
     for ask in asks {
         let (at, d) = ask.await.unwrap();
-        assert!(matches!(d, Decision::Hold(_, Mode::Shared)), "{d:?}");
+        assert!(matches!(d, Decision::Hold(_, Mode::Shared { .. })), "{d:?}");
         sends.push(at);
     }
     sends.sort();
@@ -63,7 +63,7 @@ async fn a_slot_beyond_the_longest_hold_is_refused_and_takes_nothing() {
     let mut waits = Vec::new();
     for _ in 0..3 {
         match team.take("k").await {
-            Decision::Hold(wait, Mode::Shared) => waits.push(wait),
+            Decision::Hold(wait, Mode::Shared { .. }) => waits.push(wait),
             other => panic!("{other:?}"),
         }
     }
@@ -75,7 +75,7 @@ async fn a_slot_beyond_the_longest_hold_is_refused_and_takes_nothing() {
     assert!(ms[1] > 480 && ms[1] <= 500, "{ms:?}");
     assert!(ms[2] > 580 && ms[2] <= 600, "{ms:?}");
     // The fourth would wait 700 ms > 650: refused, with when to retry.
-    let Decision::Refuse(retry, Mode::Shared) = team.take("k").await else {
+    let Decision::Refuse(retry, Mode::Shared { .. }) = team.take("k").await else {
         panic!("not refused")
     };
     assert!(retry <= MS(60), "{retry:?}");
@@ -199,7 +199,7 @@ async fn without_redis_each_proxy_paces_at_its_share_and_the_return_makes_no_bur
     let mut back = None;
     for _ in 0..20 {
         let d = a.take("k").await;
-        if matches!(d, Decision::Hold(_, Mode::Shared)) {
+        if matches!(d, Decision::Hold(_, Mode::Shared { .. })) {
             back = Some(send_at(Instant::now(), d));
             break;
         }

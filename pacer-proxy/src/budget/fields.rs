@@ -14,8 +14,9 @@ pub const STATE: &str = "ratelimit";
 pub const HELD: &str = "pacer-budget-held";
 /// How long this request was held before it was forwarded, in ms.
 pub const HOLD_MS: &str = "pacer-budget-hold-ms";
-/// `shared` (the team's budget in Redis), or `local; share=R; proxies=N`
-/// when Redis cannot be reached and this proxy paces at its share.
+/// `shared; proxies=N` (the team's budget in Redis, among N proxies
+/// alive), or `local; share=R; proxies=N` when Redis cannot be reached and
+/// this proxy paces at its share.
 pub const MODE: &str = "pacer-budget-mode";
 /// The team's rate in requests per second, as a plain number (what
 /// `RateLimit-Policy` says, without structured-field parsing).

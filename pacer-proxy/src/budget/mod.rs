@@ -56,8 +56,12 @@ const LANE_IDLE: Duration = Duration::from_secs(600);
 /// Where a decision was made.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
-    /// By the team's budget in Redis.
-    Shared,
+    /// By the team's budget in Redis, shared among `proxies` (as the
+    /// heartbeats last said; `None` before the first).
+    Shared {
+        /// The proxies alive in the budget.
+        proxies: Option<usize>,
+    },
     /// By this proxy alone, Redis being unreachable: `share` per second,
     /// the rate divided among `proxies`.
     Local {
@@ -72,7 +76,7 @@ impl Mode {
     /// The access log's word for it.
     pub fn word(self) -> &'static str {
         match self {
-            Mode::Shared => "shared",
+            Mode::Shared { .. } => "shared",
             Mode::Local { .. } => "local",
         }
     }
@@ -100,7 +104,7 @@ impl Local {
         match self {
             Local::Decided(d) => d,
             // Without a switch time there is always a decision.
-            Local::AfterSwitch => Decision::Hold(Duration::ZERO, Mode::Shared),
+            Local::AfterSwitch => Decision::Hold(Duration::ZERO, Mode::Shared { proxies: None }),
         }
     }
 }
@@ -372,18 +376,21 @@ impl Budget {
             };
             (at(shared.wait), at(shared.ahead))
         };
+        let mut proxies = None;
         if let Some(lane) = lock(&self.lanes).get_mut(key) {
             lane.recovering = false;
             lane.team_end = team_end;
             if shared.granted {
                 lane.local.note(slot, interval);
             }
+            proxies = (lane.team.now != 0).then_some(lane.team.alive);
         }
+        let mode = Mode::Shared { proxies };
         if !shared.granted {
-            return Decision::Refuse(shared.wait.saturating_sub(max_wait), Mode::Shared);
+            return Decision::Refuse(shared.wait.saturating_sub(max_wait), mode);
         }
         let slot = self.refine(slot, shared.now, shared.wait).await;
-        Decision::Hold(slot.saturating_sub(self.now()), Mode::Shared)
+        Decision::Hold(slot.saturating_sub(self.now()), mode)
     }
 
     /// While the clock pairing is poor (a busy machine, a new connection)
@@ -413,7 +420,10 @@ impl Budget {
         let Some(lane) = lanes.get_mut(key) else {
             // Made by `take` just before; a sweep cannot remove a lane
             // used this recently.
-            return Local::Decided(Decision::Refuse(Duration::from_secs(1), Mode::Shared));
+            return Local::Decided(Decision::Refuse(
+                Duration::from_secs(1),
+                Mode::Shared { proxies: None },
+            ));
         };
         let proxies = lane.team.alive.max(1);
         let team_interval = self.config.interval();
