@@ -17,7 +17,8 @@
 //               every image answered, no second over limit + burst; the
 //               throughput is reported (the page waits out the gap).
 //   redis       Redis killed, restarted empty 2 s later: the proxies pace
-//               alone at their share meanwhile. Judged like the plain cells.
+//               alone at their share meanwhile. Judged like kill, and on
+//               429s; the throughput is reported.
 //
 //   node e2e/bench/run.mjs --only team
 import { chromium } from '@playwright/test';
@@ -192,8 +193,11 @@ export async function runTeamCell(cell, { root, dist, rawDir = null, log = () =>
 /** Whether a cell met the targets, and why not. */
 export function teamVerdict(f) {
   const why = [];
-  // A killed proxy's page waits out the gap and its retries: its throughput is reported, not judged.
-  if (f.fault !== 'kill' && f.ratio < TEAM_TARGETS.ratio) why.push(`together ${f.ratio.toFixed(3)} < ${TEAM_TARGETS.ratio}`);
+  // Under a fault the issue's targets are no second over limit + burst and every image answered:
+  // a killed proxy's page waits out the gap and its retries, and while Redis is away the proxies
+  // pace alone at their share, each losing the slots its own queue leaves empty. Their
+  // throughput is reported, not judged.
+  if (!f.fault && f.ratio < TEAM_TARGETS.ratio) why.push(`together ${f.ratio.toFixed(3)} < ${TEAM_TARGETS.ratio}`);
   if (f.fault !== 'kill' && f.pct429 > TEAM_TARGETS.pct429) why.push(`429s ${f.pct429.toFixed(2)} % > ${TEAM_TARGETS.pct429} %`);
   if (f.busiest > TEAM_TARGETS.busiest) why.push(`busiest second ${f.busiest} > ${TEAM_TARGETS.busiest}`);
   if (f.good !== f.images) why.push(`${f.good} of ${f.images} images answered`);
@@ -206,7 +210,8 @@ export function teamMarkdown(results) {
     `Strict GCRA ${RATE}/s burst ${BURST}, ${LATENCY_MS} ms latency; one page per proxy, each at ${RATE}/s; one Redis.`,
     '',
     'Fault cells: `kill` kills the last proxy a third of the way through and restarts it 1.5 s later (throughput and 429s reported, not judged);',
-    '`redis` kills Redis and restarts it empty 2 s later (the proxies pace alone meanwhile: "local" counts their decisions).',
+    '`redis` kills Redis and restarts it empty 2 s later (the proxies pace alone meanwhile: "local" counts their decisions; throughput reported, 429s judged).',
+    'Both are judged on what the fault must not cost: no second over limit + burst, every image answered.',
     '',
     '| cell | images | requests | together / limit | 429s | busiest second | hold p50 | hold p99 | local | page p50 | verdict |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
