@@ -21,6 +21,7 @@ pub mod schedule;
 pub mod shared;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
+pub mod sort;
 pub mod stats;
 pub mod time;
 pub mod timeline;

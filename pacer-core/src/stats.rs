@@ -103,6 +103,8 @@ impl RunStats {
             return 0.0;
         }
         if !self.sorted {
+            // The standard sort, not crate::sort: run long, and sorted on
+            // every figures update.
             self.latencies_ms.sort_unstable_by(f64::total_cmp);
             self.sorted = true;
         }

@@ -48,7 +48,7 @@ pub fn check_job(job: &mut JobFile) -> Result<Vec<String>, String> {
     // Local files' names are names, not URLs; every other source is sent
     // as `image_url` and shown as a link, so it must be http(s).
     run.files.retain(|&id| id < run.sources.len());
-    run.files.sort_unstable();
+    pacer_core::sort::sort(&mut run.files);
     run.files.dedup();
     let files: HashSet<usize> = run.files.iter().copied().collect();
     for (id, source) in run.sources.iter().enumerate() {

@@ -44,7 +44,7 @@ pub fn entries(
             }
         })
         .collect();
-    out.sort_by(|a, b| {
+    pacer_core::sort::sort_by(&mut out, |a, b| {
         b.summary
             .started_unix_ms
             .total_cmp(&a.summary.started_unix_ms)

@@ -59,7 +59,7 @@ impl Table {
             })
             .filter(|(_, n)| *n > 0)
             .collect();
-        columns.sort_unstable_by_key(|&(c, n)| (std::cmp::Reverse(n), c));
+        pacer_core::sort::sort_by(&mut columns, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         columns
     }
 

@@ -257,7 +257,7 @@ pub fn add_cut(
             Some(same) => *same = attempt.clone(),
             None => {
                 slot.attempts.push(attempt.clone());
-                slot.attempts.sort_by_key(|a| a.attempt);
+                pacer_core::sort::sort_by(&mut slot.attempts, |a, b| a.attempt.cmp(&b.attempt));
             }
         }
         changed.push(*index);
@@ -351,7 +351,7 @@ pub fn stats_of(record: &RunRecord, rate: f64) -> RunStats {
     let mut answered: Vec<&AttemptRecord> = attempts
         .filter(|a| a.status.is_some() || a.error.is_some())
         .collect();
-    answered.sort_by(|a, b| {
+    pacer_core::sort::sort_by(&mut answered, |a, b| {
         (a.sent_unix_ms + a.latency_ms).total_cmp(&(b.sent_unix_ms + b.latency_ms))
     });
     for a in answered {

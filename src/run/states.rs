@@ -157,7 +157,7 @@ pub fn actions(state: HistoryState, busy: bool) -> Actions {
 /// `runs` is (id, started, state) in any order.
 pub fn old_runs<T>(runs: &[(T, f64, HistoryState)], keep: usize) -> Vec<&T> {
     let mut by_age: Vec<&(T, f64, HistoryState)> = runs.iter().collect();
-    by_age.sort_by(|a, b| b.1.total_cmp(&a.1));
+    pacer_core::sort::sort_by(&mut by_age, |a, b| b.1.total_cmp(&a.1));
     let mut old: Vec<&(T, f64, HistoryState)> = by_age
         .into_iter()
         .skip(keep)

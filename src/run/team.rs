@@ -192,6 +192,7 @@ fn quantile(v: &[f64], q: f64) -> f64 {
         return 0.0;
     }
     let mut sorted = v.to_vec();
+    // The quantiles' sort (`RunStats`), not pacer_core::sort: one copy.
     sorted.sort_unstable_by(f64::total_cmp);
     let rank = ((q.clamp(0.0, 1.0) * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]

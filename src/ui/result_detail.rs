@@ -248,7 +248,7 @@ fn ranked_labels(solution: &Solution) -> Vec<(String, f64)> {
     } else {
         listed
     };
-    labels.sort_by(|a, b| b.1.total_cmp(&a.1));
+    pacer_core::sort::sort_by(&mut labels, |a, b| b.1.total_cmp(&a.1));
     labels
 }
 

@@ -251,7 +251,7 @@ pub fn shown(rows: &[ItemRow], filter: StateFilter, text: &str, sort: SortKey) -
         SortKey::ConfidenceAsc => &confidence,
         SortKey::Label => &label,
     };
-    ids.sort_unstable_by(|a, b| order(a, b).then(a.cmp(b)));
+    pacer_core::sort::sort_positions(&mut ids, &mut |a, b| order(&a, &b));
     Shown::Picked(ids)
 }
 

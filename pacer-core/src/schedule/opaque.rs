@@ -125,7 +125,7 @@ impl OpaqueErrors {
             .map(|e| e.0)
             .filter(|other| other.abs_diff(seq) < OPAQUE_WINDOW)
             .collect();
-        near.sort_unstable();
+        crate::sort::sort(&mut near);
         // Every group of OPAQUE_COUNT within the window that includes `seq`.
         let mut grouped = Vec::new();
         for group in near.windows(OPAQUE_COUNT) {
@@ -143,7 +143,7 @@ impl OpaqueErrors {
             .filter(|e| grouped.contains(&e.0))
             .map(|e| e.1)
             .collect();
-        confirmed.sort_unstable();
+        crate::sort::sort(&mut confirmed);
         self.recent.clear();
         self.confirmed = true;
         Verdict::Frequent(confirmed)

@@ -79,7 +79,7 @@ impl GrantLog {
             .map(|&(g, _)| g)
             .filter(|&g| g > at)
             .collect();
-        later.sort();
+        crate::sort::sort(&mut later);
         later
     }
 
