@@ -38,7 +38,12 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 /// last one the worker fired: the page plans a send before the one before
 /// it went, and when that one goes late (the worker's thread is not always
 /// free either) a strict server measures the gap between the two, not the
-/// plan. It posts
+/// plan. A timer fires a millisecond or more late, and sometimes early
+/// (its delay is whole ms): a send that keeps a gap (strict pacing, at most
+/// 50/s) sets its timer `SPIN` ms short of its instant and waits out the
+/// rest on the clock, so that it goes within a fraction of a millisecond
+/// of its instant; a later one only pushes the next send back. The wait
+/// costs the worker's thread at most 2 ms a send (10 % at 50/s). It posts
 /// `{id, sent}` when the request goes, then `{id, status, headers, body}`,
 /// `{id, status, headers, tooLarge: true}` (a body over `MAX` bytes, left
 /// unread) or `{id, error}` (its text with any `client_key=` value and URL
@@ -46,6 +51,7 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 /// sent or not.
 const WORKER_JS: &str = "\
 const timers = new Map(), sends = new Map();
+const SPIN = 2, SPIN_GAP = 20;
 let lastFired = -Infinity;
 const now = () => performance.timeOrigin + performance.now();
 const MAX = 10485760;
@@ -85,9 +91,13 @@ onmessage = (e) => {
   }
   const s = { controller: new AbortController() };
   sends.set(d.id, s);
+  const gap = d.gap || 0;
+  const spin = gap >= SPIN_GAP ? SPIN : 0;
   const go = () => {
-    const early = lastFired + (d.gap || 0) - now();
-    if (early > 0) { s.timer = setTimeout(go, early); return; }
+    const due = Math.max(d.at, lastFired + gap);
+    const wait = due - now();
+    if (wait > spin) { s.timer = setTimeout(go, wait - spin); return; }
+    while (now() < due) {}
     lastFired = now();
     const init = { method: d.method, signal: s.controller.signal };
     if (d.body !== undefined) { init.body = d.body; init.headers = { 'Content-Type': d.type }; }
@@ -102,7 +112,7 @@ onmessage = (e) => {
     }).catch((err) => postMessage({ id: d.id, error: scrub((err && err.message) || err) }))
       .finally(() => sends.delete(d.id));
   };
-  s.timer = setTimeout(go, Math.max(0, d.at - now()));
+  s.timer = setTimeout(go, Math.max(0, d.at - now() - spin));
 };";
 
 /// Sleeps on the worker's timers (or the page's, when there is no worker).
