@@ -125,6 +125,11 @@ impl DirtyRows {
         self.ids.is_empty()
     }
 
+    /// The marked items, each once, left marked.
+    pub fn ids(&self) -> &[ItemId] {
+        &self.ids
+    }
+
     /// The marked items, each once; none are marked after.
     pub fn take(&mut self) -> Vec<ItemId> {
         for &id in &self.ids {

@@ -689,4 +689,42 @@ mod tests {
         assert_eq!(r.record.possibly_charged(), 2);
         assert_eq!(r.rows[3].0, ItemState::Queued, "sent again on resume");
     }
+
+    /// An answer noted as the page was left, in case its save never
+    /// committed: where the save did commit, the item stays done and the
+    /// note is ignored; where it did not (the item saved in flight, or
+    /// never), the item is sent again and shows as possibly charged.
+    #[test]
+    fn an_answer_noted_at_leaving_counts_only_where_its_save_was_lost() {
+        let id = RunId::parse("r").unwrap();
+        let noted = AttemptRecord {
+            possibly_charged: true,
+            ..attempt(1, None)
+        };
+        let mut items = vec![
+            (
+                0,
+                SavedItem::capture(
+                    ItemState::Done,
+                    Some(&ItemResult::Ok(Arc::new(prediction()))),
+                    &[attempt(1, Some(200))],
+                ),
+            ),
+            (
+                1,
+                SavedItem::capture(ItemState::InFlight, None, &[attempt(1, None)]),
+            ),
+        ];
+        let changed = add_cut(
+            &mut items,
+            &[(0, noted.clone()), (1, noted.clone()), (2, noted)],
+            &id,
+        );
+        assert_eq!(changed, [1, 2]);
+        let r = restore(Some(&id), 3, items);
+        assert_eq!(r.rows[0].0, ItemState::Done);
+        assert_eq!(r.record.possibly_charged(), 2);
+        assert_eq!(r.rows[1].0, ItemState::Queued, "sent again on resume");
+        assert_eq!(r.rows[2].0, ItemState::Queued, "sent again on resume");
+    }
 }

@@ -75,6 +75,8 @@ pub(super) struct RunSaver {
     failures: Cell<u32>,
     /// Items whose last save failed.
     failing: RefCell<BTreeSet<ItemId>>,
+    /// Items in a save not yet committed.
+    saving_now: RefCell<BTreeSet<ItemId>>,
     /// Tells the other tabs that the run changed.
     announce: Rc<dyn Fn(&str)>,
 }
@@ -100,6 +102,7 @@ impl RunSaver {
             scheduled: Cell::new(false),
             failures: Cell::new(0),
             failing: RefCell::default(),
+            saving_now: RefCell::default(),
             announce,
         });
         // The session keeps its saver alive (the saver only has a weak
@@ -109,6 +112,21 @@ impl RunSaver {
         let me = Rc::downgrade(&saver);
         session.on_leave(move || {
             if let Some(me) = me.upgrade() {
+                // Answers not saved yet may never be: noted at once, so a
+                // run taken up later knows what it may send twice.
+                if me.saving.get() == Saving::On {
+                    if let Some(session) = me.session.upgrade() {
+                        let unsaved = me.unsaved.borrow();
+                        let saving = me.saving_now.borrow();
+                        let maybe_lost: Vec<ItemId> = unsaved
+                            .ids()
+                            .iter()
+                            .copied()
+                            .chain(saving.iter().copied())
+                            .collect();
+                        session.note_unsaved_answers(&maybe_lost);
+                    }
+                }
                 // Issued now, while the page still runs its handlers.
                 spawn_local(async move {
                     me.flush(None).await;
@@ -198,6 +216,7 @@ impl RunSaver {
             return false;
         };
         let ids = self.unsaved.borrow_mut().take();
+        self.saving_now.borrow_mut().extend(ids.iter().copied());
         let items: Vec<(usize, String)> = session
             .capture(&ids)
             .into_iter()
@@ -221,11 +240,17 @@ impl RunSaver {
         };
         let line = serde_json::to_string(&line).unwrap_or_default();
         drop(session);
-        match self
+        let saved = self
             .store
             .save_items(self.line.id.as_str(), &items, &line)
-            .await
+            .await;
         {
+            let mut saving = self.saving_now.borrow_mut();
+            for id in &ids {
+                saving.remove(id);
+            }
+        }
+        match saved {
             Ok(()) => {
                 if end.is_some() {
                     (self.announce)(self.line.id.as_str());
