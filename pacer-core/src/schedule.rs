@@ -459,16 +459,15 @@ impl Scheduler {
         };
         self.hinted = Some(item);
         if let (Some(interval), Some(hold)) = (hint.team_interval, hint.team_hold) {
-            if !interval.is_zero() {
-                self.pacing.on_team_answer(TeamAnswer {
-                    sent: sent_at,
-                    at: now,
-                    hold,
-                    team_rate: 1.0 / interval.as_secs_f64(),
-                    proxies: hint.team_proxies,
-                    left: self.counts.queued,
-                });
-            }
+            // A zero interval makes no finite rate, which the share ignores.
+            self.pacing.on_team_answer(TeamAnswer {
+                sent: sent_at,
+                at: now,
+                hold,
+                team_rate: 1.0 / interval.as_secs_f64(),
+                proxies: hint.team_proxies,
+                left: self.counts.queued,
+            });
         }
         if let Some(wait) = hint.quota_wait {
             self.park_until(now + wait, hint.quota_window);
