@@ -134,8 +134,8 @@ fn take_up_quota_waits(run: RunHandle, form: FormState) {
     });
 }
 
-/// Edits of the rate or the concurrency take effect on a run in progress
-/// at once (the run ignores them when idle).
+/// Edits of the rate, the concurrency or how to spend a quota take effect
+/// on a run in progress at once (the run ignores them when idle).
 fn apply_live_changes(run: RunHandle, form: FormState) {
     Effect::new(move |_| {
         if let Some(rate) = validate::parse_rate(&form.rate.get()) {
@@ -143,6 +143,7 @@ fn apply_live_changes(run: RunHandle, form: FormState) {
         }
     });
     Effect::new(move |_| run.set_auto_rate(form.auto_rate.get()));
+    Effect::new(move |_| run.set_spread_quota(form.spread_quota.get()));
     Effect::new(move |_| {
         if let Some(n) = validate::parse_concurrency(&form.concurrency.get()) {
             run.set_concurrency(n.clamp(1, validate::MAX_CONCURRENCY as i64) as usize);

@@ -10,6 +10,8 @@
 // - Kong headers with `Retry-After` as an HTTP date, the tab hidden for
 //   the whole wait: one 429 per day at most, resumed from the timer worker
 //   while hidden;
+// - a day quota spread over its time left, then switched off mid-run: the
+//   run goes as fast as the limits allow from then on;
 // - a server that refuses more than 2 requests in flight: the page learns
 //   the cap, says so, and the refusals stop.
 // Every image is done exactly once, nothing failed, all from the access log.
@@ -154,6 +156,53 @@ test.describe('a day quota', () => {
       expect([...done.values()].every((n) => n === 1), 'every image done once').toBe(true);
     });
   });
+});
+
+test('a spread quota follows the form: switched off mid-run, the run goes as fast as allowed at once', async ({ page }) => {
+  test.setTimeout(90_000);
+  // A "day" of 10 min with 60 requests: spread, that is what is left over
+  // the time left, well under the page's 10/s (a window over a minute long
+  // is a quota, not a rate).
+  const DAY_S = 600;
+  const N = 24;
+  const emu = await Emulator.start([
+    '--limiter', 'fixed-window', '--limit', '10', '--latency-ms', '100',
+    '--headers', 'ietf-draft', '--limit-day', '60', '--quota-window-s', String(DAY_S),
+  ]);
+  try {
+    const pacer = new PacerPage(page);
+    await pacer.open(emu.url, { rate: 10, concurrency: 4, spread: 1 });
+    await expect(pacer.byId('spread-quota')).toBeChecked();
+    await pacer.loadSamples(N);
+    // At least 30 s of the day left: a spread rate of at most 60 / 30 s.
+    const left = DAY_S * 1000 - (Date.now() % (DAY_S * 1000));
+    if (left < 30_000) await sleep(left + 300);
+    await pacer.byId('start').click();
+    await expect(pacer.byId('notice')).toContainText('spread over', { timeout: 10_000 });
+    await sleep(3_000);
+    const before = emu.log().filter((l) => l.status === 200);
+    const spreadRate = (before.length - 1) / ((Date.now() - before[0].arrival_ms) / 1000);
+    console.log(`spread: ${before.length} done in the first ${((Date.now() - before[0].arrival_ms) / 1000).toFixed(1)} s (${spreadRate.toFixed(2)}/s)`);
+    expect(spreadRate).toBeLessThan(3.5);
+
+    const off = Date.now();
+    await pacer.byId('spread-quota').uncheck();
+    // The notice names what binds now: the per-second limit.
+    await expect(pacer.byId('notice')).not.toContainText('spread over');
+    await pacer.waitForState('done', 20_000);
+    const log = emu.log();
+    const after = log.filter((l) => l.status === 200 && l.arrival_ms > off);
+    const span = (Math.max(...after.map((l) => l.arrival_ms)) - off) / 1000;
+    console.log(`after switching it off: ${after.length} done in ${span.toFixed(1)} s`);
+    expect(after.length).toBeGreaterThanOrEqual(N - before.length - 2);
+    expect(after.length / span, 'as fast as the per-second limit allows, not the spread rate').toBeGreaterThan(5);
+    expect(log.filter((l) => l.status === 429)).toHaveLength(0);
+    const done = oks(log);
+    expect(done.size).toBe(N);
+    expect([...done.values()].every((n) => n === 1), 'every image done once').toBe(true);
+  } finally {
+    await emu.stop();
+  }
 });
 
 test('a concurrency cap is learnt: the pool keeps to it and the refusals stop', async ({ page }) => {

@@ -283,6 +283,15 @@ impl Scheduler {
         self.pacing.set_probe(policy);
     }
 
+    /// Reads again what an answer to a request sent at `sent_at` said of
+    /// the server's limits, now read another way (the user changed how a
+    /// long quota is spent); returns the announced limits when they are
+    /// new. Unlike [`Scheduler::observe`], it parks nothing: that answer
+    /// was heard once already.
+    pub fn reread(&mut self, hint: ServerHint, sent_at: Duration) -> Option<AnnouncedLimit> {
+        self.pacing.on_hint(hint, sent_at)
+    }
+
     /// Where `item` is.
     pub fn status(&self, item: ItemId) -> &ItemStatus {
         &self.status[item]

@@ -265,6 +265,14 @@ impl RunHandle {
         }
     }
 
+    /// Spreads a long quota over its time left in the run in progress, or
+    /// spends it as fast as the limits allow.
+    pub fn set_spread_quota(&self, spread: bool) {
+        if let Some(s) = self.active_session() {
+            s.set_spread_quota(spread);
+        }
+    }
+
     /// Changes the number of fetch tasks of the run in progress.
     pub fn set_concurrency(&self, n: usize) {
         if let Some(s) = self.active_session() {

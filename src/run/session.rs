@@ -20,7 +20,7 @@ use pacer_core::schedule::{ItemId, ItemStatus, MarginPolicy, ProbePolicy, RetryP
 use pacer_core::Quota;
 use wasm_bindgen_futures::spawn_local;
 
-use super::figures::live_figures;
+use super::figures::{announced_text, live_figures};
 use super::id::RunId;
 use super::model::{ItemRow, ItemState, NoticeLevel, RunState, Settings};
 use super::record::RunRecord;
@@ -257,6 +257,23 @@ impl Session {
             self.control.update(|s| s.set_quota(quota));
             self.share.set_rate(rate);
         }
+    }
+
+    /// Spreads a long quota over its time left, or not, from now: the
+    /// pacing follows the last answer that spoke of limits, read the new
+    /// way, at once.
+    pub(super) fn set_spread_quota(&self, spread: bool) {
+        let Some((hint, sent)) = self.transport.set_spread_quota(spread) else {
+            return;
+        };
+        let announced = self.control.update(|s| s.reread(hint, sent));
+        let text = match announced {
+            Some(limit) => announced_text(&limit),
+            None if spread => return,
+            None => "No longer spreading the quota: sending as fast as the limits allow.".into(),
+        };
+        self.view.say(NoticeLevel::Info, &text);
+        self.refresh();
     }
 
     /// Switches between the fixed rate and probing for the server's limit.

@@ -20,7 +20,7 @@ use futures::FutureExt;
 use pacer_core::api::quota::Spend;
 use pacer_core::api::{
     classify_at, multipredict_body, multipredict_post_url, multipredict_url, post_refused,
-    scrub_secrets, ApiError, Image, Method, Prediction,
+    scrub_secrets, ApiError, Image, Method, Prediction, RateHeaders,
 };
 use pacer_core::driver::Answer;
 use pacer_core::schedule::{AttemptResult, ItemId, ServerHint};
@@ -44,6 +44,17 @@ struct OnWire {
     attempt: u32,
     /// When it went (or is due to go), ms since the Unix epoch.
     sent_unix_ms: f64,
+}
+
+/// The last answer that spoke of the server's limits, as it came: read
+/// again when the way to spend a quota changes mid-run.
+struct LastLimits {
+    headers: RateHeaders,
+    status: u16,
+    /// When it was read, and when its request went (the run's clock is
+    /// wall-clock time).
+    read_at: Duration,
+    sent: Duration,
 }
 
 /// Sends requests for one run and remembers what came back.
@@ -78,12 +89,18 @@ pub struct FetchTransport {
     pub record: Rc<RefCell<RunRecord>>,
     /// What a team-budget proxy said of its budget, answer by answer.
     pub team: RefCell<TeamWatch>,
+    /// Spread a long quota over its time left: the form's choice, which
+    /// the user may change mid-run.
+    spread_quota: Cell<bool>,
+    last_limits: RefCell<Option<LastLimits>>,
 }
 
 impl FetchTransport {
     /// A transport for the items of `work` with `settings`.
     pub fn new(settings: Settings, work: Rc<Work>, record: Rc<RefCell<RunRecord>>) -> Self {
         Self {
+            spread_quota: Cell::new(settings.spread_quota),
+            last_limits: RefCell::default(),
             settings,
             work,
             method: Cell::new(Method::Post),
@@ -224,13 +241,31 @@ impl FetchTransport {
         }
     }
 
-    /// How to spend a long quota, as the form said.
+    /// How to spend a long quota, as the form says.
     fn spend(&self) -> Spend {
-        if self.settings.spread_quota {
+        if self.spread_quota.get() {
             Spend::Spread
         } else {
             Spend::AsFastAsAllowed
         }
+    }
+
+    /// The user changed how to spend a long quota: what the last answer
+    /// that spoke of limits says under the new choice, and when its
+    /// request went, for the pacing to follow at once (a spread rate may
+    /// be a request a minute: the next answer could be far off).
+    pub fn set_spread_quota(&self, spread: bool) -> Option<(ServerHint, Duration)> {
+        self.spread_quota.set(spread);
+        let last = self.last_limits.borrow();
+        let last = last.as_ref()?;
+        let hint = ServerHint::read(
+            &last.headers,
+            last.status,
+            Duration::ZERO,
+            last.read_at,
+            self.spend(),
+        )?;
+        Some((hint, last.sent))
     }
 
     /// The endpoint the run sends to.
@@ -354,13 +389,17 @@ impl FetchTransport {
                 let parsed = classify_at(a.status, &a.body, retry_after, unix_now());
                 let result = to_attempt(&parsed);
                 // The run's clock is wall-clock time already: no offset.
-                let hint = ServerHint::read(
-                    &a.headers,
-                    a.status,
-                    Duration::ZERO,
-                    unix_now(),
-                    self.spend(),
-                );
+                let read_at = unix_now();
+                let hint =
+                    ServerHint::read(&a.headers, a.status, Duration::ZERO, read_at, self.spend());
+                if hint.is_some() {
+                    *self.last_limits.borrow_mut() = Some(LastLimits {
+                        headers: a.headers.clone(),
+                        status: a.status,
+                        read_at,
+                        sent,
+                    });
+                }
                 let hint = team::with_team(hint, a.team.as_ref(), Duration::ZERO);
                 (result, Some(a.status), Some(parsed), hint)
             }

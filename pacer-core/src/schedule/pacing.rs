@@ -56,6 +56,10 @@ pub struct ServerHint {
     pub team_hold: Option<Duration>,
     /// How many proxies share the team's budget, when the proxy said.
     pub team_proxies: Option<u32>,
+    /// The answer announced windows of the server's limits (any dialect):
+    /// when none of them binds the rate, a window that bound before no
+    /// longer does (a quota no longer spread, a window since widened).
+    pub speaks_windows: bool,
 }
 
 impl ServerHint {
@@ -346,6 +350,11 @@ impl Pacing {
             .window
             .filter(|w| w.rate() < kong * (1.0 - RATE_EPSILON));
         if per_second.is_none() && per_minute.is_none() && window.is_none() {
+            // The server still speaks of its windows, and none binds: the
+            // rate that one bound before (a spread quota, say) goes.
+            if hint.speaks_windows && self.announced.take().is_some() {
+                self.refresh();
+            }
             return None;
         }
         let rate = limited_rate(self.user.rate(), per_second, per_minute, window);

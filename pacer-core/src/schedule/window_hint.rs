@@ -89,6 +89,7 @@ impl ServerHint {
         });
         let hint = Self {
             window,
+            speaks_windows: !windows.is_empty(),
             quota_wait: parked.as_ref().map(|p| p.wait),
             quota_window: parked.and_then(|p| p.window.as_ref().map(WindowName::of)),
             ..base

@@ -372,3 +372,32 @@ fn a_timed_send_keeps_the_spacing_less_the_catch_up_and_at_least_one_over_the_ra
     bursty.check(ms(0)).unwrap();
     assert_eq!(bursty.min_send_gap(), Duration::ZERO);
 }
+
+#[test]
+fn a_quota_no_longer_spread_stops_binding_the_rate() {
+    use crate::api::quota::Spend;
+    let mut p = pacing(10.0);
+    let pairs = [
+        ("RateLimit-Policy", r#""daily";q=8640;w=86400"#),
+        ("RateLimit", r#""daily";r=720;t=3600"#),
+    ];
+    let spread = p.on_hint(read_hint(&pairs, Spend::Spread), ms(0)).unwrap();
+    assert!((spread.rate - 0.2).abs() < 1e-9);
+    assert!((p.quota().rate() - 0.2).abs() < 1e-9);
+    // The same answer read as fast as allowed: the day binds nothing (it
+    // parks the run when it runs out), so the user's rate is back.
+    assert_eq!(
+        p.on_hint(read_hint(&pairs, Spend::AsFastAsAllowed), ms(100)),
+        None
+    );
+    assert_eq!(p.announced(), None);
+    assert_eq!(p.quota().rate(), 10.0);
+    // Answers that say nothing of windows leave an announced limit alone.
+    p.on_hint(read_hint(&pairs, Spend::Spread), ms(200));
+    let team = ServerHint {
+        team_interval: Some(ms(50)),
+        ..ServerHint::default()
+    };
+    p.on_hint(team, ms(300));
+    assert!((p.quota().rate() - 0.2).abs() < 1e-9);
+}
