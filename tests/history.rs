@@ -99,6 +99,7 @@ async fn runs_show_who_carries_them_and_what_may_be_done() {
     run.history.set(history_entries(
         lines(),
         &held,
+        &[],
         Some((&here, RunState::Running)),
     ));
     tick().await;
@@ -154,11 +155,26 @@ async fn runs_show_who_carries_them_and_what_may_be_done() {
     );
     assert!(second.text_content().unwrap().contains("127.0.0.1:9"));
 
-    // This tab's run is paused, then done, and the other tab lets its go:
-    // the interrupted runs may be opened and taken up.
-    run.history.set(history_entries(lines(), &[], None));
+    // This tab's run is left waiting for its quota (the tab closed), and
+    // the other tab lets its go: both may be opened and taken up, the
+    // first one waiting out the rest of its wait.
+    run.history.set(history_entries(
+        lines(),
+        &[],
+        std::slice::from_ref(&here),
+        None,
+    ));
     tick().await;
     let now = items(&page);
+    assert_eq!(
+        now[0],
+        tuple(
+            "r-here",
+            "waiting-for-quota",
+            "left waiting for quota",
+            "open,resume,export,delete"
+        )
+    );
     assert_eq!(
         now[1],
         tuple(
@@ -189,7 +205,7 @@ async fn resuming_a_saved_run_needs_the_settings_it_runs_with() {
             <NoticeBar />
         }
     });
-    run.history.set(history_entries(lines(), &[], None));
+    run.history.set(history_entries(lines(), &[], &[], None));
     form.key.set(String::new());
     tick().await;
     let interrupted = page.get("[data-run-id=r-interrupted] [data-testid=history-resume]");
@@ -203,7 +219,7 @@ async fn resuming_a_saved_run_needs_the_settings_it_runs_with() {
 async fn short_storage_offers_to_delete_old_finished_runs() {
     let run = RunHandle::new();
     let page = mount(run, valid_form(), || view! { <RunHistory /> });
-    run.history.set(history_entries(lines(), &[], None));
+    run.history.set(history_entries(lines(), &[], &[], None));
     const MB: f64 = 1024.0 * 1024.0;
     run.storage.set(Some(StorageUse {
         used: 10.0 * MB,

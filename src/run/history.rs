@@ -5,7 +5,7 @@
 
 use super::id::RunId;
 use super::model::RunState;
-use super::states::{actions, history_state, Actions, HistoryState};
+use super::states::{actions, history_state, Actions, Elsewhere, HistoryState};
 use super::summary::RunSummary;
 
 /// One saved run in the history.
@@ -20,11 +20,13 @@ pub struct HistoryEntry {
 }
 
 /// The history: `lines` newest first, each with its state; `held` are the
-/// Web Locks held now (any tab's); `own` is this tab's run on show and its
-/// state.
+/// Web Locks held now (any tab's); `left_waiting` are the runs noted as
+/// waiting for a quota that has not returned yet; `own` is this tab's run
+/// on show and its state.
 pub fn entries(
     lines: Vec<RunSummary>,
     held: &[String],
+    left_waiting: &[RunId],
     own: Option<(&RunId, RunState)>,
 ) -> Vec<HistoryEntry> {
     let busy = own.is_some_and(|(_, s)| s.is_active());
@@ -35,8 +37,14 @@ pub fn entries(
                 .filter(|(id, s)| **id == summary.id && s.is_active())
                 .map(|(_, s)| s);
             let lock = summary.id.lock_name();
-            let held_elsewhere = here.is_none() && held.contains(&lock);
-            let state = history_state(&summary, here, held_elsewhere);
+            let elsewhere = if here.is_none() && held.contains(&lock) {
+                Elsewhere::Held
+            } else if left_waiting.contains(&summary.id) {
+                Elsewhere::LeftWaiting
+            } else {
+                Elsewhere::Free
+            };
+            let state = history_state(&summary, here, elsewhere);
             HistoryEntry {
                 actions: actions(state, busy),
                 summary,
@@ -86,7 +94,7 @@ mod tests {
         let a = RunId::parse("a").unwrap();
         let lines = vec![line("a", 1.0, 5), line("b", 2.0, 7), line("c", 3.0, 0)];
         let held = vec![a.lock_name(), RunId::parse("b").unwrap().lock_name()];
-        let list = entries(lines, &held, Some((&a, RunState::Running)));
+        let list = entries(lines, &held, &[], Some((&a, RunState::Running)));
         let seen: Vec<(&str, &str)> = list
             .iter()
             .map(|e| (e.summary.id.as_str(), e.state.as_str()))
@@ -104,7 +112,7 @@ mod tests {
     fn a_freed_run_is_interrupted_and_a_reloaded_tab_takes_up_its_own() {
         let lines = vec![line("a", 1.0, 5), line("b", 2.0, 7)];
         let held = vec![RunId::parse("b").unwrap().lock_name()];
-        let list = entries(lines, &held, None);
+        let list = entries(lines, &held, &[], None);
         assert_eq!(list[1].state, HistoryState::Interrupted);
         assert!(list[1].actions.resume);
         // The reloaded tab had "a": it opens "a", not the newer "b" (held).
@@ -118,7 +126,7 @@ mod tests {
             RunId::parse("a").unwrap().lock_name(),
             RunId::parse("b").unwrap().lock_name(),
         ];
-        let list = entries(vec![line("a", 1.0, 5), line("b", 2.0, 7)], &all, None);
+        let list = entries(vec![line("a", 1.0, 5), line("b", 2.0, 7)], &all, &[], None);
         assert_eq!(run_to_open(&list, None), None);
     }
 }

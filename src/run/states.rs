@@ -56,6 +56,10 @@ pub enum HistoryState {
     /// Nobody holds it and items are left: the first tab to take its lock
     /// may resume it.
     Interrupted,
+    /// Nobody holds it, and it was left waiting for a quota to return (its
+    /// tab closed during the wait): the first tab to open it waits out
+    /// the rest and resumes it at the reset.
+    LeftWaiting,
     /// Every item ended.
     Done,
     /// Cancelled with items left unsent.
@@ -69,7 +73,7 @@ impl HistoryState {
             HistoryState::Running => "running",
             HistoryState::RunningElsewhere => "running-elsewhere",
             HistoryState::Paused => "paused",
-            HistoryState::WaitingForQuota => "waiting-for-quota",
+            HistoryState::WaitingForQuota | HistoryState::LeftWaiting => "waiting-for-quota",
             HistoryState::Interrupted => "interrupted",
             HistoryState::Done => "done",
             HistoryState::Cancelled => "cancelled",
@@ -88,13 +92,24 @@ impl HistoryState {
     }
 }
 
+/// Where a run stands outside this tab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elsewhere {
+    /// Another tab holds its owner lock.
+    Held,
+    /// Nobody holds it, and it was noted as waiting for a quota that has
+    /// not returned yet.
+    LeftWaiting,
+    /// Nobody holds it.
+    Free,
+}
+
 /// What run `summary` is: `here` is the state of this tab's own active
-/// run when it is this one; `held_elsewhere` says its owner lock is held
-/// by another tab.
+/// run when it is this one; `elsewhere`, where it stands outside this tab.
 pub fn history_state(
     summary: &RunSummary,
     here: Option<RunState>,
-    held_elsewhere: bool,
+    elsewhere: Elsewhere,
 ) -> HistoryState {
     match here {
         Some(RunState::Running) => return HistoryState::Running,
@@ -102,13 +117,12 @@ pub fn history_state(
         Some(RunState::WaitingForQuota) => return HistoryState::WaitingForQuota,
         _ => {}
     }
-    if held_elsewhere {
-        return HistoryState::RunningElsewhere;
-    }
-    match summary.phase {
-        SavedPhase::Cancelled => HistoryState::Cancelled,
-        _ if summary.pending > 0 => HistoryState::Interrupted,
-        _ => HistoryState::Done,
+    match (elsewhere, summary.phase) {
+        (Elsewhere::Held, _) => HistoryState::RunningElsewhere,
+        (_, SavedPhase::Cancelled) => HistoryState::Cancelled,
+        _ if summary.pending == 0 => HistoryState::Done,
+        (Elsewhere::LeftWaiting, _) => HistoryState::LeftWaiting,
+        _ => HistoryState::Interrupted,
     }
 }
 
@@ -137,7 +151,7 @@ pub fn actions(state: HistoryState, busy: bool) -> Actions {
             export: true,
             ..Actions::default()
         },
-        HistoryState::Interrupted => Actions {
+        HistoryState::Interrupted | HistoryState::LeftWaiting => Actions {
             open: !busy,
             resume: !busy,
             export: true,
@@ -219,26 +233,53 @@ mod tests {
     fn a_run_held_by_another_tab_is_running_elsewhere_not_interrupted() {
         let unfinished = summary(5, SavedPhase::Running);
         assert_eq!(
-            history_state(&unfinished, None, true),
+            history_state(&unfinished, None, Elsewhere::Held),
             HistoryState::RunningElsewhere
         );
         // Its owner went (the lock is free): interrupted, for whoever takes it.
         assert_eq!(
-            history_state(&unfinished, None, false),
+            history_state(&unfinished, None, Elsewhere::Free),
             HistoryState::Interrupted
         );
         // This tab's own run.
         assert_eq!(
-            history_state(&unfinished, Some(RunState::Paused), false),
+            history_state(&unfinished, Some(RunState::Paused), Elsewhere::Free),
             HistoryState::Paused
         );
         assert_eq!(
-            history_state(&summary(0, SavedPhase::Done), None, false),
+            history_state(&summary(0, SavedPhase::Done), None, Elsewhere::Free),
             HistoryState::Done
         );
         assert_eq!(
-            history_state(&summary(3, SavedPhase::Cancelled), None, false),
+            history_state(&summary(3, SavedPhase::Cancelled), None, Elsewhere::Free),
             HistoryState::Cancelled
+        );
+    }
+
+    #[test]
+    fn a_run_left_waiting_for_its_quota_says_so_and_can_be_taken_up() {
+        let unfinished = summary(5, SavedPhase::Running);
+        let left = history_state(&unfinished, None, Elsewhere::LeftWaiting);
+        assert_eq!(left, HistoryState::LeftWaiting);
+        assert_eq!(left.as_str(), "waiting-for-quota");
+        assert_eq!(left.owner(), "none");
+        assert_eq!(
+            actions(left, false),
+            actions(HistoryState::Interrupted, false)
+        );
+        // A tab that holds it is running it, whatever the mark says.
+        assert_eq!(
+            history_state(&unfinished, None, Elsewhere::Held),
+            HistoryState::RunningElsewhere
+        );
+        // Nothing left to wait for.
+        assert_eq!(
+            history_state(
+                &summary(0, SavedPhase::Running),
+                None,
+                Elsewhere::LeftWaiting
+            ),
+            HistoryState::Done
         );
     }
 

@@ -35,6 +35,7 @@ fn state_label(state: HistoryState) -> &'static str {
         HistoryState::RunningElsewhere => "running in another tab",
         HistoryState::Paused => "paused",
         HistoryState::WaitingForQuota => "waiting for quota",
+        HistoryState::LeftWaiting => "left waiting for quota",
         HistoryState::Interrupted => "interrupted",
         HistoryState::Done => "done",
         HistoryState::Cancelled => "cancelled",

@@ -13,8 +13,8 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::{ExportFormat, OnSettings, RunHandle, StoreState};
 use crate::browser::{
-    cut_marks, held_locks, request_lock, set_cut_marks, storage_estimate, tab_run, Every, HeldLock,
-    RunStore, RunsChannel, TimerSleep,
+    cut_marks, held_locks, quota_mark, request_lock, set_cut_marks, storage_estimate, tab_run,
+    unix_now, Every, HeldLock, RunStore, RunsChannel, TimerSleep,
 };
 use crate::run::history::{entries, run_to_open, HistoryEntry};
 use crate::run::id::RunId;
@@ -131,7 +131,15 @@ impl RunHandle {
         let own_id = self.shown.with_value(|s| s.id.clone());
         let state = self.view.state.get_untracked();
         let own = own_id.as_ref().map(|id| (id, state));
-        entries(lines, &held, own)
+        // A run whose tab closed while it waited for a quota is noted in
+        // `localStorage` until it is taken up again.
+        let now_ms = unix_now().as_secs_f64() * 1000.0;
+        let left_waiting: Vec<RunId> = lines
+            .iter()
+            .filter(|l| quota_mark(l.id.as_str()).is_some_and(|until| until > now_ms))
+            .map(|l| l.id.clone())
+            .collect();
+        entries(lines, &held, &left_waiting, own)
     }
 
     /// Reads the history (and the storage estimate) again.
