@@ -613,8 +613,15 @@ impl Scheduler {
         {
             return false;
         }
+        let known = self.concurrency_cap().is_some();
         self.learner.on_refused(in_flight);
-        self.learner.explains(in_flight)
+        let explained = self.learner.explains(in_flight);
+        if explained && !known {
+            // The refusals that taught the cap were read as a rate's until
+            // now: the rate they brought down was never the limit.
+            self.pacing.forget_rate_refusals();
+        }
+        explained
     }
 
     fn fail(&mut self, reason: String) -> ItemStatus {

@@ -425,6 +425,15 @@ impl Pacing {
         self.refresh();
     }
 
+    /// The 429s heard so far were not the rate's (a concurrency cap
+    /// explained them): the rate they brought down comes back. The margin
+    /// they widened stays, narrowing as usual; a pause in progress ends
+    /// by itself.
+    pub fn forget_rate_refusals(&mut self) {
+        self.backoff = RateBackoff::new(BackoffPolicy::default());
+        self.refresh();
+    }
+
     /// The probe, when the rate is "auto".
     pub fn probe(&self) -> Option<&RateProbe> {
         self.probe.as_ref()

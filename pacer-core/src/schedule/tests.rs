@@ -401,6 +401,12 @@ fn a_concurrency_cap_is_learnt_and_its_refusals_are_no_rate() {
         t.set(t.get() + 2_000);
     }
     assert_eq!(s.concurrency_cap(), Some(2));
+    assert_eq!(
+        s.pacing().backoff().rate(),
+        None,
+        "the refusals read as a rate's before the cap was known no longer slow it"
+    );
+    assert_eq!(s.pacing().quota().rate(), 1000.0);
     let now = ms(t.get() + 10);
     let (a, b) = (send(&mut s, now), send(&mut s, now + ms(100)));
     assert_eq!(s.poll(now + ms(200)), Decision::Idle, "at the cap");
