@@ -209,8 +209,14 @@ impl SafetyMargin {
     /// cover the send-to-arrival jitter it is meant for, and a first 429
     /// would only widen the spacing by a tenth for hundreds of sends.
     pub fn can_absorb(&self, interval: Duration) -> bool {
-        let cap = cap(self.policy, interval);
-        self.enabled && self.value < cap && cap > self.policy.step
+        self.enabled && self.value < cap(self.policy, interval) && self.can_cover(interval)
+    }
+
+    /// True when sends `interval` apart leave the margin room to cover the
+    /// send-to-arrival jitter at all: its cap is above the least margin
+    /// after a 429 (`step`), up to 16.7 req/s by default.
+    pub fn can_cover(&self, interval: Duration) -> bool {
+        cap(self.policy, interval) > self.policy.step
     }
 
     /// Back to the floor for sends `interval` apart: the rate itself now

@@ -451,9 +451,15 @@ impl Pacing {
     /// next send back by the excess. A gap measured from the send's
     /// instant instead made each worker timer's millisecond drift the
     /// whole run. Zero when the pacing lets sends burst (the gap is then
-    /// not what the server measures).
+    /// not what the server measures), and where the interval is too short
+    /// for the margin to cover the way's jitter (see
+    /// [`SafetyMargin::can_cover`]): there no gap kept at the sending end
+    /// keeps the arrivals apart, and each late timer would only cost rate
+    /// (an eighth of it at 100/s and more, where the worker's thread is
+    /// also reading a hundred answers a second).
     pub fn min_send_gap(&self) -> Duration {
-        if !self.gcra.tolerance().is_zero() {
+        let interval = self.quota.emission_interval();
+        if !self.gcra.tolerance().is_zero() || !self.margin.can_cover(interval) {
             return Duration::ZERO;
         }
         let spacing = self.gcra.interval();
