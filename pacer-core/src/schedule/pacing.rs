@@ -15,6 +15,11 @@ use super::team_share::{TeamAnswer, TeamShare};
 use super::window_hint::{WindowBinding, WindowName};
 use crate::gcra::{Gcra, NotUntil, Quota};
 
+/// Where the margin cannot cover the way's jitter, the least gap between
+/// two timed sends as a fraction of the spacing (see
+/// [`Pacing::min_send_gap`]).
+pub const FAST_GAP_FRACTION: f64 = 0.5;
+
 /// A pool-wide pause after a 429.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pause {
@@ -451,16 +456,22 @@ impl Pacing {
     /// next send back by the excess. A gap measured from the send's
     /// instant instead made each worker timer's millisecond drift the
     /// whole run. Zero when the pacing lets sends burst (the gap is then
-    /// not what the server measures), and where the interval is too short
-    /// for the margin to cover the way's jitter (see
-    /// [`SafetyMargin::can_cover`]): there no gap kept at the sending end
-    /// keeps the arrivals apart, and each late timer would only cost rate
-    /// (an eighth of it at 100/s and more, where the worker's thread is
-    /// also reading a hundred answers a second).
+    /// not what the server measures).
+    ///
+    /// Where the interval is too short for the margin to cover the way's
+    /// jitter (see [`SafetyMargin::can_cover`]), a gap of the whole
+    /// interval protects no strict server, and each late timer would only
+    /// cost rate (an eighth of it at 100/s and more, where the worker's
+    /// thread also reads a hundred answers a second). There it is half the
+    /// spacing ([`FAST_GAP_FRACTION`]): late sends catch up at twice the
+    /// rate, and a stalled worker's overdue sends still go one by one, not
+    /// in a burst that outruns the server's.
     pub fn min_send_gap(&self) -> Duration {
-        let interval = self.quota.emission_interval();
-        if !self.gcra.tolerance().is_zero() || !self.margin.can_cover(interval) {
+        if !self.gcra.tolerance().is_zero() {
             return Duration::ZERO;
+        }
+        if !self.margin.can_cover(self.quota.emission_interval()) {
+            return self.gcra.interval().mul_f64(FAST_GAP_FRACTION);
         }
         let spacing = self.gcra.interval();
         let bare = self.quota.emission_interval().min(spacing);

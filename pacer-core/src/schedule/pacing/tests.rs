@@ -371,10 +371,11 @@ fn a_timed_send_keeps_the_spacing_less_the_catch_up_and_at_least_one_over_the_ra
     );
     bursty.check(ms(0)).unwrap();
     assert_eq!(bursty.min_send_gap(), Duration::ZERO);
-    // Nor where the margin cannot cover the way's jitter (over 16.7/s).
+    // Where the margin cannot cover the way's jitter (over 16.7/s): half
+    // the spacing, so late sends catch up without a burst.
     let mut fast = pacing(100.0);
     fast.check(ms(0)).unwrap();
-    assert_eq!(fast.min_send_gap(), Duration::ZERO);
+    assert_eq!(fast.min_send_gap(), fast.interval() / 2);
     // A margin widened to its cap by 429s still keeps the gap.
     let mut p = Pacing::new(Quota::per_second(10.0).unwrap(), MarginPolicy::default());
     for at in [0, 200] {
