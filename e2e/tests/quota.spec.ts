@@ -6,7 +6,8 @@
 // - GitHub-style headers (`X-RateLimit-Reset` a Unix time): the last
 //   success of the day says nothing is left, the page waits
 //   (`waiting-for-quota`), sends nothing, survives a reload during the
-//   wait, and finishes by itself once the quota is back;
+//   wait, shows as waiting in another tab once its own tab closes, and
+//   finishes there by itself once the quota is back;
 // - Kong headers with `Retry-After` as an HTTP date, the tab hidden for
 //   the whole wait: one 429 per day at most, resumed from the timer worker
 //   while hidden;
@@ -94,9 +95,23 @@ test.describe('a day quota', () => {
     await pacer.waitForState('waiting-for-quota', 10_000);
     await expect(pacer.byId('quota-wait')).toBeVisible();
 
-    await pacer.waitForState('done', 60_000);
-    expect(await pacer.number('stat-done')).toBe(IMAGES);
-    expect(await pacer.number('stat-failed')).toBe(0);
+    // Another tab sees it running elsewhere; once its tab closes, waiting
+    // for its quota (not interrupted), and opening it there waits out the
+    // rest and finishes it.
+    const runId = await page.getByTestId('run-history-item').first().getAttribute('data-run-id');
+    const other = new PacerPage(await page.context().newPage());
+    await other.open(emu.url, { rate: 4, concurrency: 4 });
+    const item = other.page.locator(`[data-testid="run-history-item"][data-run-id="${runId}"]`);
+    await expect(item).toHaveAttribute('data-state', 'running-elsewhere', { timeout: 10_000 });
+    await page.close();
+    await expect(item).toHaveAttribute('data-state', 'waiting-for-quota', { timeout: 15_000 });
+    await expect(item).toContainText('left waiting for quota');
+    await item.getByTestId('history-open').click();
+    await other.waitForState('waiting-for-quota', 10_000);
+
+    await other.waitForState('done', 60_000);
+    expect(await other.number('stat-done')).toBe(IMAGES);
+    expect(await other.number('stat-failed')).toBe(0);
 
     const log = emu.log();
     const { ranOut, end, inside } = duringWait(log);
