@@ -145,6 +145,23 @@ async fn start_and_resume_refuse_a_form_they_cannot_run_with() {
 }
 
 #[wasm_bindgen_test]
+async fn news_the_run_finds_out_never_hides_a_warning() {
+    let run = RunHandle::new();
+    let page = mount(run, valid_form(), || view! { <NoticeBar /> });
+    run.tell("The server announces 20/s.");
+    tick().await;
+    assert_eq!(page.text("notice"), "The server announces 20/s.");
+    run.say(NoticeLevel::Warning, "The key now travels in URLs.");
+    run.tell("The server announces 10/s.");
+    tick().await;
+    assert_eq!(page.text("notice"), "The key now travels in URLs.");
+    // What the user does is still said.
+    run.say(NoticeLevel::Info, "Paused.");
+    tick().await;
+    assert_eq!(page.text("notice"), "Paused.");
+}
+
+#[wasm_bindgen_test]
 async fn the_live_region_says_what_the_run_does_not_each_tick() {
     let run = RunHandle::new();
     let page = mount(run, valid_form(), || view! { <Announcer /> });

@@ -84,6 +84,20 @@ impl RunView {
             text: text.into(),
         }));
     }
+
+    /// Shows `text`, news the run found out by itself (a limit the server
+    /// announced), unless a warning or an error is on show: those say what
+    /// the user must know or do (that the key now travels in URLs, say),
+    /// and news arriving a moment later must not hide them. The news is
+    /// shown elsewhere too (the pacing figure names the binding limit).
+    pub fn tell(&self, text: &str) {
+        let louder = self
+            .notice
+            .with_untracked(|n| n.as_ref().is_some_and(|n| n.level != NoticeLevel::Info));
+        if !louder {
+            self.say(NoticeLevel::Info, text);
+        }
+    }
 }
 
 impl Default for RunView {

@@ -10,7 +10,6 @@ use pacer_core::schedule::{AnnouncedLimit, ItemId, ItemStatus};
 
 use super::Hook;
 use crate::run::figures::announced_text;
-use crate::run::model::NoticeLevel;
 use crate::run::rows::SharedDirty;
 use crate::run::transport::FetchTransport;
 use crate::run::view::RunView;
@@ -31,7 +30,7 @@ impl Observer for RowObserver {
     }
 
     fn on_announced(&self, limit: AnnouncedLimit) {
-        self.view.say(NoticeLevel::Info, &announced_text(&limit));
+        self.view.tell(&announced_text(&limit));
     }
 
     fn on_complete(&self, item: ItemId, _status: &ItemStatus, _at: Duration) {
