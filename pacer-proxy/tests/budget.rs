@@ -70,10 +70,12 @@ async fn a_slot_beyond_the_longest_hold_is_refused_and_takes_nothing() {
     // A budget Redis does not know starts as though a request had just
     // gone, and a settling time later (300 ms, for proxies still pacing
     // alone after a restart): the first slot is 400 ms away.
+    // Redis's clock is mapped to the proxy's with an error of up to 5 ms
+    // (the proxy's CLOCK_ERROR): a busy machine may add a millisecond or so.
     let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
-    assert!(ms[0] > 380 && ms[0] <= 400, "{ms:?}");
-    assert!(ms[1] > 480 && ms[1] <= 500, "{ms:?}");
-    assert!(ms[2] > 580 && ms[2] <= 600, "{ms:?}");
+    assert!(ms[0] > 380 && ms[0] <= 405, "{ms:?}");
+    assert!(ms[1] > 480 && ms[1] <= 505, "{ms:?}");
+    assert!(ms[2] > 580 && ms[2] <= 605, "{ms:?}");
     // The fourth would wait 700 ms > 650: refused, with when to retry.
     let Decision::Refuse(retry, Mode::Shared { .. }) = team.take("k").await else {
         panic!("not refused")
@@ -82,7 +84,7 @@ async fn a_slot_beyond_the_longest_hold_is_refused_and_takes_nothing() {
     // The refusal took no slot: 100 ms later the next wait is about 600 ms.
     tokio::time::sleep(MS(100)).await;
     match team.take("k").await {
-        Decision::Hold(wait, _) => assert!(wait > MS(550) && wait <= MS(600), "{wait:?}"),
+        Decision::Hold(wait, _) => assert!(wait > MS(550) && wait <= MS(605), "{wait:?}"),
         other => panic!("{other:?}"),
     }
 }
