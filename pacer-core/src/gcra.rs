@@ -115,6 +115,9 @@ pub struct Gcra {
     /// would keep the new slot, and the gap after it would fall short of
     /// the new spacing: a strict server refuses that.)
     due_before: Option<Nanos>,
+    /// The latest [`Gcra::hold_until`]'s TAT: slots given back never go
+    /// before it.
+    held: Nanos,
 }
 
 impl Gcra {
@@ -127,6 +130,7 @@ impl Gcra {
             interval,
             catch_up: 0,
             due_before: None,
+            held: 0,
         }
     }
 
@@ -220,10 +224,24 @@ impl Gcra {
         self.due_before = None;
     }
 
+    /// The send that took the slot at `at` never went, nor did any taken
+    /// after it (handed over ahead of their instant, then taken back): the
+    /// schedule goes back so that a send may go at `at` again. It never
+    /// moves forward, never further back than before those sends were
+    /// taken (a send allowed at `at` found the TAT at most `at` plus the
+    /// tolerance), and never before a hold ([`Gcra::hold_until`]).
+    pub fn give_back(&mut self, at: Duration) {
+        let back = nanos(at).saturating_add(self.tolerance).max(self.held);
+        if self.tat.is_some_and(|tat| back < tat) {
+            self.tat = Some(back);
+        }
+    }
+
     /// Sends nothing before `until` (a pool-wide pause after a 429); after it,
     /// the bucket starts empty so the pause does not turn into a burst.
     pub fn hold_until(&mut self, until: Duration) {
         let tat = nanos(until).saturating_add(self.tolerance);
+        self.held = self.held.max(tat);
         if self.tat.is_none_or(|t| t < tat) {
             self.tat = Some(tat);
         }
@@ -326,6 +344,54 @@ mod tests {
         assert_eq!(g.check(ms(1500)), Err(NotUntil(ms(2000))));
         g.check(ms(2000)).unwrap();
         assert_eq!(g.check(ms(2000)), Err(NotUntil(ms(2100))));
+    }
+
+    #[test]
+    fn slots_taken_back_can_be_taken_again_but_no_earlier() {
+        let mut g = Gcra::new(Quota::per_second(4.0).unwrap());
+        for t in [0, 250, 500, 750] {
+            g.check(ms(t)).unwrap();
+        }
+        // The sends taken for 500 and 750 never went: 500 is free again.
+        g.give_back(ms(500));
+        assert_eq!(g.check(ms(499)), Err(NotUntil(ms(500))));
+        g.check(ms(500)).unwrap();
+        // Giving back a slot after the schedule's end moves nothing.
+        g.give_back(ms(2000));
+        assert_eq!(g.check(ms(600)), Err(NotUntil(ms(750))));
+        // Nor before a hold (a pause after a 429, a window's end).
+        g.check(ms(750)).unwrap();
+        g.check(ms(1000)).unwrap();
+        g.hold_until(ms(900));
+        g.give_back(ms(1000));
+        assert_eq!(
+            g.check(ms(900)),
+            Err(NotUntil(ms(1000))),
+            "no hold moves it"
+        );
+        g.hold_until(ms(1300));
+        g.check(ms(1300)).unwrap();
+        g.give_back(ms(1300));
+        assert_eq!(g.check(ms(1299)), Err(NotUntil(ms(1300))));
+        g.give_back(ms(1100));
+        assert_eq!(
+            g.check(ms(1299)),
+            Err(NotUntil(ms(1300))),
+            "the hold stands"
+        );
+        // With a burst, a send allowed at `at` may have found the TAT up
+        // to the tolerance ahead: that much stays taken.
+        let mut g = Gcra::new(
+            Quota::per_second(4.0)
+                .unwrap()
+                .with_burst(NonZeroU32::new(2).unwrap()),
+        );
+        for _ in 0..2 {
+            g.check(ms(0)).unwrap();
+        }
+        g.check(ms(250)).unwrap();
+        g.give_back(ms(250));
+        assert_eq!(g.check(ms(100)), Err(NotUntil(ms(250))));
     }
 
     #[test]

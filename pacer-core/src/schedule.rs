@@ -526,12 +526,13 @@ impl Scheduler {
                 ItemStatus::Cancelled
             }
             AttemptResult::Withdrawn => {
+                self.pacing.on_withdrawn(sent_at);
                 if self.attempts[item] > 1 {
                     self.counts.retries = self.counts.retries.saturating_sub(1);
                 }
                 self.attempts[item] = self.attempts[item].saturating_sub(1);
                 self.counts.sent = self.counts.sent.saturating_sub(1);
-                self.ready.push_front(item);
+                self.put_back(item);
                 self.counts.queued += 1;
                 if self.attempts[item] == 0 {
                     ItemStatus::Queued
@@ -627,6 +628,19 @@ impl Scheduler {
     fn fail(&mut self, reason: String) -> ItemStatus {
         self.counts.failed += 1;
         ItemStatus::Failed { reason }
+    }
+
+    /// Puts a send taken back before it went at the front of the queue,
+    /// but behind those taken before it (in whatever order they come back)
+    /// and the requests they were taken after: the queue's order holds.
+    fn put_back(&mut self, item: ItemId) {
+        let seq = self.send_seq[item];
+        let at = self
+            .ready
+            .iter()
+            .take_while(|&&other| (1..seq).contains(&self.send_seq[other]))
+            .count();
+        self.ready.insert(at, item);
     }
 
     fn requeue(&mut self, item: ItemId, now: Duration, reason: String) -> ItemStatus {

@@ -8,11 +8,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
-use futures::future::LocalBoxFuture;
+use futures::future::{select, Either, LocalBoxFuture};
 use futures::FutureExt;
 use pacer_core::driver::{Answer, Pool, RunControl, Transport};
-use pacer_core::limiter::LimiterConfig;
-use pacer_core::schedule::{ItemId, MarginPolicy, RetryPolicy, Scheduler};
+use pacer_core::limiter::{Admission, Limiter, LimiterConfig, SlidingLog};
+use pacer_core::schedule::{AttemptResult, ItemId, MarginPolicy, RetryPolicy, Scheduler};
 use pacer_core::sim::{FakeTime, ServerModel, SimServer, TimedSends, TimerModel};
 use pacer_core::{Clock, Quota};
 
@@ -31,6 +31,24 @@ struct Worker {
     server: SimServer,
     /// (due, when it was handed over) per timed send.
     handed: Rc<RefCell<Vec<(Duration, Duration)>>>,
+    /// Sends handed over and not made yet: their instants, and what takes
+    /// each back (dropped, it resolves the send as withdrawn).
+    waiting: Rc<RefCell<Vec<Waiting>>>,
+}
+
+/// A send handed over: its instant, and what takes it back.
+type Waiting = (Duration, oneshot::Sender<()>);
+
+impl Worker {
+    fn new(time: &FakeTime, timing: TimedSends, server: SimServer) -> Self {
+        Self {
+            time: time.exact(),
+            timing,
+            server,
+            handed: Rc::default(),
+            waiting: Rc::default(),
+        }
+    }
 }
 
 impl Transport for Worker {
@@ -49,13 +67,27 @@ impl Transport for Worker {
         sent: oneshot::Sender<Duration>,
     ) -> Option<Self::Fut> {
         let (timing, server) = (self.timing.clone(), self.server.clone());
+        let (time, waiting) = (self.time.clone(), Rc::clone(&self.waiting));
         self.handed.borrow_mut().push((due, self.time.now()));
+        let (take_back, taken_back) = oneshot::channel();
+        self.waiting.borrow_mut().push((due, take_back));
         Some(
             async move {
-                let at = timing.wait(due, min_gap).await;
+                let made = Box::pin(timing.wait(due, min_gap));
+                let Either::Left((at, _)) = select(made, taken_back).await else {
+                    return Answer::from(AttemptResult::Withdrawn);
+                };
+                waiting.borrow_mut().retain(|(d, _)| *d != due);
                 let answer = server.send(item, attempt);
                 let _ = sent.send(at);
-                answer.await
+                let answer = answer.await;
+                // As the browser's transport does: a refusal takes back
+                // the sends handed over whose instant has not come.
+                if matches!(answer.result, AttemptResult::RateLimited { .. }) {
+                    let now = time.now();
+                    waiting.borrow_mut().retain(|(d, _)| *d <= now);
+                }
+                answer
             }
             .boxed_local(),
         )
@@ -87,12 +119,7 @@ fn run_with(
         burst: 0,
     };
     let server = SimServer::new(time, model, limiter.build(), 1);
-    let worker = Worker {
-        time: time.exact(),
-        timing,
-        server: server.clone(),
-        handed: Rc::default(),
-    };
+    let worker = Worker::new(time, timing, server.clone());
     let margin = MarginPolicy {
         start: ms(2),
         ..MarginPolicy::default()
@@ -204,4 +231,80 @@ fn a_late_send_pushes_the_next_one_back_by_its_lateness() {
         rejected >= 1,
         "no 429 without the gap: the test shows nothing"
     );
+}
+
+/// A sliding log that refuses one arrival whatever it counts (as a
+/// send-to-arrival hiccup would make it), and counts the refusal.
+struct RefusesOnce {
+    log: SlidingLog,
+    arrivals: usize,
+    refused: usize,
+}
+
+impl Limiter for RefusesOnce {
+    fn admit(&mut self, now: Duration) -> Admission {
+        self.arrivals += 1;
+        let admission = self.log.admit(now);
+        if self.arrivals == self.refused {
+            return Admission::Rejected {
+                retry_after: None,
+                quota: None,
+            };
+        }
+        admission
+    }
+}
+
+/// A 429 takes back the sends already handed over (they would be refused
+/// too), and their slots come back: against a sliding log that counts the
+/// refusal, the next send goes one spacing after the 429, and the refused
+/// image goes first, the others in their order. (Kept, the slots of the
+/// sends taken back held the next one two spacings longer.)
+#[test]
+fn a_429_takes_back_the_sends_handed_over_and_frees_their_slots() {
+    let time = FakeTime::new();
+    let model = ServerModel {
+        latency: ms(1000),
+        ..ServerModel::default()
+    };
+    let limiter = RefusesOnce {
+        log: SlidingLog::new(4, ms(1000)),
+        arrivals: 0,
+        refused: 12,
+    };
+    let server = SimServer::new(&time, model, Box::new(limiter), 1);
+    let worker = Worker::new(&time, TimedSends::new(&time), server.clone());
+    let margin = MarginPolicy {
+        start: Duration::ZERO,
+        ..MarginPolicy::default()
+    };
+    let scheduler = Scheduler::new(
+        20,
+        Quota::per_second(4.0).unwrap(),
+        RetryPolicy::default(),
+        margin,
+    );
+    let control = RunControl::new(scheduler);
+    let pool = Pool::new(control.clone(), time.clone(), time.clone(), worker, ());
+    time.block_on(pool.run(8));
+    let mut log = server.log();
+    log.sort_by_key(|e| e.arrival);
+    let statuses: Vec<_> = log.iter().map(|e| e.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(log.len(), 21);
+    let refused = log.iter().position(|e| e.status == 429).unwrap();
+    let spacing = control.read(|s| s.pacing().interval());
+    let after = log[refused + 1].sent - log[refused].end;
+    assert!(
+        after <= spacing,
+        "the next send went {after:?} after the 429"
+    );
+    let order: Vec<_> = log[refused..].iter().map(|e| e.item).collect();
+    let first = log[refused].item;
+    assert_eq!(order[1], first, "the refused image goes first again");
+    assert!(order[2..].windows(2).all(|w| w[0] < w[1]), "{order:?}");
 }

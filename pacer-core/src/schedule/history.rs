@@ -29,6 +29,16 @@ impl SendHistory {
         }
     }
 
+    /// The send recorded at `at` never went (taken back before its
+    /// instant): it is forgotten, so that it neither counts as sent nor
+    /// hides that the next one is the first after a pause.
+    pub(super) fn forget_send(&mut self, at: Duration) {
+        let i = self.sends.partition_point(|t| *t < at);
+        if self.sends.get(i) == Some(&at) {
+            self.sends.remove(i);
+        }
+    }
+
     /// The request sent at `sent_at` drew a 429.
     pub(super) fn on_rejected(&mut self, sent_at: Duration) {
         let at = self.rejected.partition_point(|t| *t <= sent_at);
@@ -109,6 +119,20 @@ mod tests {
         assert!((a - 7.5).abs() < 1e-9, "{a}");
         assert_eq!(h.admitted(ms(4000), ms(500), 8), None, "too few sends");
         assert_eq!(h.sends_between(ms(1000), ms(1200)), 2);
+    }
+
+    #[test]
+    fn a_send_taken_back_is_forgotten() {
+        let mut h = SendHistory::default();
+        let keep = Duration::from_secs(10);
+        for t in [0, 250, 500, 750] {
+            h.on_send(ms(t), keep);
+        }
+        h.forget_send(ms(750));
+        h.forget_send(ms(500));
+        h.forget_send(ms(123));
+        assert_eq!(h.sends_between(Duration::ZERO, ms(1000)), 2);
+        assert_eq!(h.sends_between(ms(300), ms(1000)), 0);
     }
 
     #[test]

@@ -498,6 +498,16 @@ impl Pacing {
         }
     }
 
+    /// A send taken for `due` and handed to a transport ahead of its
+    /// instant was taken back before it went (a 429's pause, a quota that
+    /// ran out), as was every send taken after it: its slot is free again,
+    /// so the sends after a pause go from its end, not after the slots of
+    /// sends that never went. No hold (the pause, a full window) moves.
+    pub fn on_withdrawn(&mut self, due: Duration) {
+        self.history.forget_send(due);
+        self.gcra.give_back(due);
+    }
+
     /// A request was answered `took` after it went: the spread of answer
     /// times bounds how much the way in varies, for the margin.
     pub fn on_answer_time(&mut self, took: Duration) {

@@ -437,3 +437,47 @@ fn a_send_taken_back_before_it_went_spends_no_attempt_and_goes_first_again() {
         }
     );
 }
+
+#[test]
+fn sends_taken_back_at_a_pause_give_their_slots_back_and_keep_their_order() {
+    let mut s = exact(5, 4.0);
+    assert_eq!(send(&mut s, ms(0)), 0);
+    // Taken for their instants and handed over ahead (a timer worker).
+    assert_eq!(send(&mut s, ms(250)), 1);
+    assert_eq!(send(&mut s, ms(500)), 2);
+    // Item 0 is refused (no Retry-After) at 10 ms; the sends for 250 and
+    // 500 ms are taken back before they go, the later one first.
+    s.complete(0, AttemptResult::RateLimited { retry_after: None }, ms(10));
+    s.complete(2, AttemptResult::Withdrawn, ms(11));
+    s.complete(1, AttemptResult::Withdrawn, ms(11));
+    let spacing = s.pacing().interval();
+    let until = s.pacing().pause().expect("paused").until;
+    assert_eq!(until, ms(10) + spacing, "one spacing from the 429");
+    // The sends go from the pause's end, not after the slots of the sends
+    // that never went; the refused item first, then the others in order.
+    assert_eq!(s.poll(ms(100)), Decision::WaitUntil(until));
+    assert_eq!(send(&mut s, until), 0);
+    assert_eq!(s.poll(until), Decision::WaitUntil(until + spacing));
+    assert_eq!(send(&mut s, until + spacing), 1);
+    assert_eq!(send(&mut s, until + spacing * 2), 2);
+    assert_eq!(send(&mut s, until + spacing * 3), 3);
+}
+
+#[test]
+fn a_send_taken_back_never_moves_a_hold() {
+    // A window with nothing left holds every send until it ends, and the
+    // sends handed over meanwhile are taken back: their slots come back
+    // no earlier than the hold.
+    let mut s = exact(3, 4.0);
+    send(&mut s, ms(0));
+    send(&mut s, ms(250));
+    s.complete(
+        0,
+        AttemptResult::RateLimited {
+            retry_after: Some(ms(2000)),
+        },
+        ms(10),
+    );
+    s.complete(1, AttemptResult::Withdrawn, ms(11));
+    assert_eq!(s.poll(ms(100)), Decision::WaitUntil(ms(2010)));
+}
