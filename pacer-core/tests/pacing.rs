@@ -1,6 +1,7 @@
 //! The pacing invariants, on fake time against model servers:
 //! never more than `rate × window + burst` sends in any window, at least
-//! 99.5 % of the rate, no burst from late timers, one pool pause per 429.
+//! 99 % of the rate (the margin's floor keeps 0.8 % of it, the slack a
+//! sliding window needs), no burst from late timers, one pool pause per 429.
 
 use std::time::Duration;
 
@@ -47,7 +48,7 @@ fn ten_thousand_requests_at_every_rate_stay_under_the_bound_and_reach_the_rate()
         assert_never_over(&sends, rate, 1, &format!("rate {rate}"));
         let reached = send_rate(&sends) / rate;
         assert!(
-            reached >= 0.995,
+            reached >= 0.99,
             "rate {rate}: reached {reached:.4} of the rate"
         );
     }

@@ -445,7 +445,9 @@ fn a_headerless_limit_below_the_users_rate_brings_the_rate_down() {
     let pacing = report.pacing.quota().rate();
     assert!((0.95..=1.0).contains(&pacing), "pacing at {pacing}/s");
     let ratio = report.send_rate_ratio(1.0);
-    assert!(ratio >= 0.95, "{ratio:.3} of the limit");
+    // 0.956 with a floor of 0.4 % of the spacing; the floor's 0.8 % (the
+    // slack a sliding window needs) costs the rest.
+    assert!(ratio >= 0.945, "{ratio:.3} of the limit");
 }
 
 /// Counterexamples the property test (and surveys of many more cases)

@@ -226,8 +226,9 @@ fn rare_network_errors_do_not_lower_the_rate() {
             println!("{what}");
             assert!(dropped > 0, "{what}");
             assert_eq!(report.counts.failed, 0, "{what}");
-            // The drops themselves cost their 1 % of the sends.
-            assert!(tput >= 0.98, "{what}");
+            // The drops themselves cost their 1 % of the sends, and the
+            // margin's floor its 0.8 % of the rate.
+            assert!(tput >= 0.975, "{what}");
             assert!(report.pacing.quota().rate() >= 0.98 * rate, "{what}");
             if !early {
                 // As late as a success: never taken for a 429.

@@ -52,9 +52,14 @@ pub struct MarginPolicy {
 impl Default for MarginPolicy {
     /// Starts at 6 ms (about Chromium's send-to-arrival jitter on loopback),
     /// at most 6 % of the interval, up to 16.7 req/s, where 6 ms is within
-    /// 10 % of the interval, and at the floor of 1 ms (at most 0.4 % of
-    /// the interval) above; narrows by
-    /// a tenth per success to what is measured. A 429 raises it to at least
+    /// 10 % of the interval, and at the floor above; narrows by a tenth
+    /// per success to what is measured. The floor is 0.8 % of the interval
+    /// (at most 10 ms): whatever the rate, a second's sends then span 8 ms
+    /// more than a second, which a sliding one-second window needs. It
+    /// counts arrivals, and two a second apart move by up to 4–5 ms
+    /// against their sends (measured in Chromium on loopback, after the
+    /// first second); with 4 ms, one run in two at 4 or 10/s drew a 429
+    /// from a sliding log, and each cost it 2–4 % of the rate. A 429 raises it to at least
     /// 6 ms and doubles it, up to 10 % of the interval; every 20 successes
     /// in a row take 5 % off. Timers may fire 3 ms late (at most 10 % of
     /// the interval) without costing rate.
@@ -64,8 +69,8 @@ impl Default for MarginPolicy {
             start_fraction: 0.06,
             narrow: 0.9,
             trust_after: 100,
-            initial: Duration::from_millis(1),
-            initial_fraction: 0.004,
+            initial: Duration::from_millis(10),
+            initial_fraction: 0.008,
             step: Duration::from_millis(6),
             max_fraction: 0.10,
             catch_up: Duration::from_millis(3),
@@ -302,7 +307,7 @@ mod tests {
         // 50/s: a cap of 2 ms cannot hold 6 ms of jitter.
         let fast = Duration::from_millis(20);
         let m = SafetyMargin::new(MarginPolicy::default(), fast);
-        assert_eq!(m.value(), Duration::from_micros(80));
+        assert_eq!(m.value(), Duration::from_micros(160));
     }
 
     #[test]
@@ -337,7 +342,7 @@ mod tests {
         for _ in 0..40 {
             m.on_measured(T, need);
         }
-        assert_eq!(m.value(), Duration::from_micros(400));
+        assert_eq!(m.value(), Duration::from_micros(800), "0.8 % of the interval");
     }
 
     #[test]
@@ -354,7 +359,7 @@ mod tests {
     #[test]
     fn from_the_floor_jumps_to_the_step_doubles_and_is_capped() {
         let mut m = SafetyMargin::new(from_floor(), T);
-        assert_eq!(m.value(), Duration::from_micros(400));
+        assert_eq!(m.value(), Duration::from_micros(800));
         m.on_rate_limited(T);
         assert_eq!(m.value(), Duration::from_millis(6));
         m.on_rate_limited(T);
@@ -373,14 +378,14 @@ mod tests {
         for _ in 0..10_000 {
             m.on_success(T);
         }
-        // The first 429 happened at 0.4 ms: only that (× 1.25) is known bad.
-        assert_eq!(m.value(), Duration::from_micros(500));
+        // The first 429 happened at 0.8 ms: only that (× 1.25) is known bad.
+        assert_eq!(m.value(), Duration::from_millis(1));
     }
 
     #[test]
     fn never_decays_back_near_a_margin_that_drew_a_429() {
         let mut m = SafetyMargin::new(from_floor(), T);
-        m.on_rate_limited(T); // at 0.4 ms -> 6 ms
+        m.on_rate_limited(T); // at 0.8 ms -> 6 ms
         m.on_rate_limited(T); // at 6 ms -> 10 ms (cap)
         for _ in 0..10_000 {
             m.on_success(T);
