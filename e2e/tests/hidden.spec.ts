@@ -53,12 +53,21 @@ test('a hidden tab keeps sending at its rate and finishes once shown', async () 
 
     await tab.show();
     await tab.waitForState('done', 90_000);
+    const log = emu.log();
+    // Where each refusal landed in its one-second window (the emulator's
+    // windows start on whole Unix seconds), to tell a send that crossed
+    // an edge from a window sent too full.
+    for (const r of log.filter((l) => l.status === 429)) {
+      const window = Math.floor(r.arrival_ms / 1000);
+      const inWindow = log.filter((l) => Math.floor(l.arrival_ms / 1000) === window);
+      console.log(`429 at ${(r.arrival_ms - shownAt).toFixed(1)} ms after shown, ${(r.arrival_ms % 1000).toFixed(1)} ms into its window; ` +
+        `that window's arrivals (ms into it, status): ${inWindow.map((l) => `${(l.arrival_ms % 1000).toFixed(1)} ${l.status}`).join(', ')}`);
+    }
     const stats = await tab.stats();
     expect(stats['stat-done']).toBe(IMAGES);
     expect(stats['stat-failed']).toBe(0);
     expect(stats['stat-queued']).toBe(0);
     expect(stats['stat-429']).toBe(0);
-    const log = emu.log();
     expect(log.filter((l) => l.status === 429)).toHaveLength(0);
     expect(new Set(log.filter((l) => l.status === 200).map((l) => l.image)).size).toBe(IMAGES);
   });
