@@ -51,7 +51,8 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 /// until they nested deep enough to be held 4 ms, so every send went 1–2
 /// ms late, and each pushed the next one back (1.5 % of the rate at
 /// 10/s; before, it cost two tabs sharing a fixed window 3 %). It posts
-/// `{id, sent}` when the request goes, then `{id, status, headers, body}`,
+/// `{id, sent}` when the request goes (the instant it was fetched, not
+/// after the call: the call's own time is the way's, not lateness), then `{id, status, headers, body}`,
 /// `{id, status, headers, tooLarge: true}` (a body over `MAX` bytes, left
 /// unread) or `{id, error}` (its text with any `client_key=` value and URL
 /// credentials hidden, as `scrub_secrets` does); `{abort: id}` cancels it,
@@ -109,7 +110,7 @@ onmessage = (e) => {
     const init = { method: d.method, signal: s.controller.signal };
     if (d.body !== undefined) { init.body = d.body; init.headers = { 'Content-Type': d.type }; }
     const answer = fetch(d.url, init);
-    postMessage({ id: d.id, sent: now() });
+    postMessage({ id: d.id, sent: lastFired });
     answer.then(async (r) => {
       const headers = {};
       r.headers.forEach((v, k) => { headers[k] = v; });

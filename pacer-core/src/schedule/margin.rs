@@ -342,7 +342,11 @@ mod tests {
         for _ in 0..40 {
             m.on_measured(T, need);
         }
-        assert_eq!(m.value(), Duration::from_micros(800), "0.8 % of the interval");
+        assert_eq!(
+            m.value(),
+            Duration::from_micros(800),
+            "0.8 % of the interval"
+        );
     }
 
     #[test]
