@@ -118,6 +118,9 @@ export const ONTIME = [
 const MULTITAB_LIMITER = { id: 'multitab-gcra-b0', label: 'gcra burst 0, shared by the tabs', args: ['--limiter', 'gcra', '--burst', '0'], strict: true };
 const MULTITAB_FW = { id: 'multitab-fw', label: 'fixed-window, shared by the tabs', args: ['--limiter', 'fixed-window'], strict: false };
 const MULTITAB_B4 = { id: 'multitab-gcra-b4', label: 'gcra burst 4, shared by the tabs', args: ['--limiter', 'gcra', '--burst', '4'], strict: false };
+// A sliding one-second log (refusals counted, no headers), shared: the
+// tabs' sends must span more than a second per `limit` of them together.
+const MULTITAB_SLOG = { id: 'multitab-slog', label: 'sliding-log 1 s, shared by the tabs', args: ['--limiter', 'sliding-log'], strict: false };
 export const MULTITAB = [
   { id: 'multitab-2tabs-r10', kind: 'multitab', limiter: MULTITAB_LIMITER, tabs: 2, rate: 10, latencyMs: 1000, images: 2 * 100, runTimeoutMs: 120_000 },
   { id: 'multitab-3tabs-r10', kind: 'multitab', limiter: MULTITAB_LIMITER, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
@@ -135,6 +138,8 @@ export const MULTITAB = [
   },
   { id: 'multitab-gcra-b4-2tabs-r10', kind: 'multitab', limiter: MULTITAB_B4, tabs: 2, rate: 10, latencyMs: 1000, images: 2 * 100, runTimeoutMs: 120_000 },
   { id: 'multitab-gcra-b4-3tabs-r10', kind: 'multitab', limiter: MULTITAB_B4, tabs: 3, rate: 10, latencyMs: 1000, images: 3 * 70, runTimeoutMs: 120_000 },
+  { id: 'multitab-slog-2tabs-r4', kind: 'multitab', limiter: MULTITAB_SLOG, tabs: 2, rate: 4, latencyMs: 1000, images: 2 * 60, runTimeoutMs: 120_000 },
+  { id: 'multitab-slog-2tabs-r10', kind: 'multitab', limiter: MULTITAB_SLOG, tabs: 2, rate: 10, latencyMs: 1000, images: 2 * 100, runTimeoutMs: 120_000 },
 ];
 
 /**

@@ -13,13 +13,18 @@ use crate::schedule::{MarginPolicy, SafetyMargin};
 /// at 4 % of the interval (not 10 %): in headless Chromium on a loaded
 /// machine most 429s came after a request that took 10–20 ms longer than
 /// usual to reach the server, which no small margin absorbs, and a margin
-/// that widened on each of them held the tabs at 0.90 of the limit.
+/// that widened on each of them held the tabs at 0.90 of the limit. Its
+/// floor is 1 % of the interval whatever the rate (as the lone pacer's
+/// 0.8 %): the tabs' sends then span 10 ms more than a second per
+/// second's worth, which a sliding one-second window they share needs.
+/// Capped at 1 ms, tabs sharing one at 4/s drew two 429s in its first
+/// window.
 pub const LEADER_MARGIN: MarginPolicy = MarginPolicy {
     start: Duration::ZERO,
     start_fraction: 0.0,
     narrow: 1.0,
     trust_after: 0,
-    initial: Duration::from_millis(1),
+    initial: Duration::from_millis(10),
     initial_fraction: 0.01,
     step: Duration::from_millis(2),
     max_fraction: 0.04,
