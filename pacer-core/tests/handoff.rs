@@ -98,6 +98,26 @@ impl Transport for Worker {
     }
 }
 
+/// Runs `items` at `rate` through `worker` with a pool of 8, the margin
+/// starting at `margin` (else the default policy), to the end.
+fn pace(time: &FakeTime, worker: &Worker, items: usize, rate: f64, margin: Duration) -> RunControl {
+    let margin = MarginPolicy {
+        start: margin,
+        ..MarginPolicy::default()
+    };
+    let quota = Quota::per_second(rate).unwrap();
+    let control = RunControl::new(Scheduler::new(items, quota, RetryPolicy::default(), margin));
+    let pool = Pool::new(
+        control.clone(),
+        time.clone(),
+        time.clone(),
+        worker.clone(),
+        (),
+    );
+    time.block_on(pool.run(8));
+    control
+}
+
 /// 40 images at 10/s from a pool whose own timers fire `late` late.
 fn run(late: Duration) -> (Vec<Duration>, Vec<(Duration, Duration)>, usize) {
     let time = FakeTime::with_timers(TimerModel::Clamped { min: ms(4), late });
@@ -120,19 +140,7 @@ fn run_with(
     };
     let server = SimServer::new(time, model, limiter.build(), 1);
     let worker = Worker::new(time, timing, server.clone());
-    let margin = MarginPolicy {
-        start: ms(2),
-        ..MarginPolicy::default()
-    };
-    let scheduler = Scheduler::new(
-        40,
-        Quota::per_second(10.0).unwrap(),
-        RetryPolicy::default(),
-        margin,
-    );
-    let control = RunControl::new(scheduler);
-    let pool = Pool::new(control, time.clone(), time.clone(), worker.clone(), ());
-    time.block_on(pool.run(8));
+    pace(time, &worker, 40, 10.0, ms(2));
     let mut sends: Vec<_> = server.log().iter().map(|e| e.sent).collect();
     sends.sort();
     let rejected = server.log().iter().filter(|e| e.status == 429).count();
@@ -274,19 +282,7 @@ fn a_429_takes_back_the_sends_handed_over_and_frees_their_slots() {
     };
     let server = SimServer::new(&time, model, Box::new(limiter), 1);
     let worker = Worker::new(&time, TimedSends::new(&time), server.clone());
-    let margin = MarginPolicy {
-        start: Duration::ZERO,
-        ..MarginPolicy::default()
-    };
-    let scheduler = Scheduler::new(
-        20,
-        Quota::per_second(4.0).unwrap(),
-        RetryPolicy::default(),
-        margin,
-    );
-    let control = RunControl::new(scheduler);
-    let pool = Pool::new(control.clone(), time.clone(), time.clone(), worker, ());
-    time.block_on(pool.run(8));
+    let control = pace(&time, &worker, 20, 4.0, Duration::ZERO);
     let mut log = server.log();
     log.sort_by_key(|e| e.arrival);
     let statuses: Vec<_> = log.iter().map(|e| e.status).collect();
