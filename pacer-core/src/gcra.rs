@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(
             g.check(ms(900)),
             Err(NotUntil(ms(1000))),
-            "no hold moves it"
+            "a hold behind the slot does not stop it"
         );
         g.hold_until(ms(1300));
         g.check(ms(1300)).unwrap();

@@ -630,9 +630,10 @@ impl Scheduler {
         ItemStatus::Failed { reason }
     }
 
-    /// Puts a send taken back before it went at the front of the queue,
-    /// but behind those taken before it (in whatever order they come back)
-    /// and the requests they were taken after: the queue's order holds.
+    /// Puts an item whose send was taken back before it went at the front
+    /// of the queue, behind the front items sent before it (the refused
+    /// image, sends taken back earlier): whatever order the taken-back
+    /// sends come back in, they go again in the order they were taken.
     fn put_back(&mut self, item: ItemId) {
         let seq = self.send_seq[item];
         let at = self

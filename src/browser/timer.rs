@@ -42,17 +42,15 @@ use web_sys::{Blob, BlobPropertyBag, MessageEvent, Url, Worker};
 /// (its delay is whole ms): a send that keeps a gap (strict pacing, at most
 /// 50/s) sets its timer `SPIN` ms short of its instant and waits out the
 /// rest on the clock, so that it goes within a fraction of a millisecond
-/// of its instant; a later one only pushes the next send back. The wait
-/// costs the worker's thread at most 3 ms a send (15 % at 50/s). A timer
-/// is set again only while more than `RESIDUAL` ms are left beyond the
-/// spin, so any send whose timer fired early waits out the rest on the
-/// clock too: a timer for a fraction of a millisecond fires at once, and
-/// re-arming it while the time left stayed above the spin chained timers
-/// until they nested deep enough to be held 4 ms, so every send went 1–2
-/// ms late, and each pushed the next one back (1.5 % of the rate at
-/// 10/s; before, it cost two tabs sharing a fixed window 3 %). It posts
-/// `{id, sent}` when the request goes (the instant it was fetched, not
-/// after the call: the call's own time is the way's, not lateness), then `{id, status, headers, body}`,
+/// of its instant; a later one only pushes the next send back. A timer is
+/// set again only while more than `RESIDUAL` ms are left beyond the spin,
+/// else the rest is waited out on the clock (at most 3 ms of the worker's
+/// thread a send, 15 % at 50/s): a timer for a fraction of a millisecond
+/// fires at once, and a chain of them nests until Chromium holds one 4
+/// ms, which made every send 1–2 ms late. It posts `{id, sent}` when the
+/// request goes (`sent` is the instant of the fetch, not the end of the
+/// call: the call's own time is part of the way in, not lateness), then
+/// `{id, status, headers, body}`,
 /// `{id, status, headers, tooLarge: true}` (a body over `MAX` bytes, left
 /// unread) or `{id, error}` (its text with any `client_key=` value and URL
 /// credentials hidden, as `scrub_secrets` does); `{abort: id}` cancels it,

@@ -17,8 +17,6 @@ use crate::schedule::{MarginPolicy, SafetyMargin};
 /// floor is 1 % of the interval whatever the rate (as the lone pacer's
 /// 0.8 %): the tabs' sends then span 10 ms more than a second per
 /// second's worth, which a sliding one-second window they share needs.
-/// Capped at 1 ms, tabs sharing one at 4/s drew two 429s in its first
-/// window.
 pub const LEADER_MARGIN: MarginPolicy = MarginPolicy {
     start: Duration::ZERO,
     start_fraction: 0.0,
