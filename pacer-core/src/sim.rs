@@ -17,7 +17,7 @@ pub use timed_sends::TimedSends;
 
 use std::time::Duration;
 
-use crate::driver::{Pool, RunControl};
+use crate::driver::{Pool, RunControl, Transport};
 use crate::gcra::Quota;
 use crate::limiter::{Admission, Limiter, LimiterConfig};
 use crate::schedule::{MarginPolicy, RetryPolicy, Scheduler};
@@ -92,19 +92,25 @@ impl SimConfig {
         let server = SimServer::new(&time, self.server, limiter, self.seed);
         let mut scheduler = Scheduler::new(self.items, self.quota, self.retry, self.margin);
         scheduler.set_probe(self.probe);
-        let control = RunControl::new(scheduler);
-        let pool = Pool::new(
-            control.clone(),
-            time.clone(),
-            time.clone(),
-            server.clone(),
-            (),
-        );
-        time.block_on(pool.run(self.concurrency));
+        let control = run_pool(&time, scheduler, server.clone(), self.concurrency);
         SimReport::new(
             server.log(),
             control.read(|s| s.counts()),
             control.read(|s| s.pacing().clone()),
         )
     }
+}
+
+/// Runs `scheduler` to its end on `time`, through `transport` with
+/// `concurrency` workers; its control then reads what the run came to.
+pub fn run_pool<T: Transport>(
+    time: &FakeTime,
+    scheduler: Scheduler,
+    transport: T,
+    concurrency: usize,
+) -> RunControl {
+    let control = RunControl::new(scheduler);
+    let pool = Pool::new(control.clone(), time.clone(), time.clone(), transport, ());
+    time.block_on(pool.run(concurrency));
+    control
 }

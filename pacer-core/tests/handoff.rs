@@ -10,10 +10,10 @@ use std::time::Duration;
 use futures::channel::oneshot;
 use futures::future::{select, Either, LocalBoxFuture};
 use futures::FutureExt;
-use pacer_core::driver::{Answer, Pool, RunControl, Transport};
+use pacer_core::driver::{Answer, RunControl, Transport};
 use pacer_core::limiter::{Admission, Limiter, LimiterConfig, SlidingLog};
 use pacer_core::schedule::{AttemptResult, ItemId, MarginPolicy, RetryPolicy, Scheduler};
-use pacer_core::sim::{FakeTime, ServerModel, SimServer, TimedSends, TimerModel};
+use pacer_core::sim::{run_pool, FakeTime, ServerModel, SimServer, TimedSends, TimerModel};
 use pacer_core::{Clock, Quota};
 
 const HANDOFF: Duration = Duration::from_millis(30);
@@ -106,16 +106,8 @@ fn pace(time: &FakeTime, worker: &Worker, items: usize, rate: f64, margin: Durat
         ..MarginPolicy::default()
     };
     let quota = Quota::per_second(rate).unwrap();
-    let control = RunControl::new(Scheduler::new(items, quota, RetryPolicy::default(), margin));
-    let pool = Pool::new(
-        control.clone(),
-        time.clone(),
-        time.clone(),
-        worker.clone(),
-        (),
-    );
-    time.block_on(pool.run(8));
-    control
+    let scheduler = Scheduler::new(items, quota, RetryPolicy::default(), margin);
+    run_pool(time, scheduler, worker.clone(), 8)
 }
 
 /// 40 images at 10/s from a pool whose own timers fire `late` late.
@@ -192,14 +184,7 @@ fn without_a_timed_transport_a_late_pool_sends_late() {
         RetryPolicy::default(),
         MarginPolicy::default(),
     );
-    let pool = Pool::new(
-        RunControl::new(scheduler),
-        time.clone(),
-        time.clone(),
-        server.clone(),
-        (),
-    );
-    time.block_on(pool.run(4));
+    run_pool(&time, scheduler, server.clone(), 4);
     let mut sends: Vec<_> = server.log().iter().map(|e| e.sent).collect();
     sends.sort();
     // The catch-up keeps the average, but the 2nd send is 25 ms late.

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
-use pacer_core::driver::{Answer, Pool, RunControl, Transport};
+use pacer_core::driver::{Answer, Transport};
 use pacer_core::limiter::{Admission, Limiter, LimiterConfig};
 use pacer_core::schedule::{AttemptResult, ItemId, ItemStatus, ProbePolicy, Scheduler};
-use pacer_core::sim::{FakeTime, SimConfig, SimReport, SimServer};
+use pacer_core::sim::{run_pool, FakeTime, SimConfig, SimReport, SimServer};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -343,20 +343,9 @@ fn the_slow_down_spares_most_of_the_429s_of_per_item_backoff_alone() {
     let time = FakeTime::with_timers(config.timers);
     let limiter: Box<dyn Limiter> = GCRA_5.build();
     let server = SimServer::new(&time, config.server, limiter, config.seed);
-    let control = RunControl::new(Scheduler::new(
-        config.items,
-        config.quota,
-        config.retry,
-        config.margin,
-    ));
-    let pool = Pool::new(
-        control.clone(),
-        time.clone(),
-        time.clone(),
-        WithoutSlowDown(server.clone()),
-        (),
-    );
-    time.block_on(pool.run(config.concurrency));
+    let scheduler = Scheduler::new(config.items, config.quota, config.retry, config.margin);
+    let transport = WithoutSlowDown(server.clone());
+    let control = run_pool(&time, scheduler, transport, config.concurrency);
     let without = SimReport::new(
         server.log(),
         control.read(|s| s.counts()),

@@ -15,11 +15,11 @@ use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use pacer_core::api::quota::Spend;
 use pacer_core::api::RateHeaders;
-use pacer_core::driver::{Answer, Pool, RunControl, Transport};
+use pacer_core::driver::{Answer, Transport};
 use pacer_core::schedule::{
     AttemptResult, Counts, ItemId, MarginPolicy, RetryPolicy, Scheduler, ServerHint,
 };
-use pacer_core::sim::FakeTime;
+use pacer_core::sim::{run_pool, FakeTime};
 use pacer_core::{Clock, Quota, Sleep};
 
 /// The fake clock's zero, as wall-clock time: a day starts there.
@@ -123,15 +123,7 @@ fn run(dialect: Dialect, items: usize) -> (Vec<(Duration, u16, ItemId)>, Counts,
         RetryPolicy::default(),
         MarginPolicy::default(),
     );
-    let control = RunControl::new(scheduler);
-    let pool = Pool::new(
-        control.clone(),
-        time.clone(),
-        time.clone(),
-        server.clone(),
-        (),
-    );
-    time.block_on(pool.run(4));
+    let control = run_pool(&time, scheduler, server.clone(), 4);
     let log = server.log.borrow().clone();
     let (counts, pauses) = control.read(|s| (s.counts(), s.pacing().pauses()));
     (log, counts, pauses)
